@@ -1,0 +1,194 @@
+#include "config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <toml++/toml.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+
+namespace frontmcp_server {
+
+namespace {
+
+using frontmcp::DeploymentMode;
+using frontmcp::ResponseMode;
+
+DeploymentMode parse_mode(const std::string& s, const std::string& field) {
+  if (s == "standalone") return DeploymentMode::standalone;
+  if (s == "distributed") return DeploymentMode::distributed;
+  if (s == "serverless") return DeploymentMode::serverless;
+  throw ConfigError(field + ": '" + s + "' is not one of standalone, distributed, serverless");
+}
+
+ResponseMode parse_response_mode(const std::string& s, const std::string& field) {
+  if (s == "auto") return ResponseMode::automatic;
+  if (s == "sse") return ResponseMode::sse;
+  if (s == "json") return ResponseMode::json;
+  throw ConfigError(field + ": '" + s + "' is not one of auto, sse, json");
+}
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : nullptr;
+}
+
+std::int64_t positive(std::int64_t v, const std::string& field) {
+  if (v <= 0) throw ConfigError(field + ": must be a positive integer, got " + std::to_string(v));
+  return v;
+}
+
+/// Flags as given on the command line (unset = not given).
+struct Flags {
+  std::optional<std::string> host, mode, redis, node_id, redis_key_prefix, config, log_level, response_mode;
+  std::optional<int> port;
+  std::optional<std::int64_t> heartbeat_interval_ms, heartbeat_ttl_ms, takeover_grace_ms, max_body_bytes;
+  std::optional<std::int64_t> max_sessions, max_connections, session_idle_ttl_ms;
+  std::optional<unsigned> threads;
+  std::vector<std::string> allowed_hosts, allowed_origins, cors_origins;
+  bool stdio = false;
+};
+
+void apply_file(const std::string& path, AppConfig& cfg) {
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError("config file " + path + ": " + std::string(e.description()) + " at line " +
+                      std::to_string(e.source().begin.line));
+  }
+  auto& o = cfg.server;
+  auto str = [&](const std::string& key, const toml::node& n) {
+    auto v = n.value<std::string>();
+    if (!v) throw ConfigError("config " + key + ": expected a string");
+    return *v;
+  };
+  auto num = [&](const std::string& key, const toml::node& n) {
+    auto v = n.value<std::int64_t>();
+    if (!v) throw ConfigError("config " + key + ": expected an integer");
+    return positive(*v, "config " + key);
+  };
+  auto list = [&](const std::string& key, const toml::node& n) {
+    std::vector<std::string> out;
+    auto arr = n.as_array();
+    if (!arr) throw ConfigError("config " + key + ": expected an array of strings");
+    for (const auto& e : *arr) out.push_back(str(key, e));
+    return out;
+  };
+  for (const auto& [k, n] : t) {
+    std::string key(k.str());
+    if (key == "host") o.http.host = str(key, n);
+    else if (key == "port") o.http.port = static_cast<std::uint16_t>(num(key, n));
+    else if (key == "mode") o.mode = parse_mode(str(key, n), "config mode");
+    else if (key == "redisUrl") o.ha.redis_url = str(key, n);
+    else if (key == "nodeId") o.node_id = str(key, n);
+    else if (key == "heartbeatIntervalMs") o.ha.heartbeat_interval = std::chrono::milliseconds(num(key, n));
+    else if (key == "heartbeatTtlMs") o.ha.heartbeat_ttl = std::chrono::milliseconds(num(key, n));
+    else if (key == "takeoverGracePeriodMs") o.ha.takeover_grace_period = std::chrono::milliseconds(num(key, n));
+    else if (key == "redisKeyPrefix") o.ha.redis_key_prefix = str(key, n);
+    else if (key == "logLevel") cfg.log_level = str(key, n);
+    else if (key == "responseMode") o.response_mode = parse_response_mode(str(key, n), "config responseMode");
+    else if (key == "maxBodyBytes") o.http.max_body_bytes = static_cast<std::size_t>(num(key, n));
+    else if (key == "maxSessions") o.session.max_sessions = static_cast<std::size_t>(num(key, n));
+    else if (key == "maxConnections") o.http.max_connections = static_cast<std::size_t>(num(key, n));
+    else if (key == "sessionIdleTtlMs") o.session.idle_ttl = std::chrono::milliseconds(num(key, n));
+    else if (key == "threads") o.threads = static_cast<unsigned>(num(key, n));
+    else if (key == "allowedHosts") o.http.allowed_hosts = list(key, n);
+    else if (key == "allowedOrigins") o.http.allowed_origins = list(key, n);
+    else if (key == "corsOrigins") o.http.cors_allowed_origins = list(key, n);
+    else throw ConfigError("config file " + path + ": unknown key '" + key + "'");
+  }
+}
+
+}  // namespace
+
+AppConfig load_config(int argc, char** argv, int& exit_code) {
+  exit_code = -1;
+  Flags f;
+  CLI::App app{"frontmcp-server: the reference MCP server of frontmcp-cpp"};
+  app.set_version_flag("--version", "frontmcp-server 0.1.0");
+  app.add_option("--host", f.host, "Bind address (default 127.0.0.1)");
+  app.add_option("--port", f.port, "TCP port, 0 for any free port (default 3000)")->check(CLI::Range(0, 65535));
+  app.add_option("--mode", f.mode, "standalone | distributed | serverless (env FRONTMCP_DEPLOYMENT_MODE)");
+  app.add_option("--redis", f.redis, "Redis URL (env FRONTMCP_REDIS_URL, then REDIS_URL)");
+  app.add_option("--node-id", f.node_id, "Node id (env MACHINE_ID, then HOSTNAME)");
+  app.add_option("--heartbeat-interval-ms", f.heartbeat_interval_ms, "heartbeatIntervalMs (default 10000)");
+  app.add_option("--heartbeat-ttl-ms", f.heartbeat_ttl_ms, "heartbeatTtlMs (default 30000)");
+  app.add_option("--takeover-grace-period-ms", f.takeover_grace_ms, "takeoverGracePeriodMs (default 5000)");
+  app.add_option("--redis-key-prefix", f.redis_key_prefix, "redisKeyPrefix (default mcp:ha:)");
+  app.add_option("--config", f.config, "TOML config file (env FRONTMCP_CONFIG)");
+  app.add_flag("--stdio", f.stdio, "Serve one client over stdin/stdout instead of HTTP");
+  app.add_option("--log-level", f.log_level, "trace | debug | info | warn | error (default info)");
+  app.add_option("--response-mode", f.response_mode, "auto | sse | json (default auto)");
+  app.add_option("--max-body-bytes", f.max_body_bytes, "Largest request body (default 4194304)");
+  app.add_option("--max-sessions", f.max_sessions, "Most sessions at once (default 10000)");
+  app.add_option("--max-connections", f.max_connections, "Most open connections (default 10000)");
+  app.add_option("--session-idle-ttl-ms", f.session_idle_ttl_ms, "Idle session lifetime (default 1800000)");
+  app.add_option("--threads", f.threads, "I/O threads (default: one per core)");
+  app.add_option("--allowed-host", f.allowed_hosts, "Extra Host accepted by DNS-rebinding protection (repeatable)");
+  app.add_option("--allowed-origin", f.allowed_origins, "Extra Origin accepted by DNS-rebinding protection (repeatable)");
+  app.add_option("--cors-origin", f.cors_origins, "Origin allowed by CORS, or * (repeatable)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    exit_code = app.exit(e);
+    return {};
+  }
+
+  AppConfig cfg;
+  auto& o = cfg.server;
+  // 1. config file
+  std::optional<std::string> file = f.config;
+  if (!file && env("FRONTMCP_CONFIG")) file = env("FRONTMCP_CONFIG");
+  if (file) apply_file(*file, cfg);
+  // 2. environment
+  if (auto v = env("FRONTMCP_DEPLOYMENT_MODE")) o.mode = parse_mode(v, "FRONTMCP_DEPLOYMENT_MODE");
+  if (auto v = env("FRONTMCP_REDIS_URL")) o.ha.redis_url = v;
+  else if (auto r = env("REDIS_URL")) o.ha.redis_url = r;
+  if (auto v = env("MACHINE_ID")) o.node_id = v;  // beats the file; HOSTNAME only fills a gap
+  if (o.node_id.empty()) {
+    if (auto v = env("HOSTNAME")) o.node_id = v;
+  }
+  // 3. flags
+  if (f.host) o.http.host = *f.host;
+  if (f.port) o.http.port = static_cast<std::uint16_t>(*f.port);
+  if (f.mode) o.mode = parse_mode(*f.mode, "--mode");
+  if (f.redis) o.ha.redis_url = *f.redis;
+  if (f.node_id) o.node_id = *f.node_id;
+  if (f.heartbeat_interval_ms) o.ha.heartbeat_interval = std::chrono::milliseconds(positive(*f.heartbeat_interval_ms, "--heartbeat-interval-ms"));
+  if (f.heartbeat_ttl_ms) o.ha.heartbeat_ttl = std::chrono::milliseconds(positive(*f.heartbeat_ttl_ms, "--heartbeat-ttl-ms"));
+  if (f.takeover_grace_ms) o.ha.takeover_grace_period = std::chrono::milliseconds(positive(*f.takeover_grace_ms, "--takeover-grace-period-ms"));
+  if (f.redis_key_prefix) o.ha.redis_key_prefix = *f.redis_key_prefix;
+  if (f.log_level) cfg.log_level = *f.log_level;
+  if (f.response_mode) o.response_mode = parse_response_mode(*f.response_mode, "--response-mode");
+  if (f.max_body_bytes) o.http.max_body_bytes = static_cast<std::size_t>(positive(*f.max_body_bytes, "--max-body-bytes"));
+  if (f.max_sessions) o.session.max_sessions = static_cast<std::size_t>(positive(*f.max_sessions, "--max-sessions"));
+  if (f.max_connections) o.http.max_connections = static_cast<std::size_t>(positive(*f.max_connections, "--max-connections"));
+  if (f.session_idle_ttl_ms) o.session.idle_ttl = std::chrono::milliseconds(positive(*f.session_idle_ttl_ms, "--session-idle-ttl-ms"));
+  if (f.threads) o.threads = *f.threads;
+  for (auto& h : f.allowed_hosts) o.http.allowed_hosts.push_back(h);
+  for (auto& h : f.allowed_origins) o.http.allowed_origins.push_back(h);
+  for (auto& h : f.cors_origins) o.http.cors_allowed_origins.push_back(h);
+  cfg.stdio = f.stdio;
+
+  // Validation that needs the whole picture.
+  if (o.mode == DeploymentMode::distributed) {
+    if (o.ha.redis_url.empty()) {
+      throw ConfigError(
+          "HaConfigurationError: distributed mode needs Redis: add --redis redis://HOST:PORT "
+          "(or set FRONTMCP_REDIS_URL / REDIS_URL, or redisUrl in the config file)");
+    }
+    if (o.ha.heartbeat_ttl <= o.ha.heartbeat_interval) {
+      throw ConfigError("HaConfigurationError: heartbeatTtlMs (" + std::to_string(o.ha.heartbeat_ttl.count()) +
+                        ") must be greater than heartbeatIntervalMs (" +
+                        std::to_string(o.ha.heartbeat_interval.count()) + ")");
+    }
+  }
+  static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  if (std::find(kLevels.begin(), kLevels.end(), cfg.log_level) == kLevels.end()) {
+    throw ConfigError("log level: '" + cfg.log_level + "' is not one of trace, debug, info, warn, error, critical, off");
+  }
+  return cfg;
+}
+
+}  // namespace frontmcp_server

@@ -1,0 +1,8 @@
+#pragma once
+#include <frontmcp/server.hpp>
+
+namespace frontmcp_server {
+/// The demo content: every fixture the official conformance suite expects, plus echo,
+/// touch_resource and whoami.
+void register_fixtures(frontmcp::Server& server);
+}  // namespace frontmcp_server

@@ -1,0 +1,43 @@
+// frontmcp-server: the reference MCP server (conformance fixtures + demo tools).
+#include "config.hpp"
+#include "fixtures.hpp"
+
+#include <frontmcp/server.hpp>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+
+int main(int argc, char** argv) {
+  // Logs go to stderr: stdout belongs to the protocol (stdio) or to the one
+  // "listening on" line that scripts wait for.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("frontmcp"));
+  // A peer that vanishes mid-write must not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    int exit_code = -1;
+    auto cfg = frontmcp_server::load_config(argc, argv, exit_code);
+    if (exit_code >= 0) return exit_code;
+    spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+    if (cfg.server.mode == frontmcp::DeploymentMode::distributed) {
+      std::cerr << "HaConfigurationError: distributed mode is not implemented in this build yet "
+                   "(see the README); run with --mode standalone\n";
+      return 2;
+    }
+    frontmcp::Server server(cfg.server);
+    frontmcp_server::register_fixtures(server);
+    if (cfg.stdio) return server.run_stdio();
+    server.start();
+    std::cout << "frontmcp-server listening on http://" << cfg.server.http.host << ":" << server.port()
+              << cfg.server.http.mcp_path << std::endl;
+    return server.run();
+  } catch (const frontmcp_server::ConfigError& e) {
+    std::cerr << "frontmcp-server: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "frontmcp-server: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,103 @@
+#pragma once
+// Every tunable of the server, with its default. Limits are named here, in one place.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace frontmcp {
+
+enum class DeploymentMode { standalone, distributed, serverless };
+
+/// How a POST that carries requests is answered.
+enum class ResponseMode {
+  /// JSON when the handlers produce only their results; an SSE stream as soon as a
+  /// handler sends anything else first (progress, logging, a server->client request).
+  automatic,
+  sse,   ///< always an SSE stream
+  json,  ///< always JSON; other messages go to the session's GET stream
+};
+
+struct ServerInfo {
+  std::string name = "frontmcp-server";
+  std::string title;
+  std::string version = "0.1.0";
+  std::string instructions;
+};
+
+struct HttpOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 3000;
+  std::string mcp_path = "/mcp";
+  std::string sse_path = "/sse";
+  std::string message_path = "/message";
+  std::string healthz_path = "/healthz";
+  std::string readyz_path = "/readyz";
+
+  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_connections = 10'000;
+  /// A keep-alive connection with no request for this long is closed.
+  std::chrono::milliseconds idle_timeout{60'000};
+  /// Reading one request (headers + body) must finish within this.
+  std::chrono::milliseconds read_timeout{30'000};
+  /// One write must finish within this, or the peer is considered gone.
+  std::chrono::milliseconds write_timeout{30'000};
+  /// An SSE comment is sent after this much silence (keeps proxies from timing out).
+  std::chrono::milliseconds sse_keepalive_interval{15'000};
+  /// The `retry:` hint (ms) sent on SSE streams.
+  std::chrono::milliseconds sse_retry{1'000};
+
+  /// DNS-rebinding protection: Host must be in allowed_hosts and Origin (when present) in
+  /// allowed_origins, else 403. nullopt = on when bound to a loopback address.
+  std::optional<bool> dns_rebinding_protection;
+  /// Host names (without port) accepted besides the loopback names.
+  std::vector<std::string> allowed_hosts;
+  /// Origins (scheme://host[:port]) accepted besides loopback ones.
+  std::vector<std::string> allowed_origins;
+  /// CORS: origins that may call from a browser ("*" for any). Empty = no CORS headers.
+  std::vector<std::string> cors_allowed_origins;
+};
+
+struct SessionOptions {
+  std::size_t max_sessions = 10'000;
+  /// A session with no request and no open stream for this long is removed.
+  std::chrono::milliseconds idle_ttl{30 * 60 * 1000};
+  /// Keep each stream's events so a client can resume with Last-Event-ID.
+  bool resumability = true;
+  /// Events kept per stream for replay (oldest dropped first).
+  std::size_t max_events_per_stream = 1'000;
+  /// Messages queued for one stream's writer before it is cut (the client then resumes).
+  std::size_t max_queued_per_stream = 10'000;
+  /// Items per page of tools/list, resources/list, prompts/list ...
+  std::size_t page_size = 100;
+};
+
+/// High-availability settings (distributed mode). Names follow FrontMCP's config fields.
+struct HaOptions {
+  std::string redis_url;
+  std::chrono::milliseconds heartbeat_interval{10'000};  // heartbeatIntervalMs
+  std::chrono::milliseconds heartbeat_ttl{30'000};       // heartbeatTtlMs
+  std::chrono::milliseconds takeover_grace_period{5'000};  // takeoverGracePeriodMs
+  std::string redis_key_prefix = "mcp:ha:";              // redisKeyPrefix
+};
+
+struct ServerOptions {
+  ServerInfo info;
+  HttpOptions http;
+  SessionOptions session;
+  HaOptions ha;
+  DeploymentMode mode = DeploymentMode::standalone;
+  ResponseMode response_mode = ResponseMode::automatic;
+  /// Empty: --node-id > MACHINE_ID > HOSTNAME > random (see docs/configuration.md).
+  std::string node_id;
+  /// I/O threads; 0 = one per core.
+  unsigned threads = 0;
+};
+
+std::string_view to_string(DeploymentMode mode) noexcept;
+
+}  // namespace frontmcp

@@ -1,0 +1,88 @@
+#pragma once
+// Result<T>: the error model of frontmcp's hot paths (C++20 has no std::expected).
+// An Error carries a JSON-RPC error code, so it can travel to the client unchanged.
+#include <boost/json/value.hpp>
+
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace frontmcp {
+
+namespace json = boost::json;
+
+/// JSON-RPC 2.0 and MCP error codes.
+namespace errc {
+inline constexpr int kParseError = -32700;
+inline constexpr int kInvalidRequest = -32600;
+inline constexpr int kMethodNotFound = -32601;
+inline constexpr int kInvalidParams = -32602;
+inline constexpr int kInternalError = -32603;
+/// Transport-level failures (406, 409, 415 ...): the TypeScript SDK uses -32000.
+inline constexpr int kServerError = -32000;
+/// Unknown or terminated session (404).
+inline constexpr int kSessionNotFound = -32001;
+/// resources/read of a URI nobody serves.
+inline constexpr int kResourceNotFound = -32002;
+/// A server->client request that got no answer in time.
+inline constexpr int kRequestTimeout = -32001;
+}  // namespace errc
+
+struct Error {
+  int code = errc::kInternalError;
+  std::string message;
+  json::value data;  // null when absent
+
+  static Error invalid_params(std::string msg) { return {errc::kInvalidParams, std::move(msg), {}}; }
+  static Error internal(std::string msg) { return {errc::kInternalError, std::move(msg), {}}; }
+  static Error method_not_found(std::string msg) {
+    return {errc::kMethodNotFound, std::move(msg), {}};
+  }
+};
+
+/// Holds either a T or an Error. Cheap to move; never throws unless value() is called on
+/// an error (a bug, so it throws std::logic_error).
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT implicit
+  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT implicit
+  /// Result<object> -> Result<value> and the like.
+  template <class U>
+    requires(!std::is_same_v<U, T> && std::is_constructible_v<T, U &&>)
+  Result(Result<U>&& other)  // NOLINT implicit
+      : v_(other ? std::variant<T, Error>(std::in_place_index<0>, T(std::move(other).value()))
+                 : std::variant<T, Error>(std::in_place_index<1>, std::move(other).error())) {}
+
+  bool has_value() const noexcept { return v_.index() == 0; }
+  explicit operator bool() const noexcept { return has_value(); }
+
+  T& value() & { check(); return std::get<0>(v_); }
+  const T& value() const& { check(); return std::get<0>(v_); }
+  T&& value() && { check(); return std::get<0>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+
+  const Error& error() const& { return std::get<1>(v_); }
+  Error&& error() && { return std::get<1>(std::move(v_)); }
+
+ private:
+  void check() const;
+  std::variant<T, Error> v_;
+};
+
+[[noreturn]] void throw_bad_result_access(const Error& e);
+
+template <class T>
+void Result<T>::check() const {
+  if (v_.index() != 0) throw_bad_result_access(std::get<1>(v_));
+}
+
+/// Result of an operation that yields nothing.
+struct Ok {};
+using Status = Result<Ok>;
+
+}  // namespace frontmcp

@@ -1,0 +1,62 @@
+#pragma once
+// frontmcp::Server: an MCP server you fill with tools, resources and prompts, then run
+// over Streamable HTTP (+ legacy HTTP+SSE) or stdio.
+//
+// Threads: add_* / remove_* / notify_* may be called from any thread, before or after
+// start(). Handlers run on the server's I/O threads.
+#include <frontmcp/definitions.hpp>
+#include <frontmcp/options.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+namespace frontmcp {
+
+class Server {
+ public:
+  explicit Server(ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Registration. A duplicate name/URI throws std::invalid_argument (a start-up bug).
+  /// After start(), clients with a session get notifications/*/list_changed.
+  void add_tool(Tool tool);
+  void add_resource(Resource resource);
+  void add_resource_template(ResourceTemplate resource_template);
+  void add_prompt(Prompt prompt);
+  void set_completion_handler(CompletionHandler handler);
+  bool remove_tool(std::string_view name);
+  bool remove_resource(std::string_view uri);
+  bool remove_prompt(std::string_view name);
+
+  /// notifications/resources/updated to every session subscribed to `uri`.
+  void notify_resource_updated(std::string_view uri);
+
+  /// Binds and starts the I/O threads. Throws std::runtime_error if the address cannot be
+  /// bound (a start-up error).
+  void start();
+  /// The bound port (useful with port 0).
+  std::uint16_t port() const;
+  /// Blocks until stop() is called (from another thread or a signal handler).
+  void wait();
+  /// Stops accepting, closes streams with an SSE retry hint, finishes in-flight requests
+  /// within `drain`, then stops the threads. Safe to call more than once.
+  void stop(std::chrono::milliseconds drain = std::chrono::milliseconds{5000});
+
+  /// start() + stop on SIGINT/SIGTERM + wait(). Returns the process exit code.
+  int run();
+  /// Serves one client over stdin/stdout (newline-delimited JSON-RPC) until EOF.
+  int run_stdio();
+
+  const ServerOptions& options() const noexcept;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace frontmcp

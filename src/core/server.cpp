@@ -1,0 +1,198 @@
+#include <frontmcp/server.hpp>
+
+#include "core/server_core.hpp"
+#include "http/http_server.hpp"
+#include "transport/stdio.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+namespace frontmcp {
+
+namespace net = boost::asio;
+
+namespace {
+/// How often idle sessions are looked for.
+constexpr std::chrono::seconds kSweepInterval{30};
+/// How often stop() checks whether open connections have finished while draining.
+constexpr std::chrono::milliseconds kDrainPoll{20};
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions opts, std::string node) : core(std::move(opts), std::move(node)) {}
+
+  core::ServerCore core;
+  net::io_context ioc;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::unique_ptr<http::HttpServer> http;
+  std::vector<std::thread> threads;
+  std::unique_ptr<net::steady_timer> sweeper;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool started = false;
+  bool stopped = false;
+  bool signalled = false;
+
+  unsigned thread_count() const {
+    unsigned n = core.options.threads ? core.options.threads : std::thread::hardware_concurrency();
+    return n ? n : 1;
+  }
+
+  void start_threads() {
+    work.emplace(ioc.get_executor());
+    for (unsigned i = 0; i < thread_count(); ++i) threads.emplace_back([this] { ioc.run(); });
+  }
+
+  void schedule_sweep() {
+    sweeper->expires_after(kSweepInterval);
+    sweeper->async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      if (auto n = core.sessions.sweep_idle(core.options.session.idle_ttl)) spdlog::info("expired {} idle sessions", n);
+      schedule_sweep();
+    });
+  }
+};
+
+Server::Server(ServerOptions options) {
+  std::string node = core::resolve_node_id(options);
+  impl_ = std::make_unique<Impl>(std::move(options), std::move(node));
+}
+
+Server::~Server() { stop(std::chrono::milliseconds{0}); }
+
+void Server::add_tool(Tool tool) {
+  impl_->core.registry.add_tool(std::move(tool));
+  if (impl_->started) impl_->core.dispatcher.list_changed(registry::ListKind::tools);
+}
+void Server::add_resource(Resource resource) {
+  impl_->core.registry.add_resource(std::move(resource));
+  if (impl_->started) impl_->core.dispatcher.list_changed(registry::ListKind::resources);
+}
+void Server::add_resource_template(ResourceTemplate t) {
+  impl_->core.registry.add_template(std::move(t));
+  if (impl_->started) impl_->core.dispatcher.list_changed(registry::ListKind::resources);
+}
+void Server::add_prompt(Prompt prompt) {
+  impl_->core.registry.add_prompt(std::move(prompt));
+  if (impl_->started) impl_->core.dispatcher.list_changed(registry::ListKind::prompts);
+}
+void Server::set_completion_handler(CompletionHandler handler) { impl_->core.registry.set_completion(std::move(handler)); }
+bool Server::remove_tool(std::string_view name) {
+  bool r = impl_->core.registry.remove_tool(name);
+  if (r && impl_->started) impl_->core.dispatcher.list_changed(registry::ListKind::tools);
+  return r;
+}
+bool Server::remove_resource(std::string_view uri) {
+  bool r = impl_->core.registry.remove_resource(uri);
+  if (r && impl_->started) impl_->core.dispatcher.list_changed(registry::ListKind::resources);
+  return r;
+}
+bool Server::remove_prompt(std::string_view name) {
+  bool r = impl_->core.registry.remove_prompt(name);
+  if (r && impl_->started) impl_->core.dispatcher.list_changed(registry::ListKind::prompts);
+  return r;
+}
+void Server::notify_resource_updated(std::string_view uri) { impl_->core.dispatcher.resource_updated(uri); }
+
+const ServerOptions& Server::options() const noexcept { return impl_->core.options; }
+
+void Server::start() {
+  auto& im = *impl_;
+  if (im.started) return;
+  if (im.core.options.mode == DeploymentMode::distributed) {
+    throw std::runtime_error(
+        "HaConfigurationError: distributed mode is not available in this build yet; "
+        "run with --mode standalone");
+  }
+  im.http = std::make_unique<http::HttpServer>(im.core, im.ioc);
+  im.http->start();  // throws on bind failure, before any thread starts
+  im.sweeper = std::make_unique<net::steady_timer>(im.ioc);
+  im.schedule_sweep();
+  im.start_threads();
+  im.started = true;
+  im.core.ready = true;
+  spdlog::info("node {} serving MCP on http://{}:{}{} ({} mode, {} threads)", im.core.node_id, im.core.options.http.host,
+               im.http->port(), im.core.options.http.mcp_path, to_string(im.core.options.mode), im.thread_count());
+}
+
+std::uint16_t Server::port() const { return impl_->http ? impl_->http->port() : 0; }
+
+void Server::wait() {
+  std::unique_lock lock(impl_->mu);
+  impl_->cv.wait(lock, [this] { return impl_->stopped; });
+}
+
+void Server::stop(std::chrono::milliseconds drain) {
+  auto& im = *impl_;
+  {
+    std::lock_guard lock(im.mu);
+    if (im.stopped || !im.started) {
+      im.stopped = true;
+      im.cv.notify_all();
+      if (!im.started) return;
+    }
+  }
+  if (im.threads.empty()) return;
+  im.core.draining = true;
+  if (im.http) im.http->stop_accepting();
+  net::post(im.ioc, [&im] { im.sweeper->cancel(); });
+  // Streams end (clients see the retry hint and reconnect elsewhere); requests in
+  // flight get until the drain deadline to finish.
+  for (const auto& s : im.core.sessions.all()) {
+    s->standalone()->finish();
+  }
+  auto deadline = std::chrono::steady_clock::now() + drain;
+  while (im.http && im.http->open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(kDrainPoll);
+  }
+  for (const auto& s : im.core.sessions.all()) im.core.sessions.remove(s->id());
+  im.work.reset();
+  im.ioc.stop();
+  for (auto& t : im.threads) {
+    if (t.joinable()) t.join();
+  }
+  im.threads.clear();
+  {
+    std::lock_guard lock(im.mu);
+    im.stopped = true;
+  }
+  im.cv.notify_all();
+  spdlog::info("node {} stopped", im.core.node_id);
+}
+
+int Server::run() {
+  start();
+  net::signal_set signals(impl_->ioc, SIGINT, SIGTERM);
+  signals.async_wait([this](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {} received: draining", sig);
+    std::lock_guard lock(impl_->mu);
+    impl_->signalled = true;
+    impl_->cv.notify_all();
+  });
+  {
+    std::unique_lock lock(impl_->mu);
+    impl_->cv.wait(lock, [this] { return impl_->signalled || impl_->stopped; });
+  }
+  // stop() joins the I/O threads, so it runs here, never on one of them.
+  stop();
+  return 0;
+}
+
+int Server::run_stdio() {
+  auto& im = *impl_;
+  im.start_threads();
+  im.started = true;
+  int rc = transport::run_stdio(im.core, im.ioc, std::cin, std::cout);
+  stop(std::chrono::milliseconds{0});
+  return rc;
+}
+
+}  // namespace frontmcp

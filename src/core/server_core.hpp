@@ -1,0 +1,45 @@
+#pragma once
+// ServerCore: everything a transport needs, in one place, owned by Server::Impl.
+// Beast- and Asio-free on purpose: included by many files.
+#include "protocol/dispatcher.hpp"
+#include "registry/registry.hpp"
+#include "session/event_store.hpp"
+#include "session/session_manager.hpp"
+
+#include <frontmcp/options.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+namespace frontmcp::core {
+
+struct Counters {
+  std::atomic<std::uint64_t> connections_open{0};
+  std::atomic<std::uint64_t> connections_rejected{0};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> sessions_rejected{0};
+};
+
+struct ServerCore {
+  ServerCore(ServerOptions opts, std::string node);
+
+  ServerOptions options;
+  std::string node_id;
+  bool dns_rebinding_protection = true;
+  registry::Registry registry;
+  std::shared_ptr<session::MemoryEventStore> events;
+  std::shared_ptr<session::SessionStore> store;
+  session::SessionManager sessions;
+  protocol::Dispatcher dispatcher;
+  Counters counters;
+  std::atomic<bool> draining{false};
+  std::atomic<bool> ready{false};
+};
+
+/// --node-id > MACHINE_ID > HOSTNAME > random (random always in serverless mode).
+std::string resolve_node_id(const ServerOptions& options);
+/// True for 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_host(std::string_view host);
+
+}  // namespace frontmcp::core

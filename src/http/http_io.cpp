@@ -1,0 +1,142 @@
+#include "http/http_io.hpp"
+
+#include "protocol/jsonrpc.hpp"
+#include "util/async_event.hpp"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <cctype>
+
+namespace frontmcp::http {
+
+namespace {
+constexpr std::size_t kMaxEventsPerWrite = 256;
+
+void add_headers(bhttp::fields& f, const Headers& h) {
+  for (const auto& [k, v] : h) f.set(k, v);
+}
+
+bool iequals_prefix(std::string_view hay, std::size_t pos, std::string_view needle) {
+  if (pos + needle.size() > hay.size()) return false;
+  for (std::size_t i = 0; i < needle.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(hay[pos + i])) != std::tolower(static_cast<unsigned char>(needle[i]))) return false;
+  }
+  return true;
+}
+}  // namespace
+
+Headers header_list(std::string name, std::string value) {
+  Headers h;
+  h.emplace_back(std::move(name), std::move(value));
+  return h;
+}
+
+std::string_view header(const Request& req, std::string_view name) {
+  auto it = req.find(name);
+  return it == req.end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
+}
+
+bool accepts(const Request& req, std::string_view mime) {
+  auto a = header(req, "Accept");
+  for (std::size_t i = 0; i + mime.size() <= a.size(); ++i) {
+    if (iequals_prefix(a, i, mime)) return true;
+  }
+  return false;
+}
+
+net::awaitable<bool> write_response(Exchange& ex, bhttp::status status, std::string body, std::string_view content_type,
+                                    Headers extra) {
+  bhttp::response<bhttp::string_body> res{status, ex.req.version()};
+  if (!content_type.empty() && !body.empty()) res.set(bhttp::field::content_type, content_type);
+  add_headers(res, ex.headers);
+  add_headers(res, extra);
+  res.body() = std::move(body);
+  res.keep_alive(ex.keep_alive);
+  res.prepare_payload();
+  ex.stream.expires_after(ex.core.options.http.write_timeout);
+  boost::system::error_code ec;
+  co_await bhttp::async_write(ex.stream, res, net::redirect_error(net::use_awaitable, ec));
+  co_return !ec && ex.keep_alive;
+}
+
+net::awaitable<bool> write_error(Exchange& ex, bhttp::status status, int code, std::string_view message, Headers extra) {
+  return write_response(ex, status, protocol::error_body(code, message), "application/json", std::move(extra));
+}
+
+net::awaitable<bool> pump_sse(Exchange& ex, session::SseStream& stream, std::uint64_t cursor, SseOptions opts,
+                              Headers extra) {
+  auto exec = co_await net::this_coro::executor;
+  auto waker = std::make_shared<util::Waker>(exec);
+  if (!stream.attach([waker] { waker->notify(); })) {
+    co_return co_await write_error(ex, bhttp::status::conflict, errc::kServerError,
+                                   "Conflict: only one SSE stream is allowed per session");
+  }
+  struct Detach {
+    session::SseStream& s;
+    ~Detach() { s.detach(); }
+  } guard{stream};
+
+  bhttp::response<bhttp::empty_body> res{bhttp::status::ok, ex.req.version()};
+  res.set(bhttp::field::content_type, "text/event-stream");
+  res.set(bhttp::field::cache_control, "no-cache, no-transform");
+  res.set("X-Accel-Buffering", "no");  // NGINX: do not buffer the stream
+  add_headers(res, ex.headers);
+  add_headers(res, extra);
+  res.keep_alive(ex.keep_alive);
+  res.chunked(true);
+  bhttp::response_serializer<bhttp::empty_body> sr{res};
+  const auto& http = ex.core.options.http;
+  boost::system::error_code ec;
+  ex.stream.expires_after(http.write_timeout);
+  co_await bhttp::async_write_header(ex.stream, sr, net::redirect_error(net::use_awaitable, ec));
+  if (ec) co_return false;
+
+  std::string buf = opts.first_event;
+  const std::string retry = "retry: " + std::to_string(http.sse_retry.count()) + "\n";
+  if (opts.priming_event) {
+    // The first event carries an id (so the client can resume from here) and the retry
+    // hint, with an explicit empty data line (an event without data is not dispatched).
+    buf += "id: " + stream.event_id(cursor) + "\n" + retry + "data: \n\n";
+  } else if (opts.event_ids) {
+    buf += retry + "\n";
+  }
+
+  for (;;) {
+    bool fin = stream.finished() || ex.core.draining.load(std::memory_order_acquire);
+    auto events = stream.read_after(cursor, kMaxEventsPerWrite);
+    for (const auto& e : events) {
+      if (opts.event_ids) {
+        buf += "id: ";
+        buf += stream.event_id(e.seq);
+        buf += '\n';
+      }
+      buf += "event: message\ndata: ";
+      buf += e.data;
+      buf += "\n\n";
+      cursor = e.seq;
+    }
+    if (!buf.empty()) {
+      ex.stream.expires_after(http.write_timeout);
+      co_await net::async_write(ex.stream, bhttp::make_chunk(net::buffer(buf)), net::redirect_error(net::use_awaitable, ec));
+      if (ec) co_return false;
+      buf.clear();
+    }
+    if (events.size() == kMaxEventsPerWrite) continue;
+    if (fin || stream.take_disconnect()) break;
+    waker->timer().expires_after(http.sse_keepalive_interval);
+    co_await waker->timer().async_wait(net::redirect_error(net::use_awaitable, ec));
+    if (!ec) buf += ": keepalive\n\n";
+  }
+  ex.stream.expires_after(http.write_timeout);
+  co_await net::async_write(ex.stream, bhttp::make_chunk_last(), net::redirect_error(net::use_awaitable, ec));
+  co_return !ec && ex.keep_alive;
+}
+
+}  // namespace frontmcp::http

@@ -1,0 +1,62 @@
+#pragma once
+// Beast types and response helpers shared by the HTTP transports. Heavy: include only
+// from the few .cpp files that speak HTTP (Asio/Beast are compiled once, separately).
+#include "core/server_core.hpp"
+#include "session/stream.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace frontmcp::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using Request = bhttp::request<bhttp::string_body>;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+/// One request being answered on one connection.
+struct Exchange {
+  core::ServerCore& core;
+  beast::tcp_stream& stream;
+  const Request& req;
+  Headers headers;  // added to every response (CORS, affinity ...)
+  bool keep_alive = true;
+};
+
+/// One header, built outside co_await expressions (g++ 12 miscompiles braced string
+/// literals in coroutine arguments: "array used as initializer").
+Headers header_list(std::string name, std::string value);
+
+/// Writes a complete response. Returns false if the connection must close.
+net::awaitable<bool> write_response(Exchange& ex, bhttp::status status, std::string body,
+                                    std::string_view content_type = "application/json", Headers extra = {});
+/// A JSON-RPC error body (id null) with the given HTTP status.
+net::awaitable<bool> write_error(Exchange& ex, bhttp::status status, int code, std::string_view message,
+                                 Headers extra = {});
+
+struct SseOptions {
+  bool event_ids = true;         // "id:" lines (resumable streams)
+  bool end_when_finished = true;  // end the HTTP response when the stream finishes
+  std::string first_event;        // written right after the headers (legacy "endpoint" event)
+  bool priming_event = false;     // an empty event carrying an id, to prime Last-Event-ID
+};
+
+/// Sends SSE headers, then the stream's events after `cursor` until it finishes (or the
+/// server drains). Returns true if the HTTP response ended cleanly (connection reusable).
+net::awaitable<bool> pump_sse(Exchange& ex, session::SseStream& stream, std::uint64_t cursor, SseOptions opts,
+                              Headers extra = {});
+
+/// Header value helpers.
+std::string_view header(const Request& req, std::string_view name);
+bool accepts(const Request& req, std::string_view mime);
+
+}  // namespace frontmcp::http

@@ -1,0 +1,239 @@
+#include "http/http_server.hpp"
+
+#include "http/http_io.hpp"
+#include "transport/transports.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace frontmcp::http {
+
+namespace {
+
+using tcp = net::ip::tcp;
+using bhttp::status;
+
+std::string_view path_of(std::string_view target) {
+  auto q = target.find('?');
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+/// "host:port" / "[v6]:port" -> host (brackets kept for v6).
+std::string_view strip_port(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    auto close = host.find(']');
+    return close == std::string_view::npos ? host : host.substr(0, close + 1);
+  }
+  auto colon = host.rfind(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+bool host_allowed(const core::ServerCore& core, std::string_view host_header) {
+  auto host = strip_port(host_header);
+  if (core::is_loopback_host(host)) return true;
+  const auto& allowed = core.options.http.allowed_hosts;
+  return std::find(allowed.begin(), allowed.end(), host) != allowed.end();
+}
+
+bool origin_allowed(const core::ServerCore& core, std::string_view origin) {
+  const auto& allowed = core.options.http.allowed_origins;
+  if (std::find(allowed.begin(), allowed.end(), origin) != allowed.end()) return true;
+  auto sep = origin.find("://");
+  if (sep == std::string_view::npos) return false;
+  return core::is_loopback_host(strip_port(origin.substr(sep + 3)));
+}
+
+bool cors_allows(const core::ServerCore& core, std::string_view origin) {
+  for (const auto& o : core.options.http.cors_allowed_origins) {
+    if (o == "*" || o == origin) return true;
+  }
+  return false;
+}
+
+net::awaitable<bool> route(Exchange& ex) {
+  auto& core = ex.core;
+  const auto& opt = core.options.http;
+  std::string_view target(ex.req.target().data(), ex.req.target().size());
+  auto path = path_of(target);
+
+  if (path == opt.healthz_path) {
+    std::string body = R"({"status":"ok"})";
+    co_return co_await write_response(ex, status::ok, std::move(body));
+  }
+  if (path == opt.readyz_path) {
+    bool ready = core.ready.load() && !core.draining.load();
+    std::string body = ready ? R"({"status":"ready"})" : R"({"status":"not ready","failing":"draining"})";
+    co_return co_await write_response(ex, ready ? status::ok : status::service_unavailable, std::move(body));
+  }
+  bool mcp = path == opt.mcp_path, sse = path == opt.sse_path, message = path == opt.message_path;
+  if (!mcp && !sse && !message) {
+    co_return co_await write_error(ex, status::not_found, errc::kServerError, "Not Found");
+  }
+
+  // DNS-rebinding protection: a browser page on another site may reach a loopback
+  // server, but it cannot forge Host and always sends its own Origin.
+  auto origin = header(ex.req, "Origin");
+  if (core.dns_rebinding_protection) {
+    if (!host_allowed(core, header(ex.req, "Host"))) {
+      spdlog::warn("rejected request with Host '{}' (DNS-rebinding protection)", header(ex.req, "Host"));
+      co_return co_await write_error(ex, status::forbidden, errc::kServerError, "Forbidden: Host not allowed");
+    }
+    if (!origin.empty() && !origin_allowed(core, origin)) {
+      spdlog::warn("rejected request with Origin '{}' (DNS-rebinding protection)", origin);
+      co_return co_await write_error(ex, status::forbidden, errc::kServerError, "Forbidden: Origin not allowed");
+    }
+  }
+  if (!origin.empty() && cors_allows(core, origin)) {
+    ex.headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
+    ex.headers.emplace_back("Vary", "Origin");
+    ex.headers.emplace_back("Access-Control-Expose-Headers", "Mcp-Session-Id, X-FrontMCP-Machine-Id");
+    if (ex.req.method() == bhttp::verb::options) {
+      Headers preflight = header_list("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+      preflight.emplace_back("Access-Control-Allow-Headers",
+                             "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID");
+      preflight.emplace_back("Access-Control-Max-Age", "600");
+      co_return co_await write_response(ex, status::no_content, std::string(), std::string_view(), std::move(preflight));
+    }
+  }
+  if (core.draining.load()) {
+    co_return co_await write_error(ex, status::service_unavailable, errc::kServerError,
+                                   "Service Unavailable: server is shutting down", header_list("Retry-After", "1"));
+  }
+  core.counters.requests.fetch_add(1, std::memory_order_relaxed);
+  if (mcp) co_return co_await transport::handle_streamable(ex);
+  if (sse) co_return co_await transport::handle_legacy_stream(ex);
+  co_return co_await transport::handle_legacy_message(ex);
+}
+
+/// Answers a request that could not be read (too large, malformed) and closes.
+net::awaitable<void> reject(core::ServerCore& core, beast::tcp_stream& stream, status st, std::string_view msg) {
+  Request dummy{bhttp::verb::unknown, "/", 11};
+  Exchange ex{core, stream, dummy, {}, false};
+  co_await write_error(ex, st, errc::kServerError, msg);
+}
+
+struct ConnectionGuard {
+  core::Counters& c;
+  explicit ConnectionGuard(core::Counters& counters) : c(counters) { c.connections_open.fetch_add(1); }
+  ~ConnectionGuard() { c.connections_open.fetch_sub(1); }
+};
+
+net::awaitable<void> run_connection(core::ServerCore& core, tcp::socket socket) {
+  ConnectionGuard guard(core.counters);
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  const auto& opt = core.options.http;
+  for (;;) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
+    parser.body_limit(opt.max_body_bytes);
+    boost::system::error_code ec;
+    stream.expires_after(opt.idle_timeout);
+    co_await bhttp::async_read_header(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+    if (ec == bhttp::error::header_limit) {
+      co_await reject(core, stream, status::request_header_fields_too_large, "Request header fields too large");
+      break;
+    }
+    if (ec) break;  // closed, timed out, or garbage: nothing useful to answer
+    if (auto len = parser.content_length(); len && *len > opt.max_body_bytes) {
+      co_await reject(core, stream, status::payload_too_large, "Payload Too Large: body exceeds the limit");
+      break;
+    }
+    stream.expires_after(opt.read_timeout);
+    co_await bhttp::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+    if (ec == bhttp::error::body_limit) {
+      co_await reject(core, stream, status::payload_too_large, "Payload Too Large: body exceeds the limit");
+      break;
+    }
+    if (ec) break;
+    Request req = parser.release();
+    Exchange ex{core, stream, req, {}, req.keep_alive()};
+    bool keep = co_await route(ex);
+    if (!keep) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+void log_connection_end(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("connection failed: {}", ex.what());
+  }
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  core::ServerCore& core;
+  net::io_context& ioc;
+  tcp::acceptor acceptor;
+  std::uint16_t port = 0;
+
+  Impl(core::ServerCore& c, net::io_context& i) : core(c), ioc(i), acceptor(net::make_strand(i)) {}
+
+  net::awaitable<void> accept_loop() {
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket socket = co_await acceptor.async_accept(net::make_strand(ioc), net::redirect_error(net::use_awaitable, ec));
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
+      if (ec) {
+        spdlog::warn("accept failed: {}", ec.message());
+        continue;
+      }
+      if (core.counters.connections_open.load() >= core.options.http.max_connections) {
+        core.counters.connections_rejected.fetch_add(1);
+        spdlog::warn("connection limit ({}) reached: refusing a connection", core.options.http.max_connections);
+        socket.close(ec);
+        continue;
+      }
+      auto ex = socket.get_executor();
+      net::co_spawn(ex, run_connection(core, std::move(socket)), log_connection_end);
+    }
+  }
+};
+
+HttpServer::HttpServer(core::ServerCore& core, net::io_context& ioc) : impl_(std::make_unique<Impl>(core, ioc)) {}
+HttpServer::~HttpServer() = default;
+
+void HttpServer::start() {
+  auto& a = impl_->acceptor;
+  const auto& opt = impl_->core.options.http;
+  boost::system::error_code ec;
+  auto addr = net::ip::make_address(opt.host == "localhost" ? "127.0.0.1" : opt.host, ec);
+  if (ec) throw std::runtime_error("invalid bind address '" + opt.host + "': " + ec.message());
+  tcp::endpoint ep(addr, opt.port);
+  a.open(ep.protocol());
+  a.set_option(net::socket_base::reuse_address(true));
+  a.bind(ep, ec);
+  if (ec) throw std::runtime_error("cannot bind " + opt.host + ":" + std::to_string(opt.port) + ": " + ec.message());
+  a.listen(net::socket_base::max_listen_connections);
+  impl_->port = a.local_endpoint().port();
+  net::co_spawn(a.get_executor(), impl_->accept_loop(), log_connection_end);
+}
+
+void HttpServer::stop_accepting() {
+  net::post(impl_->acceptor.get_executor(), [impl = impl_.get()] {
+    boost::system::error_code ec;
+    impl->acceptor.close(ec);
+  });
+}
+
+std::uint16_t HttpServer::port() const { return impl_->port; }
+std::uint64_t HttpServer::open_connections() const { return impl_->core.counters.connections_open.load(); }
+
+}  // namespace frontmcp::http

@@ -1,0 +1,44 @@
+#pragma once
+// The Context a handler sees, bound to one request of one session (or none).
+#include "session/session.hpp"
+
+#include <frontmcp/context.hpp>
+
+namespace frontmcp::protocol {
+
+class Dispatcher;
+
+class ContextImpl final : public Context {
+ public:
+  ContextImpl(Dispatcher& d, std::shared_ptr<session::Session> s, std::shared_ptr<session::Outbound> out,
+              json::value request_id, json::value progress_token, std::shared_ptr<session::InFlight> inflight);
+
+  std::string_view session_id() const override;
+  std::string_view node_id() const override;
+  std::string_view protocol_version() const override { return protocol_version_; }
+  const json::value& request_id() const override { return request_id_; }
+  const json::object& client_capabilities() const override { return snapshot().client_capabilities; }
+  const json::object& client_info() const override { return snapshot().client_info; }
+  bool cancelled() const override;
+  void progress(double progress, std::optional<double> total, std::string_view message) override;
+  void log(LogLevel level, json::value data, std::string_view logger) override;
+  Task<Result<json::value>> request(std::string method, json::object params,
+                                    std::chrono::milliseconds timeout) override;
+  void notify_resource_updated(std::string_view uri) override;
+  void close_sse_stream() override { out_->disconnect(); }
+
+  const std::shared_ptr<session::Session>& session() const noexcept { return session_; }
+
+ private:
+  Dispatcher& dispatcher_;
+  std::shared_ptr<session::Session> session_;
+  std::shared_ptr<session::Outbound> out_;
+  json::value request_id_;
+  json::value progress_token_;
+  std::shared_ptr<session::InFlight> inflight_;
+  const session::SessionState& snapshot() const;
+  mutable std::optional<session::SessionState> state_;  // copied on first use only
+  std::string protocol_version_;
+};
+
+}  // namespace frontmcp::protocol

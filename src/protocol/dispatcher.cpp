@@ -1,0 +1,414 @@
+#include "protocol/dispatcher.hpp"
+
+#include "protocol/context_impl.hpp"
+#include "protocol/versions.hpp"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+namespace frontmcp {
+
+Task<Result<json::value>> Context::create_message(json::object params, std::chrono::milliseconds timeout) {
+  return request("sampling/createMessage", std::move(params), timeout);
+}
+Task<Result<json::value>> Context::elicit(json::object params, std::chrono::milliseconds timeout) {
+  return request("elicitation/create", std::move(params), timeout);
+}
+Task<Result<json::value>> Context::list_roots(std::chrono::milliseconds timeout) {
+  return request("roots/list", json::object{}, timeout);
+}
+
+}  // namespace frontmcp
+
+namespace frontmcp::protocol {
+
+namespace net = boost::asio;
+using session::Session;
+
+// ---------------------------------------------------------------- ContextImpl
+
+ContextImpl::ContextImpl(Dispatcher& d, std::shared_ptr<Session> s, std::shared_ptr<session::Outbound> out,
+                         json::value request_id, json::value progress_token,
+                         std::shared_ptr<session::InFlight> inflight)
+    : dispatcher_(d),
+      session_(std::move(s)),
+      out_(std::move(out)),
+      request_id_(std::move(request_id)),
+      progress_token_(std::move(progress_token)),
+      inflight_(std::move(inflight)),
+      protocol_version_(session_ ? session_->protocol_version() : std::string(kLatestVersion)) {}
+
+const session::SessionState& ContextImpl::snapshot() const {
+  if (!state_) state_ = session_ ? session_->state() : session::SessionState{};
+  return *state_;
+}
+
+std::string_view ContextImpl::session_id() const { return session_ ? std::string_view(session_->id()) : std::string_view(); }
+std::string_view ContextImpl::node_id() const { return dispatcher_.node_id(); }
+bool ContextImpl::cancelled() const { return inflight_ && inflight_->cancelled.load(std::memory_order_acquire); }
+
+void ContextImpl::progress(double progress, std::optional<double> total, std::string_view message) {
+  if (progress_token_.is_null() || cancelled()) return;
+  json::object p{{"progressToken", progress_token_}, {"progress", progress}};
+  if (total) p["total"] = *total;
+  if (!message.empty()) p["message"] = message;
+  out_->send(make_notification("notifications/progress", std::move(p)));
+}
+
+void ContextImpl::log(LogLevel level, json::value data, std::string_view logger) {
+  if (session_) {
+    auto min = session_->log_level();
+    if (min && level < *min) return;
+  }
+  json::object p{{"level", to_string(level)}, {"data", std::move(data)}};
+  if (!logger.empty()) p["logger"] = logger;
+  out_->send(make_notification("notifications/message", std::move(p)));
+}
+
+namespace {
+/// The client capability a server->client method needs.
+std::string_view required_capability(std::string_view method) {
+  if (method == "sampling/createMessage") return "sampling";
+  if (method == "elicitation/create") return "elicitation";
+  if (method == "roots/list") return "roots";
+  return {};
+}
+}  // namespace
+
+Task<Result<json::value>> ContextImpl::request(std::string method, json::object params,
+                                               std::chrono::milliseconds timeout) {
+  if (!session_) co_return Error{errc::kServerError, "server->client requests need a session", {}};
+  auto cap = required_capability(method);
+  if (!cap.empty() && !client_capabilities().contains(cap)) {
+    co_return Error{errc::kInvalidRequest, "client does not support " + std::string(cap), {}};
+  }
+  auto ex = co_await net::this_coro::executor;
+  auto waker = std::make_shared<util::Waker>(ex);
+  auto call = std::make_shared<session::PendingCall>(waker);
+  std::string id = session_->next_request_id();
+  session_->add_pending(id, call);
+  if (inflight_) {
+    std::lock_guard lock(inflight_->mu);
+    inflight_->waiting_on = call;
+  }
+  if (cancelled()) call->complete(Error{errc::kServerError, "request cancelled", {}});
+  out_->send(make_request(json::string(id), method, std::move(params)));
+
+  waker->timer().expires_after(timeout);
+  std::optional<Result<json::value>> result;
+  bool timed_out = false;
+  while (!result) {
+    result = call->take();
+    if (result) break;
+    boost::system::error_code ec;
+    co_await waker->timer().async_wait(net::redirect_error(net::use_awaitable, ec));
+    if (!ec) {
+      timed_out = true;
+      break;
+    }
+  }
+  session_->remove_pending(id);
+  if (inflight_) {
+    std::lock_guard lock(inflight_->mu);
+    inflight_->waiting_on.reset();
+  }
+  if (timed_out) {
+    // Tell the client to stop working on it (spec: cancellation on timeout).
+    out_->send(make_notification("notifications/cancelled",
+                                 json::object{{"requestId", id}, {"reason", "timeout"}}));
+    co_return Error{errc::kRequestTimeout, method + " timed out", {}};
+  }
+  co_return std::move(*result);
+}
+
+void ContextImpl::notify_resource_updated(std::string_view uri) { dispatcher_.resource_updated(uri); }
+
+// ----------------------------------------------------------------- Dispatcher
+
+Dispatcher::Dispatcher(registry::Registry& registry, session::SessionManager& sessions, const ServerOptions& options,
+                       std::string node_id)
+    : registry_(registry), sessions_(sessions), options_(options), node_id_(std::move(node_id)) {}
+
+json::object Dispatcher::capabilities() const {
+  json::object caps{{"logging", json::object{}},
+                    {"tools", json::object{{"listChanged", true}}},
+                    {"resources", json::object{{"subscribe", true}, {"listChanged", true}}},
+                    {"prompts", json::object{{"listChanged", true}}}};
+  if (registry_.has_completion()) caps["completions"] = json::object{};
+  return caps;
+}
+
+Result<json::object> Dispatcher::initialize(Session& s, const json::object* params) {
+  if (!params) return Error::invalid_params("initialize needs params");
+  auto pv = params->if_contains("protocolVersion");
+  if (!pv || !pv->is_string()) return Error::invalid_params("initialize: protocolVersion must be a string");
+  const json::value* caps = params->if_contains("capabilities");
+  if (caps && !caps->is_object()) return Error::invalid_params("initialize: capabilities must be an object");
+  const json::value* info = params->if_contains("clientInfo");
+  if (info && !info->is_object()) return Error::invalid_params("initialize: clientInfo must be an object");
+  auto version = negotiate_version(pv->get_string());
+  s.update([&](session::SessionState& st) {
+    st.protocol_version = std::string(version);
+    st.client_capabilities = caps ? caps->get_object() : json::object{};
+    st.client_info = info ? info->get_object() : json::object{};
+    st.initialized = true;
+  });
+  const auto& si = options_.info;
+  json::object server_info{{"name", si.name}, {"version", si.version}};
+  if (!si.title.empty()) server_info["title"] = si.title;
+  json::object result{{"protocolVersion", version}, {"capabilities", capabilities()}, {"serverInfo", std::move(server_info)}};
+  if (!si.instructions.empty()) result["instructions"] = si.instructions;
+  return result;
+}
+
+Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Session> session, json::value msg,
+                                                            std::shared_ptr<session::Outbound> out) {
+  auto cm = classify(msg);
+  if (!cm || cm->kind != MessageKind::request) {
+    co_return make_error(nullptr, cm ? Error{errc::kInvalidRequest, "not a request", {}} : cm.error());
+  }
+  const Message& m = *cm;
+  json::value id = *m.id;
+  static const json::object kEmpty;
+  const json::object& params = m.params ? *m.params : kEmpty;
+  json::value token;
+  if (auto meta = params.if_contains("_meta"); meta && meta->is_object()) {
+    if (auto t = meta->get_object().if_contains("progressToken")) token = *t;
+  }
+  std::shared_ptr<session::InFlight> inflight;
+  std::string key = session::id_key(id);
+  if (session) {
+    session->touch();
+    inflight = session->begin_request(key);
+  }
+  ContextImpl ctx(*this, session, out, id, std::move(token), inflight);
+  Result<json::value> r = Error::internal("unreachable");
+  try {
+    r = co_await call(m.method, ctx, params);
+  } catch (const std::exception& e) {
+    spdlog::error("handler for {} threw: {}", m.method, e.what());
+    r = Error::internal(std::string("internal error: ") + e.what());
+  } catch (...) {
+    spdlog::error("handler for {} threw a non-exception", m.method);
+    r = Error::internal("internal error");
+  }
+  if (session) session->end_request(key);
+  if (ctx.cancelled()) co_return std::nullopt;
+  if (!r) co_return make_error(id, r.error());
+  co_return make_result(id, std::move(r).value());
+}
+
+Task<Result<json::value>> Dispatcher::call(std::string_view method, ContextImpl& ctx, const json::object& params) {
+  using registry::ListKind;
+  if (method == "tools/call") co_return co_await tools_call(ctx, params);
+  if (method == "ping") co_return json::value(json::object{});
+  if (method == "tools/list") co_return registry_.list(ListKind::tools, params.if_contains("cursor"));
+  if (method == "resources/list") co_return registry_.list(ListKind::resources, params.if_contains("cursor"));
+  if (method == "resources/templates/list") {
+    co_return registry_.list(ListKind::resource_templates, params.if_contains("cursor"));
+  }
+  if (method == "resources/read") co_return co_await resources_read(ctx, params);
+  if (method == "resources/subscribe") co_return subscribe(ctx, params, true);
+  if (method == "resources/unsubscribe") co_return subscribe(ctx, params, false);
+  if (method == "prompts/list") co_return registry_.list(ListKind::prompts, params.if_contains("cursor"));
+  if (method == "prompts/get") co_return co_await prompts_get(ctx, params);
+  if (method == "completion/complete") co_return co_await complete(ctx, params);
+  if (method == "logging/setLevel") co_return set_level(ctx, params);
+  if (method == "initialize") co_return Error{errc::kInvalidRequest, "Invalid Request: the session is already initialized", {}};
+  co_return Error::method_not_found("Method not found: " + std::string(method));
+}
+
+namespace {
+template <class R, class... A>
+Task<Result<R>> invoke(const Handler<R, A...>& h, A... args) {
+  if (h.is_async()) co_return co_await h.async()(args...);
+  co_return h.sync()(args...);
+}
+}  // namespace
+
+Task<Result<json::value>> Dispatcher::tools_call(ContextImpl& ctx, const json::object& params) {
+  auto name = params.if_contains("name");
+  if (!name || !name->is_string()) co_return Error::invalid_params("tools/call: name must be a string");
+  auto tool = registry_.tool(name->get_string());
+  if (!tool) co_return Error::invalid_params("Unknown tool: " + std::string(name->get_string()));
+  static const json::object kNoArgs;
+  const json::object* args = &kNoArgs;
+  if (auto a = params.if_contains("arguments"); a && !a->is_null()) {
+    if (!a->is_object()) co_return Error::invalid_params("tools/call: arguments must be an object");
+    args = &a->get_object();
+  }
+  // Missing required arguments are an input error the model can fix: report it in the
+  // result (isError), as the spec asks for tool input validation.
+  if (auto req = tool->input_schema.if_contains("required"); req && req->is_array()) {
+    for (const auto& r : req->get_array()) {
+      if (r.is_string() && !args->contains(r.get_string())) {
+        co_return json::value(ToolResult::error("missing required argument: " + std::string(r.get_string())).to_json());
+      }
+    }
+  }
+  try {
+    Result<ToolResult> r = co_await invoke<ToolResult, Context&, const json::object&>(tool->handler, ctx, *args);
+    if (!r) co_return std::move(r).error();
+    co_return json::value(r->to_json());
+  } catch (const std::exception& e) {
+    spdlog::warn("tool {} threw: {}", tool->name, e.what());
+    co_return json::value(ToolResult::error(e.what()).to_json());
+  }
+}
+
+Task<Result<json::value>> Dispatcher::resources_read(ContextImpl& ctx, const json::object& params) {
+  auto uri_v = params.if_contains("uri");
+  if (!uri_v || !uri_v->is_string()) co_return Error::invalid_params("resources/read: uri must be a string");
+  std::string uri(uri_v->get_string());
+  Result<std::vector<ResourceContents>> r = Error::internal("unreachable");
+  if (auto res = registry_.resource(uri)) {
+    r = co_await invoke<std::vector<ResourceContents>, Context&, const std::string&>(res->reader, ctx, uri);
+  } else {
+    UriVariables vars;
+    auto tpl = registry_.match_template(uri, vars);
+    if (!tpl) co_return Error{errc::kResourceNotFound, "Resource not found", json::object{{"uri", uri}}};
+    r = co_await invoke<std::vector<ResourceContents>, Context&, const std::string&, const UriVariables&>(
+        tpl->def.reader, ctx, uri, vars);
+  }
+  if (!r) co_return std::move(r).error();
+  json::array contents;
+  for (const auto& c : *r) contents.push_back(c.to_json());
+  co_return json::value(json::object{{"contents", std::move(contents)}});
+}
+
+Task<Result<json::value>> Dispatcher::prompts_get(ContextImpl& ctx, const json::object& params) {
+  auto name = params.if_contains("name");
+  if (!name || !name->is_string()) co_return Error::invalid_params("prompts/get: name must be a string");
+  auto prompt = registry_.prompt(name->get_string());
+  if (!prompt) co_return Error::invalid_params("Unknown prompt: " + std::string(name->get_string()));
+  PromptArguments args;
+  if (auto a = params.if_contains("arguments"); a && !a->is_null()) {
+    if (!a->is_object()) co_return Error::invalid_params("prompts/get: arguments must be an object");
+    for (const auto& [k, v] : a->get_object()) {
+      if (!v.is_string()) co_return Error::invalid_params("prompts/get: argument '" + std::string(k) + "' must be a string");
+      args.emplace(std::string(k), std::string(v.get_string()));
+    }
+  }
+  for (const auto& pa : prompt->arguments) {
+    if (pa.required && !args.count(pa.name)) co_return Error::invalid_params("Missing required argument: " + pa.name);
+  }
+  auto r = co_await invoke<PromptResult, Context&, const PromptArguments&>(prompt->handler, ctx, args);
+  if (!r) co_return std::move(r).error();
+  co_return json::value(r->to_json());
+}
+
+Task<Result<json::value>> Dispatcher::complete(ContextImpl& ctx, const json::object& params) {
+  auto handler = registry_.completion();
+  if (!handler) co_return Error::method_not_found("Method not found: completion/complete");
+  auto ref = params.if_contains("ref");
+  auto arg = params.if_contains("argument");
+  if (!ref || !ref->is_object() || !arg || !arg->is_object()) {
+    co_return Error::invalid_params("completion/complete: ref and argument must be objects");
+  }
+  CompletionRequest req;
+  const auto& ro = ref->get_object();
+  auto type = ro.if_contains("type");
+  if (!type || !type->is_string()) co_return Error::invalid_params("completion/complete: ref.type must be a string");
+  req.ref_type = std::string(type->get_string());
+  auto refname = ro.if_contains(req.ref_type == "ref/resource" ? "uri" : "name");
+  if (!refname || !refname->is_string()) co_return Error::invalid_params("completion/complete: ref needs a name or uri");
+  req.ref = std::string(refname->get_string());
+  const auto& ao = arg->get_object();
+  auto an = ao.if_contains("name");
+  auto av = ao.if_contains("value");
+  if (!an || !an->is_string() || !av || !av->is_string()) {
+    co_return Error::invalid_params("completion/complete: argument needs string name and value");
+  }
+  req.argument_name = std::string(an->get_string());
+  req.argument_value = std::string(av->get_string());
+  if (auto c = params.if_contains("context"); c && c->is_object()) {
+    if (auto ca = c->get_object().if_contains("arguments"); ca && ca->is_object()) {
+      for (const auto& [k, v] : ca->get_object()) {
+        if (v.is_string()) req.context_arguments.emplace(std::string(k), std::string(v.get_string()));
+      }
+    }
+  }
+  auto r = co_await invoke<CompletionResult, Context&, const CompletionRequest&>(handler, ctx, req);
+  if (!r) co_return std::move(r).error();
+  co_return json::value(r->to_json());
+}
+
+Result<json::value> Dispatcher::set_level(ContextImpl& ctx, const json::object& params) {
+  auto lv = params.if_contains("level");
+  if (!lv || !lv->is_string()) return Error::invalid_params("logging/setLevel: level must be a string");
+  auto level = parse_log_level(lv->get_string());
+  if (!level) return Error::invalid_params("logging/setLevel: unknown level '" + std::string(lv->get_string()) + "'");
+  if (ctx.session()) ctx.session()->update([&](session::SessionState& st) { st.log_level = *level; });
+  return json::value(json::object{});
+}
+
+Result<json::value> Dispatcher::subscribe(ContextImpl& ctx, const json::object& params, bool on) {
+  auto uri = params.if_contains("uri");
+  if (!uri || !uri->is_string()) return Error::invalid_params("resources/subscribe: uri must be a string");
+  if (!ctx.session()) return Error{errc::kInvalidRequest, "subscriptions need a session", {}};
+  if (on) {
+    sessions_.subscribe(ctx.session(), uri->get_string());
+  } else {
+    sessions_.unsubscribe(ctx.session(), uri->get_string());
+  }
+  return json::value(json::object{});
+}
+
+void Dispatcher::handle_notification(const std::shared_ptr<Session>& session, const Message& m) {
+  if (m.method == "notifications/cancelled") {
+    if (!session || !m.params) return;
+    auto rid = m.params->if_contains("requestId");
+    if (!rid) return;
+    std::string reason;
+    if (auto r = m.params->if_contains("reason"); r && r->is_string()) reason = std::string(r->get_string());
+    session->cancel_request(session::id_key(*rid), reason);
+    return;
+  }
+  // notifications/initialized, roots/list_changed, progress: nothing to do here.
+  if (session) session->touch();
+}
+
+void Dispatcher::handle_response(const std::shared_ptr<Session>& session, const Message& m) {
+  if (!session) return;
+  session->touch();
+  std::string id = m.id->is_string() ? std::string(m.id->get_string()) : json::serialize(*m.id);
+  Result<json::value> r = json::value();
+  if (m.kind == MessageKind::response) {
+    r = *m.result;
+  } else {
+    Error e;
+    if (auto c = m.error->if_contains("code"); c && c->is_int64()) e.code = static_cast<int>(c->get_int64());
+    if (auto msg = m.error->if_contains("message"); msg && msg->is_string()) e.message = std::string(msg->get_string());
+    if (auto d = m.error->if_contains("data")) e.data = *d;
+    r = std::move(e);
+  }
+  if (!session->resolve_pending(id, std::move(r))) {
+    spdlog::debug("session {}: response to unknown request id {}", session->id(), id);
+  }
+}
+
+void Dispatcher::resource_updated(std::string_view uri) {
+  auto msg = make_notification("notifications/resources/updated", json::object{{"uri", uri}});
+  for (const auto& s : sessions_.subscribers(uri)) s->send_unsolicited(msg);
+}
+
+void Dispatcher::list_changed(registry::ListKind kind) {
+  std::string_view method;
+  switch (kind) {
+    case registry::ListKind::tools: method = "notifications/tools/list_changed"; break;
+    case registry::ListKind::prompts: method = "notifications/prompts/list_changed"; break;
+    case registry::ListKind::resources:
+    case registry::ListKind::resource_templates: method = "notifications/resources/list_changed"; break;
+  }
+  auto msg = make_notification(method, {});
+  for (const auto& s : sessions_.all()) {
+    if (s->initialized()) s->send_unsolicited(msg);
+  }
+}
+
+}  // namespace frontmcp::protocol

@@ -1,0 +1,58 @@
+#pragma once
+// Dispatcher: MCP methods on top of JSON-RPC. Transports hand it parsed messages with
+// the session (if any) and an Outbound for what handlers send while they run; it never
+// sees HTTP. Thread-safety: all members, any thread; handle_request must run on a strand
+// (handlers rely on it for their waits).
+#include "protocol/jsonrpc.hpp"
+#include "registry/registry.hpp"
+#include "session/session_manager.hpp"
+
+#include <frontmcp/options.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace frontmcp::protocol {
+
+class ContextImpl;
+
+class Dispatcher {
+ public:
+  Dispatcher(registry::Registry& registry, session::SessionManager& sessions, const ServerOptions& options,
+             std::string node_id);
+
+  /// Serves one request (a classified Message of kind request, owned by `msg`).
+  /// Returns its response, or nullopt when the client cancelled it (no response is sent).
+  Task<std::optional<json::value>> handle_request(std::shared_ptr<session::Session> session, json::value msg,
+                                                  std::shared_ptr<session::Outbound> out);
+  /// Notifications and responses from the client. Never fails (bad ones are logged).
+  void handle_notification(const std::shared_ptr<session::Session>& session, const Message& m);
+  void handle_response(const std::shared_ptr<session::Session>& session, const Message& m);
+
+  /// initialize: negotiates the version and fills the session. Error -32602 on bad params.
+  Result<json::object> initialize(session::Session& session, const json::object* params);
+
+  /// notifications/resources/updated to every subscriber of `uri` on this node.
+  void resource_updated(std::string_view uri);
+  /// notifications/<kind>/list_changed to every initialized session.
+  void list_changed(registry::ListKind kind);
+
+  const std::string& node_id() const noexcept { return node_id_; }
+
+ private:
+  json::object capabilities() const;
+  Task<Result<json::value>> call(std::string_view method, ContextImpl& ctx, const json::object& params);
+  Task<Result<json::value>> tools_call(ContextImpl& ctx, const json::object& params);
+  Task<Result<json::value>> resources_read(ContextImpl& ctx, const json::object& params);
+  Task<Result<json::value>> prompts_get(ContextImpl& ctx, const json::object& params);
+  Task<Result<json::value>> complete(ContextImpl& ctx, const json::object& params);
+  Result<json::value> set_level(ContextImpl& ctx, const json::object& params);
+  Result<json::value> subscribe(ContextImpl& ctx, const json::object& params, bool on);
+
+  registry::Registry& registry_;
+  session::SessionManager& sessions_;
+  const ServerOptions& options_;
+  std::string node_id_;
+};
+
+}  // namespace frontmcp::protocol

@@ -1,0 +1,98 @@
+#include "protocol/jsonrpc.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace frontmcp::protocol {
+
+Result<ParsedBody> parse_body(std::string_view body) {
+  boost::system::error_code ec;
+  json::parse_options opts;
+  opts.max_depth = kMaxJsonDepth;
+  json::value v = json::parse(body, ec, {}, opts);
+  if (ec) return Error{errc::kParseError, "Parse error: " + ec.message(), {}};
+  ParsedBody out;
+  if (v.is_array()) {
+    out.is_batch = true;
+    auto& arr = v.as_array();
+    if (arr.empty()) return Error{errc::kInvalidRequest, "Invalid Request: empty batch", {}};
+    out.messages.reserve(arr.size());
+    for (auto& m : arr) out.messages.push_back(std::move(m));
+  } else if (v.is_object()) {
+    out.messages.push_back(std::move(v));
+  } else {
+    return Error{errc::kInvalidRequest, "Invalid Request: expected an object or an array", {}};
+  }
+  return out;
+}
+
+namespace {
+Error invalid(std::string why) { return Error{errc::kInvalidRequest, "Invalid Request: " + why, {}}; }
+bool valid_id(const json::value& id) { return id.is_string() || id.is_int64() || id.is_uint64(); }
+}  // namespace
+
+Result<Message> classify(const json::value& v) {
+  if (!v.is_object()) return invalid("message is not an object");
+  const auto& o = v.get_object();
+  auto jv = o.if_contains("jsonrpc");
+  if (!jv || !jv->is_string() || jv->get_string() != "2.0") return invalid("jsonrpc must be \"2.0\"");
+  Message m;
+  const json::value* id = o.if_contains("id");
+  if (auto method = o.if_contains("method")) {
+    if (!method->is_string()) return invalid("method must be a string");
+    m.method = method->get_string();
+    if (auto p = o.if_contains("params")) {
+      if (!p->is_object()) return invalid("params must be an object");
+      m.params = &p->get_object();
+    }
+    if (id) {
+      if (!valid_id(*id)) return invalid("id must be a string or an integer");
+      m.kind = MessageKind::request;
+      m.id = id;
+    } else {
+      m.kind = MessageKind::notification;
+    }
+    return m;
+  }
+  if (!id) return invalid("neither a request nor a response");
+  m.id = id;
+  if (auto r = o.if_contains("result")) {
+    if (o.contains("error")) return invalid("both result and error");
+    m.kind = MessageKind::response;
+    m.result = r;
+    return m;
+  }
+  if (auto e = o.if_contains("error")) {
+    if (!e->is_object()) return invalid("error must be an object");
+    m.kind = MessageKind::error_response;
+    m.error = &e->get_object();
+    return m;
+  }
+  return invalid("response without result or error");
+}
+
+json::value make_result(const json::value& id, json::value result) {
+  return json::object{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
+}
+
+json::value make_error(const json::value& id, const Error& error) {
+  json::object e{{"code", error.code}, {"message", error.message}};
+  if (!error.data.is_null()) e["data"] = error.data;
+  return json::object{{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(e)}};
+}
+
+json::value make_notification(std::string_view method, json::object params) {
+  json::object o{{"jsonrpc", "2.0"}, {"method", method}};
+  if (!params.empty()) o["params"] = std::move(params);
+  return o;
+}
+
+json::value make_request(const json::value& id, std::string_view method, json::object params) {
+  return json::object{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
+}
+
+std::string error_body(int code, std::string_view message) {
+  return json::serialize(make_error(nullptr, Error{code, std::string(message), {}}));
+}
+
+}  // namespace frontmcp::protocol

@@ -1,0 +1,84 @@
+#pragma once
+// The catalogue of what the server offers. Entries are immutable once added and held by
+// shared_ptr, so a handler keeps running even if its tool is removed meanwhile.
+// Thread-safety: every member may be called from any thread (a shared_mutex: lists and
+// look-ups take it shared; changes are rare and take it exclusively).
+#include "registry/uri_template.hpp"
+
+#include <frontmcp/definitions.hpp>
+
+#include <boost/json/array.hpp>
+
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace frontmcp::registry {
+
+struct TemplateEntry {
+  ResourceTemplate def;
+  UriTemplate parsed;
+};
+
+enum class ListKind { tools, resources, resource_templates, prompts };
+
+class Registry {
+ public:
+  explicit Registry(std::size_t page_size) : page_size_(page_size == 0 ? 1 : page_size) {}
+
+  /// Throws std::invalid_argument on an empty or duplicate name/URI or a bad template.
+  void add_tool(Tool t);
+  void add_resource(Resource r);
+  void add_template(ResourceTemplate t);
+  void add_prompt(Prompt p);
+  void set_completion(CompletionHandler h);
+  bool remove_tool(std::string_view name);
+  bool remove_resource(std::string_view uri);
+  bool remove_prompt(std::string_view name);
+
+  std::shared_ptr<const Tool> tool(std::string_view name) const;
+  std::shared_ptr<const Resource> resource(std::string_view uri) const;
+  /// The first template (in registration order) matching `uri`, with its variables.
+  std::shared_ptr<const TemplateEntry> match_template(std::string_view uri, UriVariables& vars) const;
+  std::shared_ptr<const TemplateEntry> template_by_uri(std::string_view uri_template) const;
+  std::shared_ptr<const Prompt> prompt(std::string_view name) const;
+  CompletionHandler completion() const;
+
+  bool has_tools() const;
+  bool has_resources() const;  // resources or templates
+  bool has_prompts() const;
+  bool has_completion() const;
+
+  /// One page of a list result ({"tools": [...], "nextCursor": "..."}). Error -32602 for a
+  /// cursor this server did not issue.
+  Result<json::object> list(ListKind kind, const json::value* cursor) const;
+
+ private:
+  template <class T>
+  struct Table {
+    std::vector<std::string> order;  // registration order, for stable pagination
+    std::unordered_map<std::string, std::shared_ptr<const T>> by_key;
+    std::vector<json::value> descriptors;  // cached list entries, same order
+  };
+  template <class T>
+  static void insert(Table<T>& t, std::string key, std::shared_ptr<const T> v, json::value descriptor, const char* what);
+  template <class T>
+  static bool erase(Table<T>& t, std::string_view key);
+
+  std::size_t page_size_;
+  mutable std::shared_mutex mu_;
+  Table<Tool> tools_;
+  Table<Resource> resources_;
+  Table<TemplateEntry> templates_;
+  Table<Prompt> prompts_;
+  CompletionHandler completion_;
+};
+
+json::object describe(const Tool& t);
+json::object describe(const Resource& r);
+json::object describe(const ResourceTemplate& t);
+json::object describe(const Prompt& p);
+
+}  // namespace frontmcp::registry

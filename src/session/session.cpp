@@ -1,0 +1,159 @@
+#include "session/session.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace frontmcp::session {
+
+void PendingCall::complete(Result<json::value> r) {
+  {
+    std::lock_guard lock(mu_);
+    if (result_) return;
+    result_.emplace(std::move(r));
+  }
+  waker_->notify();
+}
+
+std::optional<Result<json::value>> PendingCall::take() {
+  std::lock_guard lock(mu_);
+  return std::exchange(result_, std::nullopt);
+}
+
+void InFlight::cancel(std::string reason) {
+  cancelled.store(true, std::memory_order_release);
+  std::shared_ptr<PendingCall> w;
+  {
+    std::lock_guard lock(mu);
+    w = waiting_on;
+  }
+  if (w) w->complete(Error{errc::kServerError, "request cancelled: " + reason, {}});
+}
+
+Session::Session(SessionState state, std::shared_ptr<EventStore> events)
+    : id_(state.id),
+      transport_(state.transport),
+      events_(std::move(events)),
+      state_(std::move(state)),
+      standalone_(std::make_shared<SseStream>(id_, 0, events_)) {
+  touch();
+}
+
+SessionState Session::state() const {
+  std::lock_guard lock(mu_);
+  return state_;
+}
+bool Session::initialized() const {
+  std::lock_guard lock(mu_);
+  return state_.initialized;
+}
+std::string Session::protocol_version() const {
+  std::lock_guard lock(mu_);
+  return state_.protocol_version;
+}
+std::optional<LogLevel> Session::log_level() const {
+  std::lock_guard lock(mu_);
+  return state_.log_level;
+}
+
+void Session::touch() noexcept {
+  last_activity_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+}
+
+std::chrono::steady_clock::time_point Session::last_activity() const noexcept {
+  return std::chrono::steady_clock::time_point(
+      std::chrono::steady_clock::duration(last_activity_ns_.load(std::memory_order_relaxed)));
+}
+
+std::shared_ptr<SseStream> Session::open_stream() {
+  std::lock_guard lock(mu_);
+  auto s = std::make_shared<SseStream>(id_, next_stream_++, events_);
+  streams_.emplace(s->index(), s);
+  return s;
+}
+
+std::shared_ptr<SseStream> Session::find_stream(std::uint64_t index) const {
+  if (index == 0) return standalone_;
+  std::lock_guard lock(mu_);
+  auto it = streams_.find(index);
+  return it == streams_.end() ? nullptr : it->second;
+}
+
+void Session::close_stream(std::uint64_t index) {
+  std::lock_guard lock(mu_);
+  streams_.erase(index);
+}
+
+void Session::send_unsolicited(const json::value& msg) { standalone_->send(msg); }
+
+std::string Session::next_request_id() {
+  return "s" + std::to_string(next_request_id_.fetch_add(1, std::memory_order_relaxed) + 1);
+}
+
+void Session::add_pending(const std::string& id, std::shared_ptr<PendingCall> call) {
+  std::lock_guard lock(mu_);
+  pending_[id] = std::move(call);
+}
+
+void Session::remove_pending(const std::string& id) {
+  std::lock_guard lock(mu_);
+  pending_.erase(id);
+}
+
+bool Session::resolve_pending(const std::string& id, Result<json::value> r) {
+  std::shared_ptr<PendingCall> call;
+  {
+    std::lock_guard lock(mu_);
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return false;
+    call = it->second;
+    pending_.erase(it);
+  }
+  call->complete(std::move(r));
+  return true;
+}
+
+std::shared_ptr<InFlight> Session::begin_request(const std::string& id) {
+  auto f = std::make_shared<InFlight>();
+  std::lock_guard lock(mu_);
+  inflight_[id] = f;
+  return f;
+}
+
+void Session::end_request(const std::string& id) {
+  std::lock_guard lock(mu_);
+  inflight_.erase(id);
+}
+
+void Session::cancel_request(const std::string& id, std::string reason) {
+  std::shared_ptr<InFlight> f;
+  {
+    std::lock_guard lock(mu_);
+    auto it = inflight_.find(id);
+    if (it == inflight_.end()) return;
+    f = it->second;
+  }
+  f->cancel(std::move(reason));
+}
+
+void Session::close() {
+  if (closed_.exchange(true)) return;
+  std::map<std::uint64_t, std::shared_ptr<SseStream>> streams;
+  std::unordered_map<std::string, std::shared_ptr<PendingCall>> pending;
+  std::unordered_map<std::string, std::shared_ptr<InFlight>> inflight;
+  {
+    std::lock_guard lock(mu_);
+    streams.swap(streams_);
+    pending.swap(pending_);
+    inflight.swap(inflight_);
+  }
+  standalone_->finish();
+  for (auto& [i, s] : streams) s->finish();
+  for (auto& [i, p] : pending) p->complete(Error{errc::kServerError, "session ended", {}});
+  for (auto& [i, f] : inflight) f->cancel("session ended");
+}
+
+std::string id_key(const json::value& id) {
+  if (id.is_string()) return std::string("s:") + std::string(id.get_string());
+  return "n:" + json::serialize(id);
+}
+
+}  // namespace frontmcp::session

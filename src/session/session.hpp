@@ -1,0 +1,110 @@
+#pragma once
+// Session: the live side of one MCP session on this node: its state, its SSE streams,
+// the requests it has in flight, and the server->client requests it waits on.
+// Thread-safety: all members, any thread (one mutex per session; it is never held
+// while calling out, so handlers of one session may run on several connections).
+#include "session/session_state.hpp"
+#include "session/stream.hpp"
+#include "util/async_event.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace frontmcp::session {
+
+/// A server->client request waiting for its answer.
+class PendingCall {
+ public:
+  explicit PendingCall(std::shared_ptr<util::Waker> waker) : waker_(std::move(waker)) {}
+  /// First completion wins; later ones are ignored. Any thread.
+  void complete(Result<json::value> r);
+  std::optional<Result<json::value>> take();
+  util::Waker& waker() { return *waker_; }
+
+ private:
+  std::mutex mu_;
+  std::optional<Result<json::value>> result_;
+  std::shared_ptr<util::Waker> waker_;
+};
+
+/// A client->server request being served, so notifications/cancelled can reach it.
+struct InFlight {
+  std::atomic<bool> cancelled{false};
+  std::mutex mu;
+  std::shared_ptr<PendingCall> waiting_on;  // the client request it awaits, if any
+  void cancel(std::string reason);
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(SessionState state, std::shared_ptr<EventStore> events);
+
+  const std::string& id() const noexcept { return id_; }
+  SessionState state() const;
+  /// Applies `f` to the state under the session's lock.
+  template <class F>
+  auto update(F&& f) {
+    std::lock_guard lock(mu_);
+    return f(state_);
+  }
+  bool initialized() const;
+  std::string protocol_version() const;
+  std::optional<LogLevel> log_level() const;
+  TransportKind transport() const noexcept { return transport_; }
+
+  void touch() noexcept;
+  std::chrono::steady_clock::time_point last_activity() const noexcept;
+
+  /// The standalone stream (GET /mcp, or the legacy /sse stream). Always exists.
+  const std::shared_ptr<SseStream>& standalone() const noexcept { return standalone_; }
+  /// A new POST stream, registered for resumption until it is finished and delivered.
+  std::shared_ptr<SseStream> open_stream();
+  std::shared_ptr<SseStream> find_stream(std::uint64_t index) const;
+  void close_stream(std::uint64_t index);
+  /// Messages not tied to a request (resources/updated, list_changed, log lines of
+  /// background work) go to the standalone stream. Dropped (and counted) when no client
+  /// listens and resumability cannot help.
+  void send_unsolicited(const json::value& msg);
+
+  // Server->client requests.
+  std::string next_request_id();
+  void add_pending(const std::string& id, std::shared_ptr<PendingCall> call);
+  void remove_pending(const std::string& id);
+  /// Delivers a client's answer; false if nobody waits for that id.
+  bool resolve_pending(const std::string& id, Result<json::value> r);
+
+  // Client->server requests in flight.
+  std::shared_ptr<InFlight> begin_request(const std::string& id);
+  void end_request(const std::string& id);
+  void cancel_request(const std::string& id, std::string reason);
+
+  /// Ends the session: streams finish, waiting calls fail, in-flight requests are cancelled.
+  void close();
+  bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+
+ private:
+  std::string id_;
+  TransportKind transport_;
+  std::shared_ptr<EventStore> events_;
+  mutable std::mutex mu_;
+  SessionState state_;
+  std::shared_ptr<SseStream> standalone_;
+  std::map<std::uint64_t, std::shared_ptr<SseStream>> streams_;
+  std::uint64_t next_stream_ = 1;
+  std::unordered_map<std::string, std::shared_ptr<PendingCall>> pending_;
+  std::unordered_map<std::string, std::shared_ptr<InFlight>> inflight_;
+  std::atomic<std::uint64_t> next_request_id_{0};
+  std::atomic<std::int64_t> last_activity_ns_;
+  std::atomic<bool> closed_{false};
+};
+
+/// Serialises a JSON-RPC id (string or integer) as a map key.
+std::string id_key(const json::value& id);
+
+}  // namespace frontmcp::session

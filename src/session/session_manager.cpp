@@ -1,0 +1,108 @@
+#include "session/session_manager.hpp"
+
+#include "util/ids.hpp"
+
+#include <mutex>
+
+namespace frontmcp::session {
+
+SessionManager::SessionManager(std::size_t max_sessions, std::shared_ptr<EventStore> events,
+                               std::shared_ptr<SessionStore> store, std::string node_id)
+    : max_sessions_(max_sessions), events_(std::move(events)), store_(std::move(store)), node_id_(std::move(node_id)) {}
+
+std::shared_ptr<Session> SessionManager::create(TransportKind transport) {
+  SessionState st;
+  st.id = util::random_hex_id();
+  st.transport = transport;
+  st.node_id = node_id_;
+  st.created_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+  auto s = std::make_shared<Session>(std::move(st), events_);
+  std::unique_lock lock(mu_);
+  if (sessions_.size() >= max_sessions_) return nullptr;
+  sessions_.emplace(s->id(), s);
+  return s;
+}
+
+std::shared_ptr<Session> SessionManager::find(std::string_view id) const {
+  std::shared_lock lock(mu_);
+  auto it = sessions_.find(std::string(id));
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+bool SessionManager::remove(std::string_view id) {
+  std::shared_ptr<Session> s;
+  {
+    std::unique_lock lock(mu_);
+    auto it = sessions_.find(std::string(id));
+    if (it == sessions_.end()) return false;
+    s = std::move(it->second);
+    sessions_.erase(it);
+    for (const auto& uri : s->state().subscriptions) {
+      auto sit = subscribers_.find(uri);
+      if (sit == subscribers_.end()) continue;
+      sit->second.erase(s->id());
+      if (sit->second.empty()) subscribers_.erase(sit);
+    }
+  }
+  s->close();
+  return true;
+}
+
+std::size_t SessionManager::size() const {
+  std::shared_lock lock(mu_);
+  return sessions_.size();
+}
+
+std::vector<std::shared_ptr<Session>> SessionManager::all() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::shared_ptr<Session>> out;
+  out.reserve(sessions_.size());
+  for (const auto& [id, s] : sessions_) out.push_back(s);
+  return out;
+}
+
+void SessionManager::subscribe(const std::shared_ptr<Session>& s, std::string_view uri) {
+  s->update([&](SessionState& st) { st.subscriptions.emplace(uri); });
+  std::unique_lock lock(mu_);
+  subscribers_[std::string(uri)].insert(s->id());
+}
+
+void SessionManager::unsubscribe(const std::shared_ptr<Session>& s, std::string_view uri) {
+  s->update([&](SessionState& st) {
+    auto it = st.subscriptions.find(uri);
+    if (it != st.subscriptions.end()) st.subscriptions.erase(it);
+  });
+  std::unique_lock lock(mu_);
+  auto it = subscribers_.find(std::string(uri));
+  if (it == subscribers_.end()) return;
+  it->second.erase(s->id());
+  if (it->second.empty()) subscribers_.erase(it);
+}
+
+std::vector<std::shared_ptr<Session>> SessionManager::subscribers(std::string_view uri) const {
+  std::vector<std::shared_ptr<Session>> out;
+  std::shared_lock lock(mu_);
+  auto it = subscribers_.find(std::string(uri));
+  if (it == subscribers_.end()) return out;
+  for (const auto& id : it->second) {
+    auto s = sessions_.find(id);
+    if (s != sessions_.end()) out.push_back(s->second);
+  }
+  return out;
+}
+
+std::size_t SessionManager::sweep_idle(std::chrono::milliseconds ttl) {
+  auto cutoff = std::chrono::steady_clock::now() - ttl;
+  std::vector<std::string> idle;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [id, s] : sessions_) {
+      if (s->last_activity() < cutoff && !s->standalone()->attached()) idle.push_back(id);
+    }
+  }
+  for (const auto& id : idle) remove(id);
+  return idle.size();
+}
+
+}  // namespace frontmcp::session

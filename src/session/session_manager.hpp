@@ -1,0 +1,51 @@
+#pragma once
+// SessionManager: the sessions this node serves, plus the index of resource
+// subscriptions. Thread-safety: all members, any thread (a shared_mutex; look-ups on
+// the hot path take it shared).
+#include "session/session.hpp"
+#include "session/session_store.hpp"
+
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace frontmcp::session {
+
+class SessionManager {
+ public:
+  SessionManager(std::size_t max_sessions, std::shared_ptr<EventStore> events,
+                 std::shared_ptr<SessionStore> store, std::string node_id);
+
+  /// A new, uninitialised session; nullptr when max_sessions is reached.
+  std::shared_ptr<Session> create(TransportKind transport);
+  std::shared_ptr<Session> find(std::string_view id) const;
+  /// Removes and closes the session; false if unknown.
+  bool remove(std::string_view id);
+  std::size_t size() const;
+  std::vector<std::shared_ptr<Session>> all() const;
+
+  void subscribe(const std::shared_ptr<Session>& s, std::string_view uri);
+  void unsubscribe(const std::shared_ptr<Session>& s, std::string_view uri);
+  std::vector<std::shared_ptr<Session>> subscribers(std::string_view uri) const;
+
+  /// Removes sessions idle for longer than `ttl` with no attached stream; returns how many.
+  std::size_t sweep_idle(std::chrono::milliseconds ttl);
+
+  SessionStore& store() noexcept { return *store_; }
+  const std::string& node_id() const noexcept { return node_id_; }
+
+ private:
+  std::size_t max_sessions_;
+  std::shared_ptr<EventStore> events_;
+  std::shared_ptr<SessionStore> store_;
+  std::string node_id_;
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
+  std::unordered_map<std::string, std::unordered_set<std::string>> subscribers_;  // uri -> ids
+};
+
+}  // namespace frontmcp::session

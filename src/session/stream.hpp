@@ -1,0 +1,86 @@
+#pragma once
+// Outbound: where the messages of a request go (its POST's SSE stream, a legacy /sse
+// stream, stdout). SseStream: one logical SSE stream of a session. It outlives the HTTP
+// connection that carries it, so a client can reconnect with Last-Event-ID and resume.
+//
+// Delivery: every event gets the next sequence number and is appended to the EventStore;
+// a writer (the HTTP connection) reads from the store after its cursor. Ordering is the
+// order of send() calls. Thread-safety: all members, any thread.
+#include "session/event_store.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace frontmcp::session {
+
+namespace json = boost::json;
+
+class Outbound {
+ public:
+  virtual ~Outbound() = default;
+  /// A notification or a server->client request.
+  virtual void send(const json::value& msg) = 0;
+  /// The response to a request that this outbound carries.
+  virtual void send_response(const json::value& msg) = 0;
+  /// Ends the HTTP response now carrying this outbound, without ending the logical
+  /// stream: the client reconnects with Last-Event-ID and gets the rest (SEP-1699
+  /// polling). A no-op where that makes no sense.
+  virtual void disconnect() {}
+};
+
+class SseStream final : public Outbound {
+ public:
+  /// index 0 is a session's standalone (GET) stream; POST streams count from 1.
+  SseStream(std::string session_id, std::uint64_t index, std::shared_ptr<EventStore> store);
+  ~SseStream() override;
+
+  void send(const json::value& msg) override;
+  void send_response(const json::value& msg) override;
+  /// No more events will come; a writer ends the HTTP response after the last one.
+  void finish();
+  void disconnect() override;
+  /// Writer side: true once after disconnect() was called.
+  bool take_disconnect();
+
+  /// Writer side. `wake` is called (from any thread) after each new event or finish().
+  /// Only one writer at a time: attach() returns false while another is attached.
+  bool attach(std::function<void()> wake);
+  void detach();
+  bool attached() const;
+
+  std::vector<StoredEvent> read_after(std::uint64_t after_seq, std::size_t max, bool* gap = nullptr) const;
+  std::uint64_t last_seq() const;
+  bool finished() const;
+  /// True once anything other than a response was sent (decides JSON vs SSE).
+  bool has_non_response() const { return non_responses_.load(std::memory_order_acquire) > 0 || disconnect_requested(); }
+  bool disconnect_requested() const;
+  std::size_t response_count() const { return responses_.load(std::memory_order_acquire); }
+
+  const std::string& key() const noexcept { return key_; }
+  std::uint64_t index() const noexcept { return index_; }
+  std::string event_id(std::uint64_t seq) const { return std::to_string(index_) + "_" + std::to_string(seq); }
+
+ private:
+  void push(const json::value& msg);
+
+  std::string key_;
+  std::uint64_t index_;
+  std::shared_ptr<EventStore> store_;
+  mutable std::mutex mu_;
+  std::uint64_t seq_ = 0;
+  bool finished_ = false;
+  bool disconnect_ = false;
+  std::function<void()> wake_;
+  std::atomic<std::size_t> non_responses_{0};
+  std::atomic<std::size_t> responses_{0};
+};
+
+/// Parses "<index>_<seq>". False for anything else.
+bool parse_event_id(std::string_view id, std::uint64_t& index, std::uint64_t& seq);
+
+}  // namespace frontmcp::session

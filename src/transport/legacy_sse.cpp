@@ -1,0 +1,96 @@
+// The HTTP+SSE transport of MCP 2024-11-05: GET /sse opens a session and its stream
+// (first event "endpoint" names the POST URL); POST /message?sessionId=... carries client
+// messages, answered 202 with every response on the stream. The session ends with its
+// stream.
+#include "transport/transports.hpp"
+
+#include <boost/asio/this_coro.hpp>
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+namespace frontmcp::transport {
+
+namespace bhttp = http::bhttp;
+using bhttp::status;
+using protocol::MessageKind;
+
+net::awaitable<bool> handle_legacy_stream(Exchange& ex) {
+  if (ex.req.method() != bhttp::verb::get) {
+    co_return co_await http::write_error(ex, status::method_not_allowed, errc::kServerError, "Method not allowed.",
+                                         http::header_list("Allow", "GET"));
+  }
+  if (!http::accepts(ex.req, "text/event-stream")) {
+    co_return co_await http::write_error(ex, status::not_acceptable, errc::kServerError,
+                                         "Not Acceptable: Client must accept text/event-stream");
+  }
+  auto session = ex.core.sessions.create(session::TransportKind::legacy_sse);
+  if (!session) {
+    ex.core.counters.sessions_rejected.fetch_add(1);
+    co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError,
+                                         "Service Unavailable: session limit reached", http::header_list("Retry-After", "5"));
+  }
+  http::SseOptions opts;
+  opts.event_ids = false;
+  opts.first_event = "event: endpoint\ndata: " + ex.core.options.http.message_path + "?sessionId=" + session->id() + "\n\n";
+  spdlog::debug("legacy SSE session {} opened", session->id());
+  co_await http::pump_sse(ex, *session->standalone(), 0, opts);
+  ex.core.sessions.remove(session->id());
+  spdlog::debug("legacy SSE session {} closed", session->id());
+  co_return false;  // the stream's end is the connection's end
+}
+
+net::awaitable<bool> handle_legacy_message(Exchange& ex) {
+  if (ex.req.method() != bhttp::verb::post) {
+    co_return co_await http::write_error(ex, status::method_not_allowed, errc::kServerError, "Method not allowed.",
+                                         http::header_list("Allow", "POST"));
+  }
+  std::string sid;
+  if (auto u = boost::urls::parse_origin_form(std::string_view(ex.req.target().data(), ex.req.target().size()))) {
+    auto it = u->params().find("sessionId");
+    if (it != u->params().end()) sid = (*it).value;
+  }
+  if (sid.empty()) {
+    co_return co_await http::write_error(ex, status::bad_request, errc::kServerError,
+                                         "Bad Request: sessionId query parameter is required");
+  }
+  auto session = ex.core.sessions.find(sid);
+  if (!session || session->transport() != session::TransportKind::legacy_sse) {
+    co_return co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
+  }
+  auto ct = http::header(ex.req, "Content-Type");
+  if (ct.substr(0, 16) != "application/json") {
+    co_return co_await http::write_error(ex, status::unsupported_media_type, errc::kServerError,
+                                         "Unsupported Media Type: Content-Type must be application/json");
+  }
+  auto parsed = protocol::parse_body(ex.req.body());
+  if (!parsed) co_return co_await http::write_error(ex, status::bad_request, parsed.error().code, parsed.error().message);
+  session->touch();
+  auto exec = co_await net::this_coro::executor;
+  const auto& stream = session->standalone();
+  for (auto& v : parsed->messages) {
+    auto m = protocol::classify(v);
+    if (!m) co_return co_await http::write_error(ex, status::bad_request, m.error().code, m.error().message);
+    switch (m->kind) {
+      case MessageKind::request:
+        if (m->method == "initialize") {
+          if (session->initialized()) {
+            stream->send_response(protocol::make_error(
+                *m->id, Error{errc::kInvalidRequest, "Invalid Request: Server already initialized", {}}));
+            break;
+          }
+          auto r = ex.core.dispatcher.initialize(*session, m->params);
+          stream->send_response(r ? protocol::make_result(*m->id, std::move(r).value())
+                                  : protocol::make_error(*m->id, r.error()));
+        } else {
+          spawn_request(exec, ex.core, session, std::move(v), stream, nullptr, nullptr);
+        }
+        break;
+      case MessageKind::notification: ex.core.dispatcher.handle_notification(session, *m); break;
+      case MessageKind::response:
+      case MessageKind::error_response: ex.core.dispatcher.handle_response(session, *m); break;
+    }
+  }
+  co_return co_await http::write_response(ex, status::accepted, "Accepted", "text/plain");
+}
+
+}  // namespace frontmcp::transport

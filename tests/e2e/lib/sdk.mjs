@@ -1,0 +1,66 @@
+// Connecting the official TypeScript SDK client to the server under test, with deadlines.
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Inbox, fetchTrackingGetStream, withTimeout } from './harness.mjs';
+
+/** Deadline of every SDK request in the tests (the SDK's own default is 60 s). */
+export const REQUEST_TIMEOUT_MS = 10_000;
+/** Options to pass as the last argument of SDK client calls. */
+export const REQ = Object.freeze({ timeout: REQUEST_TIMEOUT_MS });
+
+function newClient(name, capabilities) {
+  return new Client({ name, version: '0.0.0' }, { capabilities });
+}
+
+/**
+ * Connects an SDK client over Streamable HTTP. With `waitForGetStream` (default) it also waits
+ * until the SDK's standalone GET stream is open and asserts the server accepted it (200), so
+ * that server-initiated messages (resource updates; in json mode also sampling, elicitation,
+ * logs and progress) have a stream to travel on before the test continues.
+ * Returns { client, transport, errors: Inbox of transport errors, getStatuses }.
+ */
+export async function connectStreamable(url, { capabilities = {}, sessionId, waitForGetStream = true, name = 'frontmcp-e2e' } = {}) {
+  const client = newClient(name, capabilities);
+  const tracking = fetchTrackingGetStream();
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    fetch: tracking.fetch,
+    sessionId,
+    // A test must not hang on reconnect loops: give up quickly.
+    reconnectionOptions: { initialReconnectionDelay: 100, maxReconnectionDelay: 500, reconnectionDelayGrowFactor: 1.5, maxRetries: 2 },
+  });
+  const errors = new Inbox('transport errors');
+  await withTimeout(client.connect(transport, REQ), REQUEST_TIMEOUT_MS, `SDK client to connect to ${url}`);
+  transport.onerror = ((prev) => (err) => {
+    errors.push(err);
+    prev?.(err);
+  })(transport.onerror);
+  if (waitForGetStream && sessionId === undefined) {
+    const status = await withTimeout(tracking.getStreamOpen, 5_000, 'the SDK to open its standalone GET stream');
+    if (status !== 200) throw new Error(`GET ${url} (standalone SSE stream) answered ${status}, expected 200`);
+  }
+  return { client, transport, errors, getStatuses: tracking.gets };
+}
+
+/** Connects an SDK client over the legacy HTTP+SSE transport (GET /sse, POST /message). */
+export async function connectLegacySse(sseUrl, { capabilities = {}, name = 'frontmcp-e2e-legacy' } = {}) {
+  const client = newClient(name, capabilities);
+  const transport = new SSEClientTransport(new URL(sseUrl));
+  await withTimeout(client.connect(transport, REQ), REQUEST_TIMEOUT_MS, `SDK client to connect to ${sseUrl}`);
+  return { client, transport };
+}
+
+/** Closes clients, ignoring errors (teardown). Bounded. */
+export async function closeAll(clients) {
+  await Promise.all(
+    clients.splice(0).map((c) => withTimeout(c.close(), 5_000, 'client.close()').catch(() => {})),
+  );
+}
+
+/** The text of a tool result's single text content item (asserts the shape loosely). */
+export function textOf(result) {
+  const item = result?.content?.find((c) => c.type === 'text');
+  if (!item) throw new Error(`no text content in ${JSON.stringify(result)}`);
+  return item.text;
+}
