@@ -79,13 +79,13 @@ Task<Result<ToolResult>> tool_sampling(Context& ctx, const json::object& args) {
                                             {"content", json::object{{"type", "text"}, {"text", args.at("prompt")}}}}}},
       {"maxTokens", 100}};
   auto r = co_await ctx.create_message(std::move(params));
-  if (!r) co_return ToolResult::text("Sampling not supported or error: " + r.error().message);
+  if (!r) co_return ToolResult::error("Sampling not supported or error: " + r.error().message);
   co_return ToolResult::text("LLM response: " + text_of(*r));
 }
 
 Task<Result<ToolResult>> elicit_and_report(Context& ctx, json::object params, std::string prefix) {
   auto r = co_await ctx.elicit(std::move(params));
-  if (!r) co_return ToolResult::text("Elicitation not supported or error: " + r.error().message);
+  if (!r) co_return ToolResult::error("Elicitation not supported or error: " + r.error().message);
   const auto& o = r->as_object();
   std::string action = o.contains("action") ? std::string(o.at("action").as_string()) : "unknown";
   std::string content = o.contains("content") ? json::serialize(o.at("content")) : "{}";

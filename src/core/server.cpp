@@ -7,7 +7,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include <condition_variable>
 #include <iostream>
@@ -54,7 +54,7 @@ struct Server::Impl {
     sweeper->expires_after(kSweepInterval);
     sweeper->async_wait([this](boost::system::error_code ec) {
       if (ec) return;
-      if (auto n = core.sessions.sweep_idle(core.options.session.idle_ttl)) spdlog::info("expired {} idle sessions", n);
+      if (auto n = core.sessions.sweep_idle(core.options.session.idle_ttl)) util::log().info("expired {} idle sessions", n);
       schedule_sweep();
     });
   }
@@ -118,7 +118,7 @@ void Server::start() {
   im.start_threads();
   im.started = true;
   im.core.ready = true;
-  spdlog::info("node {} serving MCP on http://{}:{}{} ({} mode, {} threads)", im.core.node_id, im.core.options.http.host,
+  util::log().info("node {} serving MCP on http://{}:{}{} ({} mode, {} threads)", im.core.node_id, im.core.options.http.host,
                im.http->port(), im.core.options.http.mcp_path, to_string(im.core.options.mode), im.thread_count());
 }
 
@@ -142,7 +142,7 @@ void Server::stop(std::chrono::milliseconds drain) {
   if (im.threads.empty()) return;
   im.core.draining = true;
   if (im.http) im.http->stop_accepting();
-  net::post(im.ioc, [&im] { im.sweeper->cancel(); });
+  if (im.sweeper) net::post(im.ioc, [&im] { im.sweeper->cancel(); });
   // Streams end (clients see the retry hint and reconnect elsewhere); requests in
   // flight get until the drain deadline to finish.
   for (const auto& s : im.core.sessions.all()) {
@@ -164,7 +164,7 @@ void Server::stop(std::chrono::milliseconds drain) {
     im.stopped = true;
   }
   im.cv.notify_all();
-  spdlog::info("node {} stopped", im.core.node_id);
+  util::log().info("node {} stopped", im.core.node_id);
 }
 
 int Server::run() {
@@ -172,7 +172,7 @@ int Server::run() {
   net::signal_set signals(impl_->ioc, SIGINT, SIGTERM);
   signals.async_wait([this](boost::system::error_code ec, int sig) {
     if (ec) return;
-    spdlog::info("signal {} received: draining", sig);
+    util::log().info("signal {} received: draining", sig);
     std::lock_guard lock(impl_->mu);
     impl_->signalled = true;
     impl_->cv.notify_all();
@@ -190,7 +190,7 @@ int Server::run_stdio() {
   auto& im = *impl_;
   im.start_threads();
   im.started = true;
-  int rc = transport::run_stdio(im.core, im.ioc, std::cin, std::cout);
+  int rc = transport::run_stdio(im.core, im.ioc, /*stdin*/ 0, std::cout);
   stop(std::chrono::milliseconds{0});
   return rc;
 }

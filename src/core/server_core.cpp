@@ -2,6 +2,11 @@
 
 #include "util/ids.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 namespace frontmcp::core {
@@ -16,8 +21,20 @@ std::string resolve_node_id(const ServerOptions& options) {
 }
 
 bool is_loopback_host(std::string_view host) {
-  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
-  return host.substr(0, 4) == "127.";
+  // Exact forms only: a prefix test would let "127.0.0.1.evil.example" through.
+  constexpr std::string_view kLocalhost = "localhost";
+  if (host.size() == kLocalhost.size() &&
+      std::equal(host.begin(), host.end(), kLocalhost.begin(),
+                 [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
+    return true;
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string h(host);
+  in_addr v4{};
+  if (::inet_pton(AF_INET, h.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, h.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
 }
 
 ServerCore::ServerCore(ServerOptions opts, std::string node)

@@ -3,6 +3,8 @@
 #include "protocol/jsonrpc.hpp"
 #include "util/async_event.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -70,19 +72,31 @@ net::awaitable<bool> write_error(Exchange& ex, bhttp::status status, int code, s
   return write_response(ex, status, protocol::error_body(code, message), "application/json", std::move(extra));
 }
 
-net::awaitable<bool> pump_sse(Exchange& ex, session::SseStream& stream, std::uint64_t cursor, SseOptions opts,
-                              Headers extra) {
-  auto exec = co_await net::this_coro::executor;
-  auto waker = std::make_shared<util::Waker>(exec);
-  if (!stream.attach([waker] { waker->notify(); })) {
-    co_return co_await write_error(ex, bhttp::status::conflict, errc::kServerError,
-                                   "Conflict: only one SSE stream is allowed per session");
-  }
-  struct Detach {
-    session::SseStream& s;
-    ~Detach() { s.detach(); }
-  } guard{stream};
+namespace {
 
+/// Watches the client side of a connection that is streaming SSE: nothing is expected
+/// from it, so a read that completes means it hung up (or pipelined a request, whose
+/// bytes stay in the connection's buffer for the next parse).
+struct PeerWatch {
+  bool closed = false;
+  bool done = false;
+};
+
+constexpr std::size_t kPeerReadBytes = 4096;
+
+net::awaitable<void> watch_peer(beast::tcp_stream& stream, beast::flat_buffer& buffer, std::shared_ptr<PeerWatch> w,
+                                std::shared_ptr<util::Waker> waker) {
+  boost::system::error_code ec;
+  std::size_t n =
+      co_await stream.socket().async_read_some(buffer.prepare(kPeerReadBytes), net::redirect_error(net::use_awaitable, ec));
+  buffer.commit(n);
+  if (ec && ec != net::error::operation_aborted) w->closed = true;
+  w->done = true;
+  waker->notify();
+}
+
+net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::uint64_t cursor, const SseOptions& opts,
+                                 const Headers& extra, util::Waker& waker, const PeerWatch& peer) {
   bhttp::response<bhttp::empty_body> res{bhttp::status::ok, ex.req.version()};
   res.set(bhttp::field::content_type, "text/event-stream");
   res.set(bhttp::field::cache_control, "no-cache, no-transform");
@@ -109,6 +123,7 @@ net::awaitable<bool> pump_sse(Exchange& ex, session::SseStream& stream, std::uin
   }
 
   for (;;) {
+    if (peer.closed) co_return false;
     bool fin = stream.finished() || ex.core.draining.load(std::memory_order_acquire);
     auto events = stream.read_after(cursor, kMaxEventsPerWrite);
     for (const auto& e : events) {
@@ -130,13 +145,42 @@ net::awaitable<bool> pump_sse(Exchange& ex, session::SseStream& stream, std::uin
     }
     if (events.size() == kMaxEventsPerWrite) continue;
     if (fin || stream.take_disconnect()) break;
-    waker->timer().expires_after(http.sse_keepalive_interval);
-    co_await waker->timer().async_wait(net::redirect_error(net::use_awaitable, ec));
+    waker.timer().expires_after(http.sse_keepalive_interval);
+    co_await waker.timer().async_wait(net::redirect_error(net::use_awaitable, ec));
     if (!ec) buf += ": keepalive\n\n";
   }
   ex.stream.expires_after(http.write_timeout);
   co_await net::async_write(ex.stream, bhttp::make_chunk_last(), net::redirect_error(net::use_awaitable, ec));
   co_return !ec && ex.keep_alive;
+}
+
+}  // namespace
+
+net::awaitable<bool> pump_sse(Exchange& ex, session::SseStream& stream, std::uint64_t cursor, SseOptions opts,
+                              Headers extra) {
+  auto exec = co_await net::this_coro::executor;
+  auto waker = std::make_shared<util::Waker>(exec);
+  if (!stream.attach([waker] { waker->notify(); })) {
+    co_return co_await write_error(ex, bhttp::status::conflict, errc::kServerError,
+                                   "Conflict: only one SSE stream is allowed per session");
+  }
+  struct Detach {
+    session::SseStream& s;
+    ~Detach() { s.detach(); }
+  } guard{stream};
+
+  auto peer = std::make_shared<PeerWatch>();
+  net::co_spawn(exec, watch_peer(ex.stream, ex.buffer, peer, waker), net::detached);
+  bool ok = co_await pump_events(ex, stream, cursor, opts, extra, *waker, *peer);
+  // The watcher uses the connection's socket and buffer: it must be gone before they
+  // are used again (or destroyed).
+  if (!peer->done) ex.stream.socket().cancel();
+  while (!peer->done) {
+    boost::system::error_code ec;
+    waker->timer().expires_after(ex.core.options.http.write_timeout);
+    co_await waker->timer().async_wait(net::redirect_error(net::use_awaitable, ec));
+  }
+  co_return ok && !peer->closed;
 }
 
 }  // namespace frontmcp::http

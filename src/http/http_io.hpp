@@ -27,6 +27,8 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 struct Exchange {
   core::ServerCore& core;
   beast::tcp_stream& stream;
+  /// The connection's read buffer: bytes read past this request stay here for the next.
+  beast::flat_buffer& buffer;
   const Request& req;
   Headers headers;  // added to every response (CORS, affinity ...)
   bool keep_alive = true;

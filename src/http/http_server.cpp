@@ -13,10 +13,14 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
+#include <unordered_set>
 
 namespace frontmcp::http {
 
@@ -30,18 +34,32 @@ std::string_view path_of(std::string_view target) {
   return q == std::string_view::npos ? target : target.substr(0, q);
 }
 
-/// "host:port" / "[v6]:port" -> host (brackets kept for v6).
-std::string_view strip_port(std::string_view host) {
+/// "host:port" / "[v6]:port" -> host (brackets kept for v6); nullopt when the port is
+/// not a number (such a header is rejected, not guessed at).
+std::optional<std::string_view> strip_port(std::string_view host) {
+  std::size_t colon;
   if (!host.empty() && host.front() == '[') {
     auto close = host.find(']');
-    return close == std::string_view::npos ? host : host.substr(0, close + 1);
+    if (close == std::string_view::npos) return std::nullopt;
+    if (close + 1 == host.size()) return host;
+    if (host[close + 1] != ':') return std::nullopt;
+    colon = close + 1;
+  } else {
+    colon = host.find(':');
+    if (colon == std::string_view::npos) return host;
   }
-  auto colon = host.rfind(':');
-  return colon == std::string_view::npos ? host : host.substr(0, colon);
+  auto port = host.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return host.substr(0, colon);
 }
 
 bool host_allowed(const core::ServerCore& core, std::string_view host_header) {
-  auto host = strip_port(host_header);
+  auto parsed = strip_port(host_header);
+  if (!parsed) return false;
+  auto host = *parsed;
   if (core::is_loopback_host(host)) return true;
   const auto& allowed = core.options.http.allowed_hosts;
   return std::find(allowed.begin(), allowed.end(), host) != allowed.end();
@@ -52,7 +70,8 @@ bool origin_allowed(const core::ServerCore& core, std::string_view origin) {
   if (std::find(allowed.begin(), allowed.end(), origin) != allowed.end()) return true;
   auto sep = origin.find("://");
   if (sep == std::string_view::npos) return false;
-  return core::is_loopback_host(strip_port(origin.substr(sep + 3)));
+  auto host = strip_port(origin.substr(sep + 3));
+  return host && core::is_loopback_host(*host);
 }
 
 bool cors_allows(const core::ServerCore& core, std::string_view origin) {
@@ -87,11 +106,11 @@ net::awaitable<bool> route(Exchange& ex) {
   auto origin = header(ex.req, "Origin");
   if (core.dns_rebinding_protection) {
     if (!host_allowed(core, header(ex.req, "Host"))) {
-      spdlog::warn("rejected request with Host '{}' (DNS-rebinding protection)", header(ex.req, "Host"));
+      util::log().warn("rejected request with Host '{}' (DNS-rebinding protection)", header(ex.req, "Host"));
       co_return co_await write_error(ex, status::forbidden, errc::kServerError, "Forbidden: Host not allowed");
     }
     if (!origin.empty() && !origin_allowed(core, origin)) {
-      spdlog::warn("rejected request with Origin '{}' (DNS-rebinding protection)", origin);
+      util::log().warn("rejected request with Origin '{}' (DNS-rebinding protection)", origin);
       co_return co_await write_error(ex, status::forbidden, errc::kServerError, "Forbidden: Origin not allowed");
     }
   }
@@ -118,21 +137,69 @@ net::awaitable<bool> route(Exchange& ex) {
 }
 
 /// Answers a request that could not be read (too large, malformed) and closes.
-net::awaitable<void> reject(core::ServerCore& core, beast::tcp_stream& stream, status st, std::string_view msg) {
+net::awaitable<void> reject(core::ServerCore& core, beast::tcp_stream& stream, beast::flat_buffer& buffer, status st,
+                            std::string_view msg) {
   Request dummy{bhttp::verb::unknown, "/", 11};
-  Exchange ex{core, stream, dummy, {}, false};
+  Exchange ex{core, stream, buffer, dummy, {}, false};
   co_await write_error(ex, st, errc::kServerError, msg);
 }
 
-struct ConnectionGuard {
-  core::Counters& c;
-  explicit ConnectionGuard(core::Counters& counters) : c(counters) { c.connections_open.fetch_add(1); }
-  ~ConnectionGuard() { c.connections_open.fetch_sub(1); }
+/// One open connection, known to the server so a drain can close it while it idles.
+/// `alive`, `idle` and `stream` are touched only on the connection's strand.
+struct Connection {
+  beast::tcp_stream* stream = nullptr;
+  net::any_io_executor executor;
+  bool alive = true;
+  bool idle = false;
 };
 
-net::awaitable<void> run_connection(core::ServerCore& core, tcp::socket socket) {
-  ConnectionGuard guard(core.counters);
+class ConnectionSet {
+ public:
+  void add(const std::shared_ptr<Connection>& c) {
+    std::lock_guard lock(mu_);
+    set_.insert(c);
+  }
+  void remove(const std::shared_ptr<Connection>& c) {
+    std::lock_guard lock(mu_);
+    set_.erase(c);
+  }
+  /// Closes every connection that is waiting for its next request (keep-alive).
+  void close_idle() {
+    std::lock_guard lock(mu_);
+    for (const auto& c : set_) {
+      net::post(c->executor, [c] {
+        if (c->alive && c->idle) c->stream->socket().cancel();
+      });
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_set<std::shared_ptr<Connection>> set_;
+};
+
+struct ConnectionGuard {
+  core::Counters& counters;
+  ConnectionSet& set;
+  std::shared_ptr<Connection> conn;
+  ConnectionGuard(core::Counters& c, ConnectionSet& s, std::shared_ptr<Connection> cn)
+      : counters(c), set(s), conn(std::move(cn)) {
+    counters.connections_open.fetch_add(1);
+    set.add(conn);
+  }
+  ~ConnectionGuard() {
+    conn->alive = false;
+    set.remove(conn);
+    counters.connections_open.fetch_sub(1);
+  }
+};
+
+net::awaitable<void> run_connection(core::ServerCore& core, ConnectionSet& connections, tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
+  auto conn = std::make_shared<Connection>();
+  conn->stream = &stream;
+  conn->executor = stream.get_executor();
+  ConnectionGuard guard(core.counters, connections, conn);
   beast::flat_buffer buffer;
   const auto& opt = core.options.http;
   for (;;) {
@@ -141,25 +208,29 @@ net::awaitable<void> run_connection(core::ServerCore& core, tcp::socket socket) 
     parser.body_limit(opt.max_body_bytes);
     boost::system::error_code ec;
     stream.expires_after(opt.idle_timeout);
+    conn->idle = true;
+    if (core.draining.load()) break;  // checked after idle is set: see ConnectionSet::close_idle
     co_await bhttp::async_read_header(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+    conn->idle = false;
     if (ec == bhttp::error::header_limit) {
-      co_await reject(core, stream, status::request_header_fields_too_large, "Request header fields too large");
+      co_await reject(core, stream, buffer, status::request_header_fields_too_large, "Request header fields too large");
+      break;
+    }
+    // Beast checks Content-Length against the body limit while reading the header.
+    if (ec == bhttp::error::body_limit) {
+      co_await reject(core, stream, buffer, status::payload_too_large, "Payload Too Large: body exceeds the limit");
       break;
     }
     if (ec) break;  // closed, timed out, or garbage: nothing useful to answer
-    if (auto len = parser.content_length(); len && *len > opt.max_body_bytes) {
-      co_await reject(core, stream, status::payload_too_large, "Payload Too Large: body exceeds the limit");
-      break;
-    }
     stream.expires_after(opt.read_timeout);
     co_await bhttp::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
     if (ec == bhttp::error::body_limit) {
-      co_await reject(core, stream, status::payload_too_large, "Payload Too Large: body exceeds the limit");
+      co_await reject(core, stream, buffer, status::payload_too_large, "Payload Too Large: body exceeds the limit");
       break;
     }
     if (ec) break;
     Request req = parser.release();
-    Exchange ex{core, stream, req, {}, req.keep_alive()};
+    Exchange ex{core, stream, buffer, req, {}, req.keep_alive() && !core.draining.load()};
     bool keep = co_await route(ex);
     if (!keep) break;
   }
@@ -172,7 +243,7 @@ void log_connection_end(std::exception_ptr e) {
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {
-    spdlog::error("connection failed: {}", ex.what());
+    util::log().error("connection failed: {}", ex.what());
   }
 }
 
@@ -182,6 +253,7 @@ struct HttpServer::Impl {
   core::ServerCore& core;
   net::io_context& ioc;
   tcp::acceptor acceptor;
+  ConnectionSet connections;
   std::uint16_t port = 0;
 
   Impl(core::ServerCore& c, net::io_context& i) : core(c), ioc(i), acceptor(net::make_strand(i)) {}
@@ -192,17 +264,19 @@ struct HttpServer::Impl {
       tcp::socket socket = co_await acceptor.async_accept(net::make_strand(ioc), net::redirect_error(net::use_awaitable, ec));
       if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) {
-        spdlog::warn("accept failed: {}", ec.message());
+        util::log().warn("accept failed: {}", ec.message());
         continue;
       }
       if (core.counters.connections_open.load() >= core.options.http.max_connections) {
         core.counters.connections_rejected.fetch_add(1);
-        spdlog::warn("connection limit ({}) reached: refusing a connection", core.options.http.max_connections);
+        util::log().warn("connection limit ({}) reached: refusing a connection", core.options.http.max_connections);
         socket.close(ec);
         continue;
       }
+      // Small JSON-RPC messages must not wait for Nagle's algorithm.
+      socket.set_option(tcp::no_delay(true), ec);
       auto ex = socket.get_executor();
-      net::co_spawn(ex, run_connection(core, std::move(socket)), log_connection_end);
+      net::co_spawn(ex, run_connection(core, connections, std::move(socket)), log_connection_end);
     }
   }
 };
@@ -231,6 +305,7 @@ void HttpServer::stop_accepting() {
     boost::system::error_code ec;
     impl->acceptor.close(ec);
   });
+  impl_->connections.close_idle();
 }
 
 std::uint16_t HttpServer::port() const { return impl_->port; }

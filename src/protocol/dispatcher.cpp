@@ -7,7 +7,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include <exception>
 
@@ -191,10 +191,10 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
   try {
     r = co_await call(m.method, ctx, params);
   } catch (const std::exception& e) {
-    spdlog::error("handler for {} threw: {}", m.method, e.what());
+    util::log().error("handler for {} threw: {}", m.method, e.what());
     r = Error::internal(std::string("internal error: ") + e.what());
   } catch (...) {
-    spdlog::error("handler for {} threw a non-exception", m.method);
+    util::log().error("handler for {} threw a non-exception", m.method);
     r = Error::internal("internal error");
   }
   if (session) session->end_request(key);
@@ -256,7 +256,7 @@ Task<Result<json::value>> Dispatcher::tools_call(ContextImpl& ctx, const json::o
     if (!r) co_return std::move(r).error();
     co_return json::value(r->to_json());
   } catch (const std::exception& e) {
-    spdlog::warn("tool {} threw: {}", tool->name, e.what());
+    util::log().warn("tool {} threw: {}", tool->name, e.what());
     co_return json::value(ToolResult::error(e.what()).to_json());
   }
 }
@@ -388,7 +388,7 @@ void Dispatcher::handle_response(const std::shared_ptr<Session>& session, const 
     r = std::move(e);
   }
   if (!session->resolve_pending(id, std::move(r))) {
-    spdlog::debug("session {}: response to unknown request id {}", session->id(), id);
+    util::log().debug("session {}: response to unknown request id {}", session->id(), id);
   }
 }
 

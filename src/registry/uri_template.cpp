@@ -1,6 +1,9 @@
 #include "registry/uri_template.hpp"
 
 #include <cctype>
+#include <cstdint>
+#include <unordered_set>
+#include <utility>
 
 namespace frontmcp::registry {
 
@@ -52,8 +55,13 @@ Result<UriTemplate> UriTemplate::parse(std::string_view text) {
     if (close == std::string_view::npos) return Error::invalid_params("URI template: unclosed '{' in " + t.text_);
     std::string_view name = text.substr(i + 1, close - i - 1);
     if (name.empty()) return Error::invalid_params("URI template: empty variable in " + t.text_);
-    for (char c : name) {
-      if (!is_varchar(c)) return Error::invalid_params("URI template: invalid variable name '" + std::string(name) + "' (only level 1 is supported)");
+    // RFC 6570: varname = varchar *( ["."] varchar ); operators (+, #, ., / ...) are
+    // level 2 and up, which this implementation does not support.
+    bool valid = name.front() != '.' && name.back() != '.' && name.find("..") == std::string_view::npos;
+    for (char c : name) valid = valid && is_varchar(c);
+    if (!valid) {
+      return Error::invalid_params("URI template: invalid variable name '" + std::string(name) +
+                                   "' (only level 1 is supported)");
     }
     if (!t.parts_.empty() && t.parts_.back().is_var) {
       return Error::invalid_params("URI template: adjacent variables are ambiguous in " + t.text_);
@@ -64,32 +72,58 @@ Result<UriTemplate> UriTemplate::parse(std::string_view text) {
   return t;
 }
 
-std::optional<UriVariables> UriTemplate::match(std::string_view uri) const {
-  UriVariables vars;
-  std::size_t pos = 0;
-  for (std::size_t k = 0; k < parts_.size(); ++k) {
-    const Part& p = parts_[k];
-    if (!p.is_var) {
-      if (uri.substr(pos, p.value.size()) != p.value) return std::nullopt;
-      pos += p.value.size();
-      continue;
-    }
-    // A variable runs up to the next literal (or the end), never across '/', '?', '#'.
-    std::size_t end;
-    if (k + 1 < parts_.size()) {
-      end = uri.find(parts_[k + 1].value, pos);
-      if (end == std::string_view::npos) return std::nullopt;
-    } else {
-      end = uri.size();
-    }
-    std::string_view raw = uri.substr(pos, end - pos);
-    if (raw.empty() || raw.find_first_of("/?#") != std::string_view::npos) return std::nullopt;
-    auto decoded = pct_decode(raw);
-    if (!decoded) return std::nullopt;
-    vars.emplace(p.value, std::move(*decoded));
-    pos = end;
+namespace {
+
+/// Backtracking matcher with memoised failures, so a hostile URI cannot make it
+/// exponential: at most parts x (uri size + 1) states are ever explored.
+struct Matcher {
+  const std::vector<std::pair<bool, std::string>>& parts;  // (is_var, text)
+  std::string_view uri;
+  UriVariables& vars;
+  std::unordered_set<std::uint64_t> failed;
+
+  bool run(std::size_t k, std::size_t pos) {
+    std::uint64_t key = (static_cast<std::uint64_t>(k) << 40) | pos;
+    if (failed.count(key)) return false;
+    bool ok = step(k, pos);
+    if (!ok) failed.insert(key);
+    return ok;
   }
-  if (pos != uri.size()) return std::nullopt;
+
+  bool step(std::size_t k, std::size_t pos) {
+    if (k == parts.size()) return pos == uri.size();
+    const auto& [is_var, text] = parts[k];
+    if (!is_var) return uri.substr(pos, text.size()) == text && run(k + 1, pos + text.size());
+    // A variable is one or more characters, never '/', '?' or '#'.
+    std::size_t limit = uri.find_first_of("/?#", pos);
+    if (limit == std::string_view::npos) limit = uri.size();
+    if (k + 1 == parts.size()) return limit == uri.size() && limit > pos && bind(text, pos, limit) && run(k + 1, limit);
+    const std::string& next = parts[k + 1].second;  // adjacent variables are rejected at parse
+    for (auto end = uri.find(next, pos + 1); end != std::string_view::npos && end <= limit;
+         end = uri.find(next, end + 1)) {
+      if (bind(text, pos, end) && run(k + 1, end)) return true;
+    }
+    vars.erase(text);
+    return false;
+  }
+
+  bool bind(const std::string& name, std::size_t from, std::size_t to) {
+    auto decoded = pct_decode(uri.substr(from, to - from));
+    if (!decoded) return false;
+    vars[name] = std::move(*decoded);
+    return true;
+  }
+};
+
+}  // namespace
+
+std::optional<UriVariables> UriTemplate::match(std::string_view uri) const {
+  std::vector<std::pair<bool, std::string>> parts;
+  parts.reserve(parts_.size());
+  for (const auto& p : parts_) parts.emplace_back(p.is_var, p.value);
+  UriVariables vars;
+  Matcher m{parts, uri, vars, {}};
+  if (!m.run(0, 0)) return std::nullopt;
   return vars;
 }
 

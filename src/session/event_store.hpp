@@ -42,7 +42,7 @@ class MemoryEventStore final : public EventStore {
   explicit MemoryEventStore(std::size_t max_events_per_stream) : max_(max_events_per_stream) {}
   void append(const std::string& stream_key, std::uint64_t seq, std::string data) override;
   std::vector<StoredEvent> read_after(const std::string& stream_key, std::uint64_t after_seq,
-                                      std::size_t max, bool* gap) override;
+                                      std::size_t max, bool* gap = nullptr) override;
   void remove_stream(const std::string& stream_key) override;
   std::size_t stream_count() const;
 

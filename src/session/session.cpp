@@ -134,6 +134,16 @@ void Session::cancel_request(const std::string& id, std::string reason) {
   f->cancel(std::move(reason));
 }
 
+bool Session::busy() const {
+  if (standalone_->attached()) return true;
+  std::lock_guard lock(mu_);
+  if (!inflight_.empty()) return true;
+  for (const auto& [i, s] : streams_) {
+    if (s->attached()) return true;
+  }
+  return false;
+}
+
 void Session::close() {
   if (closed_.exchange(true)) return;
   std::map<std::uint64_t, std::shared_ptr<SseStream>> streams;

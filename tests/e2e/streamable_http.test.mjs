@@ -441,13 +441,17 @@ describe('server process', () => {
     assert.deepEqual(server.stdoutLines, [`frontmcp-server listening on ${server.url}`]);
   });
 
-  it('exits 0 on SIGTERM, promptly, even with an open session and GET stream', async () => {
+  it('exits 0 on SIGTERM, within 2 s, with an open session, its GET stream and an idle keep-alive connection', async () => {
     const server = await startServer();
     const c = await connectStreamable(server.url);
     try {
       await c.client.callTool({ name: 'echo', arguments: { text: 'x' } }, undefined, REQ);
+      const t0 = Date.now();
       const exit = await server.stop();
+      const elapsed = Date.now() - t0;
       assert.deepEqual(exit, { code: 0, signal: null, killed: false }, server.stderr());
+      // Nothing is in flight: idle connections must not hold the drain up.
+      assert.ok(elapsed < 2_000, `SIGTERM to exit took ${elapsed} ms`);
     } finally {
       await closeAll([c.client]);
       await server.stop();

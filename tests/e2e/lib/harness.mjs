@@ -142,7 +142,7 @@ const LISTENING_LINE = /^frontmcp-server listening on (http:\/\/127\.0\.0\.1:(\d
  * `stop()` sends SIGTERM, waits up to `stopTimeoutMs`, then SIGKILLs; it resolves to
  * { code, signal, killed } where `killed` says whether SIGKILL was needed.
  */
-export async function startServer(args = [], { startTimeoutMs = 10_000, stopTimeoutMs = 5_000, env } = {}) {
+export async function startServer(args = [], { startTimeoutMs = 10_000, stopTimeoutMs = 10_000, env } = {}) {
   const bin = serverBinary();
   const proc = spawn(bin, ['--host', '127.0.0.1', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -214,10 +214,10 @@ function toUrl(u) {
  * the default one) and reads the whole response body, within `timeoutMs`.
  * Resolves to { status, headers, body } (body as a string).
  */
-export function httpRequest(url, { method = 'GET', headers = {}, body, timeoutMs = 10_000 } = {}) {
+export function httpRequest(url, { method = 'GET', headers = {}, body, chunked = false, timeoutMs = 10_000 } = {}) {
   return withTimeout(
     new Promise((resolve, reject) => {
-      const req = openRequest(url, { method, headers, body });
+      const req = openRequest(url, { method, headers, body, chunked });
       req.on('error', reject);
       req.on('response', (res) => {
         res.setEncoding('utf8');
@@ -232,11 +232,12 @@ export function httpRequest(url, { method = 'GET', headers = {}, body, timeoutMs
   );
 }
 
-function openRequest(url, { method, headers, body, agent = false }) {
+/** `chunked`: send the body with Transfer-Encoding: chunked instead of Content-Length. */
+function openRequest(url, { method, headers, body, chunked = false, agent = false }) {
   const u = toUrl(url);
   const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
   const h = { ...headers };
-  if (payload !== undefined && !Object.keys(h).some((k) => k.toLowerCase() === 'content-length')) {
+  if (payload !== undefined && !chunked && !Object.keys(h).some((k) => k.toLowerCase() === 'content-length')) {
     h['Content-Length'] = Buffer.byteLength(payload);
   }
   const req = http.request({

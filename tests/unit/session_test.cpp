@@ -1,0 +1,489 @@
+// Session, SessionManager, SessionState and MemorySessionStore.
+#include "session/session.hpp"
+#include "session/session_manager.hpp"
+#include "session/session_state.hpp"
+#include "session/session_store.hpp"
+#include "test_util.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace {
+
+namespace json = boost::json;
+namespace net = boost::asio;
+using namespace frontmcp;
+using namespace frontmcp::session;
+using namespace std::chrono_literals;
+
+using frontmcp::test::run_task;
+
+/// Session ids, for readable comparisons of session lists.
+std::vector<std::string> ids(const std::vector<std::shared_ptr<Session>>& list) {
+  std::vector<std::string> out;
+  for (const auto& s : list) out.push_back(s->id());
+  return out;
+}
+
+
+class SessionManagerTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<MemoryEventStore> events = std::make_shared<MemoryEventStore>(100);
+  std::shared_ptr<MemorySessionStore> store = std::make_shared<MemorySessionStore>();
+  SessionManager mgr{3, events, store, "node-a"};
+};
+
+// ----------------------------------------------------------------- SessionManager
+
+TEST_F(SessionManagerTest, CreateGivesFreshUninitialisedSessions) {
+  auto s = mgr.create(TransportKind::streamable_http);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->id().size(), 32u);
+  EXPECT_EQ(s->id().find_first_not_of("0123456789abcdef"), std::string::npos) << s->id();
+  EXPECT_FALSE(s->initialized());
+  EXPECT_FALSE(s->closed());
+  EXPECT_EQ(s->transport(), TransportKind::streamable_http);
+  auto st = s->state();
+  EXPECT_EQ(st.id, s->id());
+  EXPECT_EQ(st.node_id, "node-a");
+  EXPECT_GT(st.created_at_ms, 0);
+  EXPECT_FALSE(st.log_level.has_value());
+  auto legacy = mgr.create(TransportKind::legacy_sse);
+  ASSERT_NE(legacy, nullptr);
+  EXPECT_EQ(legacy->transport(), TransportKind::legacy_sse);
+  EXPECT_NE(legacy->id(), s->id());
+}
+
+TEST_F(SessionManagerTest, CreateRespectsMaxSessions) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto s = mgr.create(TransportKind::streamable_http);
+    ASSERT_NE(s, nullptr) << i;
+    ids.insert(s->id());
+  }
+  EXPECT_EQ(ids.size(), 3u);
+  EXPECT_EQ(mgr.size(), 3u);
+  EXPECT_EQ(mgr.create(TransportKind::streamable_http), nullptr);
+  EXPECT_EQ(mgr.size(), 3u);
+  // Room again after a removal.
+  ASSERT_TRUE(mgr.remove(*ids.begin()));
+  EXPECT_NE(mgr.create(TransportKind::stdio), nullptr);
+}
+
+TEST_F(SessionManagerTest, FindAndRemove) {
+  auto s = mgr.create(TransportKind::streamable_http);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(mgr.find(s->id()).get(), s.get());
+  EXPECT_EQ(mgr.find("unknown"), nullptr);
+  EXPECT_EQ(mgr.find(""), nullptr);
+  EXPECT_EQ(mgr.all().size(), 1u);
+  EXPECT_TRUE(mgr.remove(s->id()));
+  EXPECT_EQ(mgr.find(s->id()), nullptr);
+  EXPECT_FALSE(mgr.remove(s->id()));
+  EXPECT_EQ(mgr.size(), 0u);
+  EXPECT_TRUE(mgr.all().empty());
+  // Removing closes the session.
+  EXPECT_TRUE(s->closed());
+  EXPECT_TRUE(s->standalone()->finished());
+}
+
+TEST_F(SessionManagerTest, SubscribeIndexesSessionsByUri) {
+  auto a = mgr.create(TransportKind::streamable_http);
+  auto b = mgr.create(TransportKind::streamable_http);
+  mgr.subscribe(a, "file:///x");
+  mgr.subscribe(b, "file:///x");
+  mgr.subscribe(b, "file:///y");
+  auto subs = mgr.subscribers("file:///x");
+  EXPECT_EQ(subs.size(), 2u);
+  EXPECT_EQ(ids(mgr.subscribers("file:///y")), std::vector<std::string>{b->id()});
+  EXPECT_TRUE(mgr.subscribers("file:///z").empty());
+  EXPECT_EQ(b->state().subscriptions, (std::set<std::string, std::less<>>{"file:///x", "file:///y"}));
+
+  mgr.unsubscribe(a, "file:///x");
+  EXPECT_EQ(ids(mgr.subscribers("file:///x")), std::vector<std::string>{b->id()});
+  EXPECT_TRUE(a->state().subscriptions.empty());
+  // Unsubscribing twice, or from something never subscribed, is harmless.
+  mgr.unsubscribe(a, "file:///x");
+  mgr.unsubscribe(a, "file:///never");
+  EXPECT_EQ(mgr.subscribers("file:///x").size(), 1u);
+}
+
+TEST_F(SessionManagerTest, SubscribingTwiceCountsOnce) {
+  auto a = mgr.create(TransportKind::streamable_http);
+  mgr.subscribe(a, "file:///x");
+  mgr.subscribe(a, "file:///x");
+  EXPECT_EQ(mgr.subscribers("file:///x").size(), 1u);
+  mgr.unsubscribe(a, "file:///x");
+  EXPECT_TRUE(mgr.subscribers("file:///x").empty());
+}
+
+TEST_F(SessionManagerTest, RemovingASessionDropsItsSubscriptions) {
+  auto a = mgr.create(TransportKind::streamable_http);
+  auto b = mgr.create(TransportKind::streamable_http);
+  mgr.subscribe(a, "file:///x");
+  mgr.subscribe(b, "file:///x");
+  ASSERT_TRUE(mgr.remove(a->id()));
+  EXPECT_EQ(ids(mgr.subscribers("file:///x")), std::vector<std::string>{b->id()});
+  ASSERT_TRUE(mgr.remove(b->id()));
+  EXPECT_TRUE(mgr.subscribers("file:///x").empty());
+}
+
+TEST_F(SessionManagerTest, SweepIdleRemovesIdleSessions) {
+  auto a = mgr.create(TransportKind::streamable_http);
+  auto b = mgr.create(TransportKind::streamable_http);
+  EXPECT_EQ(mgr.sweep_idle(std::chrono::hours(1)), 0u);
+  EXPECT_EQ(mgr.size(), 2u);
+  EXPECT_EQ(mgr.sweep_idle(0ms), 2u);
+  EXPECT_EQ(mgr.size(), 0u);
+  EXPECT_TRUE(a->closed());
+  EXPECT_TRUE(b->closed());
+}
+
+TEST_F(SessionManagerTest, SweepIdleSparesSessionsWithAnAttachedStream) {
+  auto listening = mgr.create(TransportKind::streamable_http);
+  auto idle = mgr.create(TransportKind::streamable_http);
+  ASSERT_TRUE(listening->standalone()->attach([] {}));
+  EXPECT_EQ(mgr.sweep_idle(0ms), 1u);
+  EXPECT_EQ(mgr.find(listening->id()).get(), listening.get());
+  EXPECT_EQ(mgr.find(idle->id()), nullptr);
+  listening->standalone()->detach();
+  EXPECT_EQ(mgr.sweep_idle(0ms), 1u);
+  EXPECT_EQ(mgr.size(), 0u);
+}
+
+TEST_F(SessionManagerTest, SweepIdleSparesSessionsWithAnAttachedPostStream) {
+  // "Removes sessions idle for longer than `ttl` with no attached stream": a POST stream
+  // whose writer is attached (a long tools/call answered over SSE) counts too.
+  auto busy = mgr.create(TransportKind::streamable_http);
+  auto post = busy->open_stream();
+  ASSERT_TRUE(post->attach([] {}));
+  EXPECT_EQ(mgr.sweep_idle(0ms), 0u);
+  EXPECT_EQ(mgr.find(busy->id()).get(), busy.get());
+  EXPECT_FALSE(busy->closed());
+  post->detach();
+}
+
+TEST_F(SessionManagerTest, SweepIdleSparesSessionsWithARequestInFlight) {
+  // SessionOptions::idle_ttl: "A session with no request and no open stream for this
+  // long is removed". A request still being served is not idleness.
+  auto busy = mgr.create(TransportKind::streamable_http);
+  auto inflight = busy->begin_request("n:1");
+  EXPECT_EQ(mgr.sweep_idle(0ms), 0u);
+  EXPECT_EQ(mgr.find(busy->id()).get(), busy.get());
+  EXPECT_FALSE(inflight->cancelled.load()) << "the running request was cancelled by the sweep";
+  busy->end_request("n:1");
+}
+
+TEST_F(SessionManagerTest, TouchRefreshesActivity) {
+  auto s = mgr.create(TransportKind::streamable_http);
+  auto before = s->last_activity();
+  s->touch();
+  EXPECT_GE(s->last_activity(), before);
+  EXPECT_LE(s->last_activity(), std::chrono::steady_clock::now());
+}
+
+// ------------------------------------------------------------------------ Session
+
+class SessionTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<MemoryEventStore> events = std::make_shared<MemoryEventStore>(100);
+  std::shared_ptr<Session> make(std::string id = "sess") {
+    SessionState st;
+    st.id = std::move(id);
+    return std::make_shared<Session>(std::move(st), events);
+  }
+  net::io_context ioc;  // executor for the wakers of pending calls (never run here)
+  std::shared_ptr<PendingCall> pending() {
+    return std::make_shared<PendingCall>(std::make_shared<util::Waker>(ioc.get_executor()));
+  }
+};
+
+TEST_F(SessionTest, UpdateAndAccessors) {
+  auto s = make();
+  EXPECT_EQ(s->id(), "sess");
+  s->update([](SessionState& st) {
+    st.initialized = true;
+    st.protocol_version = "2025-06-18";
+    st.log_level = LogLevel::warning;
+  });
+  EXPECT_TRUE(s->initialized());
+  EXPECT_EQ(s->protocol_version(), "2025-06-18");
+  EXPECT_EQ(s->log_level(), LogLevel::warning);
+  int r = s->update([](SessionState&) { return 42; });
+  EXPECT_EQ(r, 42);
+}
+
+TEST_F(SessionTest, StreamsAreNumberedFromOne) {
+  auto s = make();
+  EXPECT_EQ(s->standalone()->index(), 0u);
+  EXPECT_EQ(s->standalone()->key(), "sess/0");
+  EXPECT_EQ(s->find_stream(0).get(), s->standalone().get());
+  auto a = s->open_stream();
+  auto b = s->open_stream();
+  EXPECT_EQ(a->index(), 1u);
+  EXPECT_EQ(b->index(), 2u);
+  EXPECT_EQ(s->find_stream(1).get(), a.get());
+  EXPECT_EQ(s->find_stream(2).get(), b.get());
+  EXPECT_EQ(s->find_stream(3), nullptr);
+  s->close_stream(1);
+  EXPECT_EQ(s->find_stream(1), nullptr);
+  EXPECT_EQ(s->find_stream(2).get(), b.get());
+  EXPECT_EQ(s->open_stream()->index(), 3u) << "indices are never reused";
+}
+
+TEST_F(SessionTest, UnsolicitedMessagesGoToTheStandaloneStream) {
+  auto s = make();
+  auto post = s->open_stream();
+  s->send_unsolicited(json::object{{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}});
+  EXPECT_EQ(s->standalone()->last_seq(), 1u);
+  EXPECT_EQ(post->last_seq(), 0u);
+}
+
+TEST_F(SessionTest, ServerRequestIdsAreUniqueStrings) {
+  auto s = make();
+  EXPECT_EQ(s->next_request_id(), "s1");
+  EXPECT_EQ(s->next_request_id(), "s2");
+}
+
+TEST_F(SessionTest, ResolvePendingDeliversOnce) {
+  auto s = make();
+  auto call = pending();
+  s->add_pending("s1", call);
+  EXPECT_FALSE(s->resolve_pending("s2", json::value(1)));
+  EXPECT_TRUE(s->resolve_pending("s1", json::value("answer")));
+  EXPECT_FALSE(s->resolve_pending("s1", json::value("again"))) << "the entry is gone after delivery";
+  auto r = call->take();
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(*r);
+  EXPECT_EQ(r->value(), json::value("answer"));
+  EXPECT_FALSE(call->take()) << "take() empties the slot";
+}
+
+TEST_F(SessionTest, RemovePendingForgetsTheCall) {
+  auto s = make();
+  auto call = pending();
+  s->add_pending("s1", call);
+  s->remove_pending("s1");
+  EXPECT_FALSE(s->resolve_pending("s1", json::value(1)));
+  EXPECT_FALSE(call->take());
+}
+
+TEST(PendingCall, FirstCompletionWins) {
+  net::io_context ioc;
+  PendingCall call(std::make_shared<util::Waker>(ioc.get_executor()));
+  EXPECT_FALSE(call.take());
+  call.complete(json::value(1));
+  call.complete(Error{-1, "late", {}});
+  auto r = call.take();
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(*r);
+  EXPECT_EQ(r->value(), json::value(1));
+}
+
+TEST_F(SessionTest, CancelRequestMarksInFlightAndFailsWhatItWaitsOn) {
+  auto s = make();
+  auto f = s->begin_request("n:1");
+  auto call = pending();
+  f->waiting_on = call;
+  EXPECT_FALSE(f->cancelled.load());
+  s->cancel_request("n:2", "other");
+  EXPECT_FALSE(f->cancelled.load());
+  s->cancel_request("n:1", "user abort");
+  EXPECT_TRUE(f->cancelled.load());
+  auto r = call->take();
+  ASSERT_TRUE(r);
+  ASSERT_FALSE(*r);
+  EXPECT_EQ(r->error().code, errc::kServerError);
+  EXPECT_NE(r->error().message.find("user abort"), std::string::npos) << r->error().message;
+}
+
+TEST_F(SessionTest, CancelAfterEndRequestIsANoOp) {
+  auto s = make();
+  auto f = s->begin_request("n:1");
+  s->end_request("n:1");
+  s->cancel_request("n:1", "late");
+  EXPECT_FALSE(f->cancelled.load());
+}
+
+TEST_F(SessionTest, CloseFailsPendingCallsCancelsInFlightAndFinishesStreams) {
+  auto s = make();
+  auto call = pending();
+  s->add_pending("s1", call);
+  auto f = s->begin_request("n:7");
+  auto post = s->open_stream();
+  s->close();
+  EXPECT_TRUE(s->closed());
+  auto r = call->take();
+  ASSERT_TRUE(r);
+  ASSERT_FALSE(*r);
+  EXPECT_EQ(r->error().code, errc::kServerError);
+  EXPECT_EQ(r->error().message, "session ended");
+  EXPECT_TRUE(f->cancelled.load());
+  EXPECT_TRUE(s->standalone()->finished());
+  EXPECT_TRUE(post->finished());
+  EXPECT_EQ(s->find_stream(1), nullptr);
+  EXPECT_FALSE(s->resolve_pending("s1", json::value(1)));
+  // Idempotent.
+  s->close();
+  EXPECT_TRUE(s->closed());
+}
+
+TEST(SessionIdKey, DistinguishesStringsFromNumbers) {
+  EXPECT_EQ(id_key(json::value("abc")), "s:abc");
+  EXPECT_EQ(id_key(json::value(1)), "n:1");
+  EXPECT_NE(id_key(json::value("1")), id_key(json::value(1)));
+  EXPECT_EQ(id_key(json::value(-3)), "n:-3");
+}
+
+// ------------------------------------------------------------------- SessionState
+
+SessionState full_state() {
+  SessionState st;
+  st.id = "abc123";
+  st.transport = TransportKind::legacy_sse;
+  st.initialized = true;
+  st.protocol_version = "2025-06-18";
+  st.client_info = json::object{{"name", "client"}, {"version", "1.0"}};
+  st.client_capabilities = json::object{{"sampling", json::object{}}, {"roots", json::object{{"listChanged", true}}}};
+  st.log_level = LogLevel::critical;
+  st.subscriptions = {"file:///a", "file:///b"};
+  st.node_id = "node-7";
+  st.epoch = 5;
+  st.created_at_ms = 1'700'000'000'000;
+  return st;
+}
+
+void expect_same(const SessionState& a, const SessionState& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.transport, b.transport);
+  EXPECT_EQ(a.initialized, b.initialized);
+  EXPECT_EQ(a.protocol_version, b.protocol_version);
+  EXPECT_EQ(a.client_info, b.client_info);
+  EXPECT_EQ(a.client_capabilities, b.client_capabilities);
+  EXPECT_EQ(a.log_level, b.log_level);
+  EXPECT_EQ(a.subscriptions, b.subscriptions);
+  EXPECT_EQ(a.node_id, b.node_id);
+  EXPECT_EQ(a.epoch, b.epoch);
+  EXPECT_EQ(a.created_at_ms, b.created_at_ms);
+}
+
+TEST(SessionState, ToJsonFields) {
+  auto j = full_state().to_json();
+  EXPECT_EQ(json::value(j), json::parse(R"({"id":"abc123","transport":"legacy_sse","initialized":true,
+    "protocolVersion":"2025-06-18","clientInfo":{"name":"client","version":"1.0"},
+    "clientCapabilities":{"sampling":{},"roots":{"listChanged":true}},
+    "subscriptions":["file:///a","file:///b"],"nodeId":"node-7","epoch":5,"createdAt":1700000000000,
+    "logLevel":"critical"})"));
+}
+
+TEST(SessionState, RoundTripThroughJson) {
+  auto st = full_state();
+  auto back = SessionState::from_json(st.to_json());
+  ASSERT_TRUE(back) << back.error().message;
+  expect_same(*back, st);
+}
+
+TEST(SessionState, RoundTripThroughSerialisedText) {
+  auto st = full_state();
+  auto text = json::serialize(st.to_json());
+  auto back = SessionState::from_json(json::parse(text).as_object());
+  ASSERT_TRUE(back) << back.error().message;
+  expect_same(*back, st);
+}
+
+TEST(SessionState, RoundTripWithoutLogLevelAndEveryTransport) {
+  for (auto t : {TransportKind::streamable_http, TransportKind::legacy_sse, TransportKind::stdio}) {
+    SessionState st;
+    st.id = "x";
+    st.transport = t;
+    auto j = st.to_json();
+    EXPECT_FALSE(j.contains("logLevel"));
+    auto back = SessionState::from_json(j);
+    ASSERT_TRUE(back) << back.error().message;
+    expect_same(*back, st);
+  }
+}
+
+TEST(SessionState, CorruptInputIsAnError) {
+  auto good = full_state().to_json();
+  // Each field removed in turn.
+  for (const char* key : {"id", "transport", "initialized", "protocolVersion", "clientInfo", "clientCapabilities",
+                          "subscriptions", "nodeId", "epoch", "createdAt"}) {
+    json::object o = good;
+    o.erase(key);
+    auto r = SessionState::from_json(o);
+    ASSERT_FALSE(r) << "accepted without " << key;
+    EXPECT_EQ(r.error().code, errc::kInternalError);
+    EXPECT_NE(r.error().message.find("corrupt session record"), std::string::npos) << r.error().message;
+  }
+  // Wrong types.
+  for (auto [key, bad] : std::vector<std::pair<const char*, json::value>>{
+           {"id", json::value(5)},
+           {"initialized", json::value("yes")},
+           {"clientInfo", json::value(json::array{})},
+           {"subscriptions", json::value("file:///a")},
+           {"epoch", json::value("5")},
+           {"epoch", json::value(-1)},
+           {"logLevel", json::value(3)}}) {
+    json::object o = good;
+    o[key] = bad;
+    auto r = SessionState::from_json(o);
+    EXPECT_FALSE(r) << "accepted " << key << " = " << bad;
+  }
+  EXPECT_FALSE(SessionState::from_json(json::object{}));
+}
+
+// -------------------------------------------------------------- MemorySessionStore
+
+TEST(MemorySessionStore, SaveLoadRemove) {
+  MemorySessionStore store;
+  auto missing = run_task(store.load("abc123"));
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(missing->has_value());
+
+  auto saved = run_task(store.save(full_state()));
+  ASSERT_TRUE(saved) << saved.error().message;
+  EXPECT_EQ(store.size(), 1u);
+  auto loaded = run_task(store.load("abc123"));
+  ASSERT_TRUE(loaded);
+  ASSERT_TRUE(loaded->has_value());
+  expect_same(**loaded, full_state());
+
+  auto removed = run_task(store.remove("abc123"));
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(store.size(), 0u);
+  auto gone = run_task(store.load("abc123"));
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(gone->has_value());
+}
+
+TEST(MemorySessionStore, StaleEpochIsRejected) {
+  MemorySessionStore store;
+  auto st = full_state();  // epoch 5
+  ASSERT_TRUE(run_task(store.save(st)));
+  st.epoch = 4;
+  st.node_id = "stale-writer";
+  auto r = run_task(store.save(st));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, errc::kServerError);
+  EXPECT_EQ(r.error().message, "stale epoch");
+  auto loaded = run_task(store.load("abc123"));
+  ASSERT_TRUE(loaded && loaded->has_value());
+  EXPECT_EQ((*loaded)->node_id, "node-7");
+  // Same or newer epochs are accepted.
+  st.epoch = 5;
+  EXPECT_TRUE(run_task(store.save(st)));
+  st.epoch = 6;
+  EXPECT_TRUE(run_task(store.save(st)));
+}
+
+}  // namespace
