@@ -45,6 +45,7 @@ ServerCore::ServerCore(ServerOptions opts, std::string node)
       events(std::make_shared<session::MemoryEventStore>(options.session.max_events_per_stream)),
       store(std::make_shared<session::MemorySessionStore>()),
       sessions(options.session.max_sessions, events, store, node_id),
-      dispatcher(registry, sessions, options, node_id) {}
+      bus(std::make_unique<session::LocalMessageBus>(sessions)),
+      dispatcher(registry, sessions, *bus, options, node_id) {}
 
 }  // namespace frontmcp::core

@@ -31,6 +31,7 @@ struct ServerCore {
   std::shared_ptr<session::MemoryEventStore> events;
   std::shared_ptr<session::SessionStore> store;
   session::SessionManager sessions;
+  std::unique_ptr<session::MessageBus> bus;
   protocol::Dispatcher dispatcher;
   Counters counters;
   std::atomic<bool> draining{false};

@@ -130,9 +130,9 @@ void ContextImpl::notify_resource_updated(std::string_view uri) { dispatcher_.re
 
 // ----------------------------------------------------------------- Dispatcher
 
-Dispatcher::Dispatcher(registry::Registry& registry, session::SessionManager& sessions, const ServerOptions& options,
-                       std::string node_id)
-    : registry_(registry), sessions_(sessions), options_(options), node_id_(std::move(node_id)) {}
+Dispatcher::Dispatcher(registry::Registry& registry, session::SessionManager& sessions, session::MessageBus& bus,
+                       const ServerOptions& options, std::string node_id)
+    : registry_(registry), sessions_(sessions), bus_(bus), options_(options), node_id_(std::move(node_id)) {}
 
 json::object Dispatcher::capabilities() const {
   json::object caps{{"logging", json::object{}},
@@ -387,14 +387,13 @@ void Dispatcher::handle_response(const std::shared_ptr<Session>& session, const 
     if (auto d = m.error->if_contains("data")) e.data = *d;
     r = std::move(e);
   }
-  if (!session->resolve_pending(id, std::move(r))) {
+  if (!bus_.client_response(session->id(), id, std::move(r))) {
     util::log().debug("session {}: response to unknown request id {}", session->id(), id);
   }
 }
 
 void Dispatcher::resource_updated(std::string_view uri) {
-  auto msg = make_notification("notifications/resources/updated", json::object{{"uri", uri}});
-  for (const auto& s : sessions_.subscribers(uri)) s->send_unsolicited(msg);
+  bus_.to_subscribers(uri, make_notification("notifications/resources/updated", json::object{{"uri", uri}}));
 }
 
 void Dispatcher::list_changed(registry::ListKind kind) {
@@ -405,10 +404,7 @@ void Dispatcher::list_changed(registry::ListKind kind) {
     case registry::ListKind::resources:
     case registry::ListKind::resource_templates: method = "notifications/resources/list_changed"; break;
   }
-  auto msg = make_notification(method, {});
-  for (const auto& s : sessions_.all()) {
-    if (s->initialized()) s->send_unsolicited(msg);
-  }
+  bus_.to_all(make_notification(method, {}));
 }
 
 }  // namespace frontmcp::protocol

@@ -5,6 +5,7 @@
 // (handlers rely on it for their waits).
 #include "protocol/jsonrpc.hpp"
 #include "registry/registry.hpp"
+#include "session/message_bus.hpp"
 #include "session/session_manager.hpp"
 
 #include <frontmcp/options.hpp>
@@ -18,8 +19,8 @@ class ContextImpl;
 
 class Dispatcher {
  public:
-  Dispatcher(registry::Registry& registry, session::SessionManager& sessions, const ServerOptions& options,
-             std::string node_id);
+  Dispatcher(registry::Registry& registry, session::SessionManager& sessions, session::MessageBus& bus,
+             const ServerOptions& options, std::string node_id);
 
   /// Serves one request (a classified Message of kind request, owned by `msg`).
   /// Returns its response, or nullopt when the client cancelled it (no response is sent).
@@ -32,9 +33,9 @@ class Dispatcher {
   /// initialize: negotiates the version and fills the session. Error -32602 on bad params.
   Result<json::object> initialize(session::Session& session, const json::object* params);
 
-  /// notifications/resources/updated to every subscriber of `uri` on this node.
+  /// notifications/resources/updated to every subscriber of `uri`, through the bus.
   void resource_updated(std::string_view uri);
-  /// notifications/<kind>/list_changed to every initialized session.
+  /// notifications/<kind>/list_changed to every initialized session, through the bus.
   void list_changed(registry::ListKind kind);
 
   const std::string& node_id() const noexcept { return node_id_; }
@@ -51,6 +52,7 @@ class Dispatcher {
 
   registry::Registry& registry_;
   session::SessionManager& sessions_;
+  session::MessageBus& bus_;
   const ServerOptions& options_;
   std::string node_id_;
 };

@@ -87,7 +87,8 @@ class DispatcherTest : public ::testing::Test {
   std::shared_ptr<session::MemoryEventStore> events = std::make_shared<session::MemoryEventStore>(100);
   std::shared_ptr<session::MemorySessionStore> store = std::make_shared<session::MemorySessionStore>();
   session::SessionManager sessions{10, events, store, "node-test"};
-  protocol::Dispatcher dispatcher{registry, sessions, options, "node-test"};
+  session::LocalMessageBus bus{sessions};
+  protocol::Dispatcher dispatcher{registry, sessions, bus, options, "node-test"};
   std::shared_ptr<RecordingOutbound> out = std::make_shared<RecordingOutbound>();
   net::io_context ioc;
 

@@ -1,4 +1,5 @@
 // Session, SessionManager, SessionState and MemorySessionStore.
+#include "session/message_bus.hpp"
 #include "session/session.hpp"
 #include "session/session_manager.hpp"
 #include "session/session_state.hpp"
@@ -484,6 +485,66 @@ TEST(MemorySessionStore, StaleEpochIsRejected) {
   EXPECT_TRUE(run_task(store.save(st)));
   st.epoch = 6;
   EXPECT_TRUE(run_task(store.save(st)));
+}
+
+}  // namespace
+
+namespace {
+
+using namespace frontmcp;
+
+// LocalMessageBus: the standalone implementation of the seam distributed mode replaces.
+class LocalMessageBusTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<session::MemoryEventStore> events = std::make_shared<session::MemoryEventStore>(100);
+  session::SessionManager sessions{10, events, std::make_shared<session::MemorySessionStore>(), "node-a"};
+  session::LocalMessageBus bus{sessions};
+
+  std::shared_ptr<session::Session> initialized() {
+    auto s = sessions.create(session::TransportKind::streamable_http);
+    s->update([](session::SessionState& st) { st.initialized = true; });
+    return s;
+  }
+  static std::size_t queued(const std::shared_ptr<session::Session>& s) {
+    return s->standalone()->read_after(0, 100).size();
+  }
+};
+
+TEST_F(LocalMessageBusTest, ToSessionReachesOnlyThatSessionsStandaloneStream) {
+  auto a = initialized(), b = initialized();
+  EXPECT_TRUE(bus.to_session(a->id(), json::object{{"jsonrpc", "2.0"}, {"method", "x"}}));
+  EXPECT_EQ(queued(a), 1u);
+  EXPECT_EQ(queued(b), 0u);
+  EXPECT_FALSE(bus.to_session("no-such-session", json::object{}));
+}
+
+TEST_F(LocalMessageBusTest, ToSubscribersReachesSubscribersOnly) {
+  auto a = initialized(), b = initialized();
+  sessions.subscribe(a, "test://r");
+  bus.to_subscribers("test://r", json::object{{"method", "notifications/resources/updated"}});
+  EXPECT_EQ(queued(a), 1u);
+  EXPECT_EQ(queued(b), 0u);
+}
+
+TEST_F(LocalMessageBusTest, ToAllSkipsSessionsThatAreNotInitialized) {
+  auto a = initialized();
+  auto fresh = sessions.create(session::TransportKind::streamable_http);
+  bus.to_all(json::object{{"method", "notifications/tools/list_changed"}});
+  EXPECT_EQ(queued(a), 1u);
+  EXPECT_EQ(queued(fresh), 0u);
+}
+
+TEST_F(LocalMessageBusTest, ClientResponseResolvesTheWaitingCallOnce) {
+  net::io_context ioc;
+  auto a = initialized();
+  auto call = std::make_shared<session::PendingCall>(std::make_shared<util::Waker>(ioc.get_executor()));
+  a->add_pending("s1", call);
+  EXPECT_TRUE(bus.client_response(a->id(), "s1", json::value(42)));
+  auto r = call->take();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->value(), json::value(42));
+  EXPECT_FALSE(bus.client_response(a->id(), "s1", json::value(43))) << "answered twice";
+  EXPECT_FALSE(bus.client_response("no-such-session", "s1", json::value(1)));
 }
 
 }  // namespace
