@@ -40,8 +40,9 @@ class Context {
   virtual const json::object& client_capabilities() const = 0;
   virtual const json::object& client_info() const = 0;
 
-  /// True once the client sent notifications/cancelled for this request (or the
-  /// connection that waits for the answer is gone). Handlers should check it in loops.
+  /// True once the client sent notifications/cancelled for this request, or its session
+  /// ended. (A dropped connection alone does not cancel: the client may resume the
+  /// stream with Last-Event-ID.) Handlers should check it in loops.
   virtual bool cancelled() const = 0;
 
   /// Sends notifications/progress when the request carried a progressToken (otherwise a

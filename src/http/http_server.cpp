@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -238,6 +239,21 @@ net::awaitable<void> run_connection(core::ServerCore& core, ConnectionSet& conne
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
+/// Answers a connection over the limit with 503 and closes it, without reading its
+/// request (allowed by HTTP/1.1 for a server that is about to close).
+net::awaitable<void> refuse_connection(tcp::socket socket) {
+  static const std::string kResponse = [] {
+    std::string body = protocol::error_body(errc::kServerError, "Service Unavailable: too many connections");
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+           "Connection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  boost::system::error_code ec;
+  co_await net::async_write(socket, net::buffer(kResponse), net::redirect_error(net::use_awaitable, ec));
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
 void log_connection_end(std::exception_ptr e) {
   if (!e) return;
   try {
@@ -269,8 +285,9 @@ struct HttpServer::Impl {
       }
       if (core.counters.connections_open.load() >= core.options.http.max_connections) {
         core.counters.connections_rejected.fetch_add(1);
-        util::log().warn("connection limit ({}) reached: refusing a connection", core.options.http.max_connections);
-        socket.close(ec);
+        util::log().warn("connection limit ({}) reached: answering 503", core.options.http.max_connections);
+        auto ex = socket.get_executor();
+        net::co_spawn(ex, refuse_connection(std::move(socket)), log_connection_end);
         continue;
       }
       // Small JSON-RPC messages must not wait for Nagle's algorithm.

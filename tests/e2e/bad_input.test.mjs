@@ -3,6 +3,7 @@
 // protection, session lifecycle and protocol-version negotiation.
 
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
   ACCEPT_BOTH,
@@ -18,6 +19,7 @@ import {
   responseTo,
   rpc,
   startServer,
+  withTimeout,
 } from './lib/harness.mjs';
 
 const WAIT_MS = 5_000;
@@ -422,6 +424,50 @@ describe('--max-sessions', () => {
     assert.equal(del.status, 200, del.body);
     const again = await initSession(server.url);
     assert.ok(again.sessionId);
+  });
+});
+
+describe('--max-connections', () => {
+  let server;
+  const sockets = [];
+  before(async () => {
+    server = await startServer(['--max-connections', '2', '--log-level', 'error']);
+  });
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    await server?.stop();
+  });
+
+  /** A keep-alive connection that has been served once (so the server counts it). */
+  async function heldConnection() {
+    const socket = net.connect(server.port, '127.0.0.1');
+    sockets.push(socket);
+    const answered = new Promise((resolve, reject) => {
+      let got = '';
+      socket.on('data', (d) => {
+        got += d;
+        if (got.includes('{"status":"ok"}')) resolve(got);
+      });
+      socket.on('error', reject);
+    });
+    socket.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: keep-alive\r\n\r\n`);
+    return withTimeout(answered, 5000, 'the held connection to be served');
+  }
+
+  it('a connection beyond the limit gets 503 + Retry-After; a freed slot is usable again', async () => {
+    await heldConnection();
+    await heldConnection();
+    const refused = await httpRequest(`${server.base}/healthz`);
+    assertRpcError(refused, 503);
+    assert.match(String(refused.headers['retry-after'] ?? ''), /^\d+$/);
+
+    const freed = new Promise((resolve) => sockets[0].on('close', resolve));
+    sockets[0].destroy();
+    await withTimeout(freed, 5000, 'the client socket to close');
+    const ok = await pollUntil(
+      () => httpRequest(`${server.base}/healthz`),
+      (r) => r.status === 200, 5000, 'a request to be served after a slot was freed');
+    assert.equal(ok.status, 200);
   });
 });
 
