@@ -52,10 +52,21 @@ std::string_view ContextImpl::session_id() const { return session_ ? std::string
 std::string_view ContextImpl::node_id() const { return dispatcher_.node_id(); }
 bool ContextImpl::cancelled() const { return inflight_ && inflight_->cancelled.load(std::memory_order_acquire); }
 
+namespace {
+/// Whole numbers as JSON integers ("50", not "5E1"), others as doubles.
+json::value number(double v) {
+  constexpr double kMaxExact = 9007199254740992.0;  // 2^53
+  if (v >= -kMaxExact && v <= kMaxExact && v == static_cast<double>(static_cast<std::int64_t>(v))) {
+    return static_cast<std::int64_t>(v);
+  }
+  return v;
+}
+}  // namespace
+
 void ContextImpl::progress(double progress, std::optional<double> total, std::string_view message) {
   if (progress_token_.is_null() || cancelled()) return;
-  json::object p{{"progressToken", progress_token_}, {"progress", progress}};
-  if (total) p["total"] = *total;
+  json::object p{{"progressToken", progress_token_}, {"progress", number(progress)}};
+  if (total) p["total"] = number(*total);
   if (!message.empty()) p["message"] = message;
   out_->send(make_notification("notifications/progress", std::move(p)));
 }

@@ -849,7 +849,15 @@ TEST_F(DispatcherProgress, StringTokenIsEchoed) {
        json::object{{"name", "work"}, {"_meta", json::object{{"progressToken", "tok-1"}}}});
   ASSERT_EQ(out->sent.size(), 1u);
   EXPECT_EQ(out->sent[0], json::parse(R"({"jsonrpc":"2.0","method":"notifications/progress",
-    "params":{"progressToken":"tok-1","progress":0.5,"total":1.0,"message":"halfway"}})"));
+    "params":{"progressToken":"tok-1","progress":0.5,"total":1,"message":"halfway"}})"));
+}
+
+TEST_F(DispatcherProgress, WholeNumbersAreSentAsIntegers) {
+  // 3.0 is written "3", not "3E0": some clients compare progress values as integers.
+  call(new_session(), "tools/call",
+       json::object{{"name", "work"}, {"arguments", json::object{{"bare", true}}}, {"_meta", json::object{{"progressToken", 7}}}});
+  ASSERT_EQ(out->sent.size(), 1u);
+  EXPECT_EQ(json::serialize(out->sent[0].at("params").at("progress")), "3");
 }
 
 TEST_F(DispatcherProgress, IntegerTokenKeepsItsType) {
