@@ -1,6 +1,7 @@
 #include "http/http_io.hpp"
 
 #include "protocol/jsonrpc.hpp"
+#include "transport/sse_format.hpp"
 #include "util/async_event.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -17,6 +18,8 @@
 #include <cctype>
 
 namespace frontmcp::http {
+
+namespace sse = transport::sse;
 
 namespace {
 constexpr std::size_t kMaxEventsPerWrite = 256;
@@ -113,13 +116,14 @@ net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::
   if (ec) co_return false;
 
   std::string buf = opts.first_event;
-  const std::string retry = "retry: " + std::to_string(http.sse_retry.count()) + "\n";
   if (opts.priming_event) {
     // The first event carries an id (so the client can resume from here) and the retry
     // hint, with an explicit empty data line (an event without data is not dispatched).
-    buf += "id: " + stream.event_id(cursor) + "\n" + retry + "data: \n\n";
+    sse::append_retry(buf, http.sse_retry.count());
+    sse::append_event(buf, stream.event_id(cursor), {}, {});
   } else if (opts.event_ids) {
-    buf += retry + "\n";
+    sse::append_retry(buf, http.sse_retry.count());
+    buf += '\n';
   }
 
   for (;;) {
@@ -127,14 +131,7 @@ net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::
     bool fin = stream.finished() || ex.core.draining.load(std::memory_order_acquire);
     auto events = stream.read_after(cursor, kMaxEventsPerWrite);
     for (const auto& e : events) {
-      if (opts.event_ids) {
-        buf += "id: ";
-        buf += stream.event_id(e.seq);
-        buf += '\n';
-      }
-      buf += "event: message\ndata: ";
-      buf += e.data;
-      buf += "\n\n";
+      sse::append_event(buf, opts.event_ids ? stream.event_id(e.seq) : std::string(), "message", e.data);
       cursor = e.seq;
     }
     if (!buf.empty()) {
@@ -147,7 +144,7 @@ net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::
     if (fin || stream.take_disconnect()) break;
     waker.timer().expires_after(http.sse_keepalive_interval);
     co_await waker.timer().async_wait(net::redirect_error(net::use_awaitable, ec));
-    if (!ec) buf += ": keepalive\n\n";
+    if (!ec) sse::append_comment(buf, "keepalive");
   }
   ex.stream.expires_after(http.write_timeout);
   co_await net::async_write(ex.stream, bhttp::make_chunk_last(), net::redirect_error(net::use_awaitable, ec));

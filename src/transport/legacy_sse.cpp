@@ -2,6 +2,7 @@
 // (first event "endpoint" names the POST URL); POST /message?sessionId=... carries client
 // messages, answered 202 with every response on the stream. The session ends with its
 // stream.
+#include "transport/sse_format.hpp"
 #include "transport/transports.hpp"
 
 #include <boost/asio/this_coro.hpp>
@@ -31,7 +32,7 @@ net::awaitable<bool> handle_legacy_stream(Exchange& ex) {
   }
   http::SseOptions opts;
   opts.event_ids = false;
-  opts.first_event = "event: endpoint\ndata: " + ex.core.options.http.message_path + "?sessionId=" + session->id() + "\n\n";
+  sse::append_event(opts.first_event, {}, "endpoint", ex.core.options.http.message_path + "?sessionId=" + session->id());
   util::log().debug("legacy SSE session {} opened", session->id());
   co_await http::pump_sse(ex, *session->standalone(), 0, opts);
   ex.core.sessions.remove(session->id());
