@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include "util/log.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
@@ -36,7 +37,7 @@ struct Server::Impl {
   std::unique_ptr<net::steady_timer> sweeper;
   std::mutex mu;
   std::condition_variable cv;
-  bool started = false;
+  std::atomic<bool> started{false};  // read by add_* / remove_* from any thread
   bool stopped = false;
   bool signalled = false;
 
