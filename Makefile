@@ -7,6 +7,9 @@ PORT       ?= 3000
 CMAKE_ARGS ?=
 # Tests that take part in `make test` (all of them); narrow with e.g. LABELS=unit.
 LABELS     ?=
+# ccache hits across clones in different folders (CI builds a fresh clone elsewhere).
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps configure build run test test-unit test-clang test-sanitize fuzz bench clean
 

@@ -112,6 +112,7 @@ void Server::start() {
         "HaConfigurationError: distributed mode is not available in this build yet; "
         "run with --mode standalone");
   }
+  im.core.io_threads = im.thread_count();
   im.http = std::make_unique<http::HttpServer>(im.core, im.ioc);
   im.http->start();  // throws on bind failure, before any thread starts
   im.sweeper = std::make_unique<net::steady_timer>(im.ioc);

@@ -34,6 +34,8 @@ struct ServerCore {
   std::unique_ptr<session::MessageBus> bus;
   protocol::Dispatcher dispatcher;
   Counters counters;
+  /// Threads running the io_context (set by Server before it starts serving).
+  unsigned io_threads = 0;
   std::atomic<bool> draining{false};
   std::atomic<bool> ready{false};
 };

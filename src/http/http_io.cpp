@@ -50,6 +50,7 @@ std::string_view header(const Request& req, std::string_view name) {
 
 bool accepts(const Request& req, std::string_view mime) {
   auto a = header(req, "Accept");
+  if (a.find(mime) != std::string_view::npos) return true;  // the usual spelling, found fast
   for (std::size_t i = 0; i + mime.size() <= a.size(); ++i) {
     if (iequals_prefix(a, i, mime)) return true;
   }
@@ -156,7 +157,7 @@ net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::
 net::awaitable<bool> pump_sse(Exchange& ex, session::SseStream& stream, std::uint64_t cursor, SseOptions opts,
                               Headers extra) {
   auto exec = co_await net::this_coro::executor;
-  auto waker = std::make_shared<util::Waker>(exec);
+  auto waker = ex.waker;
   if (!stream.attach([waker] { waker->notify(); })) {
     co_return co_await write_error(ex, bhttp::status::conflict, errc::kServerError,
                                    "Conflict: only one SSE stream is allowed per session");

@@ -3,6 +3,7 @@
 // from the few .cpp files that speak HTTP (Asio/Beast are compiled once, separately).
 #include "core/server_core.hpp"
 #include "session/stream.hpp"
+#include "util/async_event.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -30,6 +31,10 @@ struct Exchange {
   /// The connection's read buffer: bytes read past this request stay here for the next.
   beast::flat_buffer& buffer;
   const Request& req;
+  /// The connection's waker (its timer lives on the connection's executor), reused by
+  /// every wait of every request on this connection. Waits re-check their condition, so
+  /// a late wake-up meant for an earlier wait is harmless.
+  std::shared_ptr<util::Waker> waker;
   Headers headers;  // added to every response (CORS, affinity ...)
   bool keep_alive = true;
 };

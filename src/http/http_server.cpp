@@ -141,7 +141,7 @@ net::awaitable<bool> route(Exchange& ex) {
 net::awaitable<void> reject(core::ServerCore& core, beast::tcp_stream& stream, beast::flat_buffer& buffer, status st,
                             std::string_view msg) {
   Request dummy{bhttp::verb::unknown, "/", 11};
-  Exchange ex{core, stream, buffer, dummy, {}, false};
+  Exchange ex{core, stream, buffer, dummy, nullptr, {}, false};
   co_await write_error(ex, st, errc::kServerError, msg);
 }
 
@@ -202,6 +202,7 @@ net::awaitable<void> run_connection(core::ServerCore& core, ConnectionSet& conne
   conn->executor = stream.get_executor();
   ConnectionGuard guard(core.counters, connections, conn);
   beast::flat_buffer buffer;
+  auto waker = std::make_shared<util::Waker>(stream.get_executor());
   const auto& opt = core.options.http;
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
@@ -231,7 +232,7 @@ net::awaitable<void> run_connection(core::ServerCore& core, ConnectionSet& conne
     }
     if (ec) break;
     Request req = parser.release();
-    Exchange ex{core, stream, buffer, req, {}, req.keep_alive() && !core.draining.load()};
+    Exchange ex{core, stream, buffer, req, waker, {}, req.keep_alive() && !core.draining.load()};
     bool keep = co_await route(ex);
     if (!keep) break;
   }
@@ -274,10 +275,17 @@ struct HttpServer::Impl {
 
   Impl(core::ServerCore& c, net::io_context& i) : core(c), ioc(i), acceptor(net::make_strand(i)) {}
 
+  /// Each connection's executor: a strand when several threads run the io_context; the
+  /// io_context itself when one thread does (a strand would only add overhead).
+  net::any_io_executor connection_executor() {
+    if (core.io_threads == 1) return ioc.get_executor();
+    return net::make_strand(ioc);
+  }
+
   net::awaitable<void> accept_loop() {
     for (;;) {
       boost::system::error_code ec;
-      tcp::socket socket = co_await acceptor.async_accept(net::make_strand(ioc), net::redirect_error(net::use_awaitable, ec));
+      tcp::socket socket = co_await acceptor.async_accept(connection_executor(), net::redirect_error(net::use_awaitable, ec));
       if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) {
         util::log().warn("accept failed: {}", ec.message());

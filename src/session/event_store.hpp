@@ -16,7 +16,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <deque>
 #include <vector>
 
 namespace frontmcp::session {
@@ -47,9 +46,16 @@ class MemoryEventStore final : public EventStore {
   std::size_t stream_count() const;
 
  private:
+  /// A stream's events, oldest first from `head` on. A vector rather than a deque: most
+  /// streams hold one or two events, and a deque allocates ~600 bytes up front.
+  struct Log {
+    std::vector<StoredEvent> events;
+    std::size_t head = 0;
+    std::size_t size() const { return events.size() - head; }
+  };
   std::size_t max_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::deque<StoredEvent>> streams_;
+  std::unordered_map<std::string, Log> streams_;
 };
 
 }  // namespace frontmcp::session

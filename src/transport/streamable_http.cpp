@@ -103,12 +103,12 @@ net::awaitable<std::shared_ptr<session::Session>> require_session(Exchange& ex, 
 
 /// Waits until the POST's handlers either finish or send something other than their
 /// responses (automatic mode picks JSON or SSE from that).
-net::awaitable<void> wait_for_decision(core::ServerCore& core, session::SseStream& stream) {
-  auto waker = std::make_shared<util::Waker>(co_await net::this_coro::executor);
+net::awaitable<void> wait_for_decision(Exchange& ex, session::SseStream& stream) {
+  auto waker = ex.waker;
   if (!stream.attach([waker] { waker->notify(); })) co_return;
-  while (!stream.finished() && !stream.has_non_response() && !core.draining.load()) {
+  while (!stream.finished() && !stream.has_non_response() && !ex.core.draining.load()) {
     boost::system::error_code ec;
-    waker->timer().expires_after(core.options.http.sse_keepalive_interval);
+    waker->timer().expires_after(ex.core.options.http.sse_keepalive_interval);
     co_await waker->timer().async_wait(net::redirect_error(net::use_awaitable, ec));
   }
   stream.detach();
@@ -131,10 +131,10 @@ net::awaitable<bool> write_json_responses(Exchange& ex, session::SseStream& stre
 net::awaitable<bool> answer_post(Exchange& ex, session::Session& session, const std::shared_ptr<session::SseStream>& stream,
                                  bool batch, http::Headers extra) {
   auto mode = ex.core.options.response_mode;
-  if (mode != ResponseMode::sse) co_await wait_for_decision(ex.core, *stream);
+  if (mode != ResponseMode::sse) co_await wait_for_decision(ex, *stream);
   bool ok;
   if (mode == ResponseMode::json || (mode == ResponseMode::automatic && !stream->has_non_response())) {
-    if (!stream->finished()) co_await wait_for_decision(ex.core, *stream);  // json mode: only the finish matters
+    if (!stream->finished()) co_await wait_for_decision(ex, *stream);  // json mode: only the finish matters
     ok = co_await write_json_responses(ex, *stream, batch, std::move(extra));
   } else {
     http::SseOptions opts;
