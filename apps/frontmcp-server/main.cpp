@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("frontmcp"));
   // A peer that vanishes mid-write must not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
+  // SIGINT/SIGTERM wait until the server's handlers are in place (run() / run_stdio()),
+  // so a signal right after the "listening" line still shuts down cleanly.
+  frontmcp::block_stop_signals();
   try {
     int exit_code = -1;
     auto cfg = frontmcp_server::load_config(argc, argv, exit_code);

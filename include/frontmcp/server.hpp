@@ -14,6 +14,11 @@
 
 namespace frontmcp {
 
+/// Blocks SIGINT and SIGTERM in the calling thread (threads it creates later inherit
+/// that); Server::run() and run_stdio() unblock them once their handlers are in place.
+void block_stop_signals();
+void unblock_stop_signals();
+
 class Server {
  public:
   explicit Server(ServerOptions options = {});
@@ -47,6 +52,9 @@ class Server {
   void stop(std::chrono::milliseconds drain = std::chrono::milliseconds{5000});
 
   /// start() + stop on SIGINT/SIGTERM + wait(). Returns the process exit code.
+  /// A signal that arrives between start() and run() would take its default action;
+  /// call block_stop_signals() first (before start(), so the I/O threads inherit it) to
+  /// have such a signal wait for run() instead.
   int run();
   /// Serves one client over stdin/stdout (newline-delimited JSON-RPC) until EOF.
   int run_stdio();

@@ -10,6 +10,7 @@
 #include "util/log.hpp"
 
 #include <atomic>
+#include <csignal>
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
@@ -25,6 +26,22 @@ constexpr std::chrono::seconds kSweepInterval{30};
 /// How often stop() checks whether open connections have finished while draining.
 constexpr std::chrono::milliseconds kDrainPoll{20};
 }  // namespace
+
+void unblock_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+}
+
+void block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
 
 struct Server::Impl {
   Impl(ServerOptions opts, std::string node) : core(std::move(opts), std::move(node)) {}
@@ -172,6 +189,7 @@ void Server::stop(std::chrono::milliseconds drain) {
 int Server::run() {
   start();
   net::signal_set signals(impl_->ioc, SIGINT, SIGTERM);
+  unblock_stop_signals();
   signals.async_wait([this](boost::system::error_code ec, int sig) {
     if (ec) return;
     util::log().info("signal {} received: draining", sig);

@@ -3,6 +3,8 @@
 #include "protocol/jsonrpc.hpp"
 #include "transport/transports.hpp"
 
+#include <frontmcp/server.hpp>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/json/serialize.hpp>
@@ -111,6 +113,7 @@ int run_stdio(core::ServerCore& core, net::io_context& ioc, int in_fd, std::ostr
   int stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (stop_fd < 0) throw std::runtime_error("eventfd failed");
   net::signal_set signals(ioc, SIGINT, SIGTERM);
+  unblock_stop_signals();
   signals.async_wait([stop_fd](boost::system::error_code ec, int) {
     if (ec) return;
     std::uint64_t one = 1;
