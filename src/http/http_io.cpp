@@ -86,7 +86,8 @@ struct PeerWatch {
   bool done = false;
 };
 
-constexpr std::size_t kPeerReadBytes = 4096;
+// Small: it is held for every open stream, and nothing is expected on it anyway.
+constexpr std::size_t kPeerReadBytes = 512;
 
 net::awaitable<void> watch_peer(beast::tcp_stream& stream, beast::flat_buffer& buffer, std::shared_ptr<PeerWatch> w,
                                 std::shared_ptr<util::Waker> waker) {

@@ -1,5 +1,6 @@
 #include "protocol/jsonrpc.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -9,7 +10,10 @@ Result<ParsedBody> parse_body(std::string_view body) {
   boost::system::error_code ec;
   json::parse_options opts;
   opts.max_depth = kMaxJsonDepth;
-  json::value v = json::parse(body, ec, {}, opts);
+  // One arena per body instead of a malloc per node; the messages share it (ref-counted)
+  // for as long as any of them lives, e.g. in a handler's coroutine.
+  json::storage_ptr arena = json::make_shared_resource<json::monotonic_resource>();
+  json::value v = json::parse(body, ec, std::move(arena), opts);
   if (ec) return Error{errc::kParseError, "Parse error: " + ec.message(), {}};
   ParsedBody out;
   if (v.is_array()) {
