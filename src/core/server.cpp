@@ -27,21 +27,18 @@ constexpr std::chrono::seconds kSweepInterval{30};
 constexpr std::chrono::milliseconds kDrainPoll{20};
 }  // namespace
 
-void unblock_stop_signals() {
+namespace {
+void mask_stop_signals(int how) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  pthread_sigmask(how, &set, nullptr);
 }
+}  // namespace
 
-void block_stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
+void block_stop_signals() { mask_stop_signals(SIG_BLOCK); }
+void unblock_stop_signals() { mask_stop_signals(SIG_UNBLOCK); }
 
 struct Server::Impl {
   Impl(ServerOptions opts, std::string node) : core(std::move(opts), std::move(node)) {}

@@ -214,6 +214,32 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
   co_return make_result(id, std::move(r).value());
 }
 
+bool Dispatcher::runs_synchronously(const Message& m) const {
+  static const json::object kEmpty;
+  const json::object& p = m.params ? *m.params : kEmpty;
+  auto str = [&](std::string_view key) -> std::string_view {
+    auto v = p.if_contains(key);
+    return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+  };
+  if (m.method == "tools/call") {
+    auto t = registry_.tool(str("name"));
+    return !t || !t->handler.is_async();
+  }
+  if (m.method == "resources/read") {
+    std::string uri(str("uri"));
+    if (auto r = registry_.resource(uri)) return !r->reader.is_async();
+    UriVariables vars;
+    auto t = registry_.match_template(uri, vars);
+    return !t || !t->def.reader.is_async();
+  }
+  if (m.method == "prompts/get") {
+    auto pr = registry_.prompt(str("name"));
+    return !pr || !pr->handler.is_async();
+  }
+  if (m.method == "completion/complete") return !registry_.completion().is_async();
+  return true;  // built-in methods never suspend
+}
+
 Task<Result<json::value>> Dispatcher::call(std::string_view method, ContextImpl& ctx, const json::object& params) {
   using registry::ListKind;
   if (method == "tools/call") co_return co_await tools_call(ctx, params);

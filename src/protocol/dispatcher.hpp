@@ -26,6 +26,11 @@ class Dispatcher {
   /// Returns its response, or nullopt when the client cancelled it (no response is sent).
   Task<std::optional<json::value>> handle_request(std::shared_ptr<session::Session> session, json::value msg,
                                                   std::shared_ptr<session::Outbound> out);
+  /// True when serving `m` cannot suspend: the method is built in, or its user handler is
+  /// a plain function. Such a request can run inline on the connection (no spawn), since
+  /// it can neither wait for the client nor need its stream pumped while it runs.
+  bool runs_synchronously(const Message& m) const;
+
   /// Notifications and responses from the client. Never fails (bad ones are logged).
   void handle_notification(const std::shared_ptr<session::Session>& session, const Message& m);
   void handle_response(const std::shared_ptr<session::Session>& session, const Message& m);

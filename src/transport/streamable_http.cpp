@@ -145,6 +145,46 @@ net::awaitable<bool> answer_post(Exchange& ex, session::Session& session, const 
   co_return ok;
 }
 
+/// Collects what a synchronous handler sends, so the common case — a plain function
+/// answering one request — needs no spawned task, no stream and no event log.
+class CollectingOutbound final : public session::Outbound {
+ public:
+  explicit CollectingOutbound(std::shared_ptr<session::SseStream> json_mode_target)
+      : standalone_(std::move(json_mode_target)) {}
+  void send(const json::value& msg) override {
+    if (standalone_) {
+      standalone_->send(msg);  // json mode: everything but the response goes to the GET stream
+    } else {
+      sent.push_back(msg);
+    }
+  }
+  void send_response(const json::value& msg) override { response = msg; }
+  std::vector<json::value> sent;
+  std::optional<json::value> response;
+
+ private:
+  std::shared_ptr<session::SseStream> standalone_;
+};
+
+/// One request whose handler cannot suspend (Dispatcher::runs_synchronously), served on
+/// the connection's own coroutine. Same answers as the general path: JSON when the
+/// handler only produced its result, else an SSE stream with everything it sent.
+net::awaitable<bool> answer_inline(Exchange& ex, const std::shared_ptr<session::Session>& session, json::value msg) {
+  bool json_mode = ex.core.options.response_mode == ResponseMode::json;
+  auto out = std::make_shared<CollectingOutbound>(json_mode ? session->standalone() : nullptr);
+  auto resp = co_await ex.core.dispatcher.handle_request(session, std::move(msg), out);
+  if (resp) out->send_response(*resp);
+  if (out->sent.empty()) {
+    if (!out->response) co_return co_await http::write_response(ex, status::accepted, {});
+    co_return co_await http::write_response(ex, status::ok, json::serialize(*out->response));
+  }
+  auto stream = session->open_stream();
+  for (const auto& m : out->sent) stream->send(m);
+  if (out->response) stream->send_response(*out->response);
+  stream->finish();
+  co_return co_await answer_post(ex, *session, stream, false, {});
+}
+
 net::awaitable<bool> handle_post(Exchange& ex) {
   auto& core = ex.core;
   if (!http::accepts(ex.req, "application/json") || !http::accepts(ex.req, "text/event-stream")) {
@@ -215,6 +255,10 @@ net::awaitable<bool> handle_post(Exchange& ex) {
     if (m.kind == MessageKind::response || m.kind == MessageKind::error_response) core.dispatcher.handle_response(session, m);
   }
   if (requests == 0) co_return co_await http::write_response(ex, status::accepted, {});
+
+  if (msgs.size() == 1 && core.options.response_mode != ResponseMode::sse && core.dispatcher.runs_synchronously(msgs[0])) {
+    co_return co_await answer_inline(ex, session, std::move(parsed->messages[0]));
+  }
 
   auto stream = session->open_stream();
   std::shared_ptr<session::Outbound> out = stream;

@@ -1075,3 +1075,27 @@ TEST_F(DispatcherTest, ProgressIsSuppressedAfterCancellation) {
 }
 
 }  // namespace
+
+namespace {
+
+Task<Result<ToolResult>> async_tool(Context&, const json::object&) { co_return ToolResult::text("later"); }
+
+// Which requests the HTTP transport may serve inline on the connection (no spawned task).
+TEST_F(DispatcherTest, RunsSynchronouslyOnlyWhenNoUserCoroutineIsInvolved) {
+  add_tool("plain", [](Context&, const json::object&) -> Result<ToolResult> { return ToolResult::text("now"); });
+  add_tool("coro", async_tool);
+  auto check = [&](std::string_view method, json::object params) {
+    json::value msg = make_request(1, method, std::move(params));
+    auto m = classify(msg);
+    EXPECT_TRUE(m.has_value());
+    return dispatcher.runs_synchronously(*m);
+  };
+  EXPECT_TRUE(check("tools/call", {{"name", "plain"}}));
+  EXPECT_FALSE(check("tools/call", {{"name", "coro"}}));
+  EXPECT_TRUE(check("tools/call", {{"name", "missing"}})) << "an unknown tool is answered at once";
+  EXPECT_TRUE(check("ping", {}));
+  EXPECT_TRUE(check("tools/list", {}));
+  EXPECT_TRUE(check("completion/complete", {})) << "no completion handler: answered at once";
+}
+
+}  // namespace
