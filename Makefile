@@ -26,7 +26,9 @@ configure: deps $(BUILD)/build.ninja
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+# Builds only what it runs: the reference server.
+run: configure
+	cmake --build $(BUILD) -j $(JOBS) --target frontmcp-server
 	$(BUILD)/bin/frontmcp-server --host $(HOST) --port $(PORT)
 
 # Everything: g++ build + unit/integration/e2e/conformance tests, then the fuzz smoke
