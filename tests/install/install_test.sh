@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs frontmcp into a temporary prefix, builds examples/hello_server against it with
 # find_package(frontmcp), starts it and initializes an MCP session over HTTP.
-# Usage: install_test.sh BUILD_DIR SOURCE_DIR
+# Usage: install_test.sh BUILD_DIR SOURCE_DIR [CXX]  (CXX: the compiler the library was built
+# with; Asio is compiled into the library, so the example must use the same compiler)
 set -euo pipefail
 build_dir=$1
 src_dir=$2
+cxx=${3:-c++}
 work=$(mktemp -d)
 server_pid=""
 cleanup() {
@@ -18,7 +20,7 @@ test -f "$work/prefix/lib/cmake/frontmcp/frontmcpConfig.cmake"
 test -f "$work/prefix/include/frontmcp/server.hpp"
 
 cmake -S "$src_dir/examples/hello_server" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache > "$work/configure.log" || { cat "$work/configure.log"; exit 1; }
+  -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache > "$work/configure.log" || { cat "$work/configure.log"; exit 1; }
 cmake --build "$work/build" -j2 > "$work/build.log" || { cat "$work/build.log"; exit 1; }
 
 "$work/build/hello_server" 0 > "$work/out" 2> "$work/err" &
