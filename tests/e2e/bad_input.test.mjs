@@ -88,6 +88,13 @@ describe('raw HTTP on /mcp', () => {
       assert.ok(responseTo(res, init.id)?.result, res.body);
     });
 
+    it('headers over 16 KiB → 431 / -32000, and the server keeps serving', async () => {
+      const res = await mcpPost(url, initializeRequest(), { headers: { 'X-Padding': 'p'.repeat(20 * 1024) } });
+      assertRpcError(res, 431, -32000);
+      const ok = await mcpPost(url, initializeRequest());
+      assert.equal(ok.status, 200, ok.body);
+    });
+
     it('POST with Content-Type text/plain → 415 / -32000', async () => {
       const res = await mcpPost(url, initializeRequest(), { headers: { 'Content-Type': 'text/plain' } });
       assertRpcError(res, 415, -32000);
