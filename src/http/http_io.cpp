@@ -66,7 +66,7 @@ net::awaitable<bool> write_response(Exchange& ex, bhttp::status status, std::str
   res.body() = std::move(body);
   res.keep_alive(ex.keep_alive);
   res.prepare_payload();
-  ex.stream.expires_after(ex.core.options.http.write_timeout);
+  ex.deadline.after(ex.core.options.http.write_timeout);
   boost::system::error_code ec;
   co_await bhttp::async_write(ex.stream, res, net::redirect_error(net::use_awaitable, ec));
   co_return !ec && ex.keep_alive;
@@ -113,7 +113,7 @@ net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::
   bhttp::response_serializer<bhttp::empty_body> sr{res};
   const auto& http = ex.core.options.http;
   boost::system::error_code ec;
-  ex.stream.expires_after(http.write_timeout);
+  ex.deadline.after(http.write_timeout);
   co_await bhttp::async_write_header(ex.stream, sr, net::redirect_error(net::use_awaitable, ec));
   if (ec) co_return false;
 
@@ -137,18 +137,19 @@ net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::
       cursor = e.seq;
     }
     if (!buf.empty()) {
-      ex.stream.expires_after(http.write_timeout);
+      ex.deadline.after(http.write_timeout);
       co_await net::async_write(ex.stream, bhttp::make_chunk(net::buffer(buf)), net::redirect_error(net::use_awaitable, ec));
       if (ec) co_return false;
       buf.clear();
     }
     if (events.size() == kMaxEventsPerWrite) continue;
     if (fin || stream.take_disconnect()) break;
+    ex.deadline.never();  // waiting for events is not a socket operation
     waker.timer().expires_after(http.sse_keepalive_interval);
     co_await waker.timer().async_wait(net::redirect_error(net::use_awaitable, ec));
     if (!ec) sse::append_comment(buf, "keepalive");
   }
-  ex.stream.expires_after(http.write_timeout);
+  ex.deadline.after(http.write_timeout);
   co_await net::async_write(ex.stream, bhttp::make_chunk_last(), net::redirect_error(net::use_awaitable, ec));
   co_return !ec && ex.keep_alive;
 }

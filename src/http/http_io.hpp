@@ -12,6 +12,9 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,12 +27,36 @@ namespace bhttp = boost::beast::http;
 using Request = bhttp::request<bhttp::string_body>;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+/// A connection's current deadline. Cheaper than a timer per socket operation (whose
+/// cost grows with the number of open connections): the server's reaper looks at every
+/// connection once per kReapInterval and cancels the socket operations of those whose
+/// deadline has passed. Timeouts are therefore accurate to about one interval.
+/// Written on the connection's executor, read by the reaper: hence atomic.
+class Deadline {
+ public:
+  void after(std::chrono::steady_clock::duration d) noexcept {
+    at_.store((std::chrono::steady_clock::now() + d).time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  void never() noexcept { at_.store(kNever, std::memory_order_relaxed); }
+  bool passed(std::chrono::steady_clock::time_point now) const noexcept {
+    return now.time_since_epoch().count() > at_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  static constexpr std::int64_t kNever = INT64_MAX;
+  std::atomic<std::int64_t> at_{kNever};
+};
+
+/// How often the reaper looks for connections past their deadline.
+inline constexpr std::chrono::milliseconds kReapInterval{500};
+
 /// One request being answered on one connection.
 struct Exchange {
   core::ServerCore& core;
   beast::tcp_stream& stream;
   /// The connection's read buffer: bytes read past this request stay here for the next.
   beast::flat_buffer& buffer;
+  Deadline& deadline;
   const Request& req;
   /// The connection's waker (its timer lives on the connection's executor), reused by
   /// every wait of every request on this connection. Waits re-check their condition, so

@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -141,7 +142,8 @@ net::awaitable<bool> route(Exchange& ex) {
 net::awaitable<void> reject(core::ServerCore& core, beast::tcp_stream& stream, beast::flat_buffer& buffer, status st,
                             std::string_view msg) {
   Request dummy{bhttp::verb::unknown, "/", 11};
-  Exchange ex{core, stream, buffer, dummy, nullptr, {}, false};
+  Deadline deadline;  // a short write on a connection that is closing anyway
+  Exchange ex{core, stream, buffer, deadline, dummy, nullptr, {}, false};
   co_await write_error(ex, st, errc::kServerError, msg);
 }
 
@@ -150,6 +152,7 @@ net::awaitable<void> reject(core::ServerCore& core, beast::tcp_stream& stream, b
 struct Connection {
   beast::tcp_stream* stream = nullptr;
   net::any_io_executor executor;
+  Deadline deadline;
   bool alive = true;
   bool idle = false;
 };
@@ -164,6 +167,18 @@ class ConnectionSet {
     std::lock_guard lock(mu_);
     set_.erase(c);
   }
+  /// Cancels the socket operations of every connection past its deadline.
+  void reap(std::chrono::steady_clock::time_point now) {
+    std::lock_guard lock(mu_);
+    for (const auto& c : set_) {
+      if (!c->deadline.passed(now)) continue;
+      c->deadline.never();  // once is enough
+      net::post(c->executor, [c] {
+        if (c->alive) c->stream->socket().cancel();
+      });
+    }
+  }
+
   /// Closes every connection that is waiting for its next request (keep-alive).
   void close_idle() {
     std::lock_guard lock(mu_);
@@ -209,7 +224,7 @@ net::awaitable<void> run_connection(core::ServerCore& core, ConnectionSet& conne
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
     parser.body_limit(opt.max_body_bytes);
     boost::system::error_code ec;
-    stream.expires_after(opt.idle_timeout);
+    conn->deadline.after(opt.idle_timeout);
     conn->idle = true;
     if (core.draining.load()) break;  // checked after idle is set: see ConnectionSet::close_idle
     co_await bhttp::async_read_header(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
@@ -224,7 +239,7 @@ net::awaitable<void> run_connection(core::ServerCore& core, ConnectionSet& conne
       break;
     }
     if (ec) break;  // closed, timed out, or garbage: nothing useful to answer
-    stream.expires_after(opt.read_timeout);
+    conn->deadline.after(opt.read_timeout);
     co_await bhttp::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
     if (ec == bhttp::error::body_limit) {
       co_await reject(core, stream, buffer, status::payload_too_large, "Payload Too Large: body exceeds the limit");
@@ -232,7 +247,8 @@ net::awaitable<void> run_connection(core::ServerCore& core, ConnectionSet& conne
     }
     if (ec) break;
     Request req = parser.release();
-    Exchange ex{core, stream, buffer, req, waker, {}, req.keep_alive() && !core.draining.load()};
+    conn->deadline.never();  // handlers may take long; each write sets its own deadline
+    Exchange ex{core, stream, buffer, conn->deadline, req, waker, {}, req.keep_alive() && !core.draining.load()};
     bool keep = co_await route(ex);
     if (!keep) break;
   }
@@ -282,6 +298,17 @@ struct HttpServer::Impl {
     return net::make_strand(ioc);
   }
 
+  /// Runs until the acceptor closes; see Deadline.
+  net::awaitable<void> reap_loop() {
+    net::steady_timer timer(acceptor.get_executor());
+    while (acceptor.is_open()) {
+      timer.expires_after(kReapInterval);
+      boost::system::error_code ec;
+      co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+      connections.reap(std::chrono::steady_clock::now());
+    }
+  }
+
   net::awaitable<void> accept_loop() {
     for (;;) {
       boost::system::error_code ec;
@@ -323,6 +350,7 @@ void HttpServer::start() {
   a.listen(net::socket_base::max_listen_connections);
   impl_->port = a.local_endpoint().port();
   net::co_spawn(a.get_executor(), impl_->accept_loop(), log_connection_end);
+  net::co_spawn(a.get_executor(), impl_->reap_loop(), log_connection_end);
 }
 
 void HttpServer::stop_accepting() {

@@ -434,6 +434,33 @@ describe('--max-sessions', () => {
   });
 });
 
+describe('--idle-timeout-ms', () => {
+  let server;
+  before(async () => {
+    server = await startServer(['--idle-timeout-ms', '300', '--log-level', 'error']);
+  });
+  after(async () => server?.stop());
+
+  it('a connection that sends nothing is closed after the idle timeout (within the reaper interval)', async () => {
+    const socket = net.connect(server.port, '127.0.0.1');
+    const opened = Date.now();
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    socket.on('error', () => {});
+    await withTimeout(closed, 5000, 'the server to close an idle connection');
+    const ms = Date.now() - opened;
+    assert.ok(ms >= 250, `closed too early: ${ms} ms`);
+    assert.ok(ms < 2000, `closed too late: ${ms} ms`);
+  });
+
+  it('a keep-alive connection stays usable while requests keep coming', async () => {
+    const session = await initSession(server.url);
+    for (let i = 0; i < 3; i++) {
+      const reply = await session.request('ping');
+      assert.deepEqual(reply.result, {});
+    }
+  });
+});
+
 describe('--max-connections', () => {
   let server;
   const sockets = [];
