@@ -173,23 +173,24 @@ class ConnectionSet {
     for (const auto& c : set_) {
       if (!c->deadline.passed(now)) continue;
       c->deadline.never();  // once is enough
-      net::post(c->executor, [c] {
-        if (c->alive) c->stream->socket().cancel();
-      });
+      cancel_on_strand(c, /*only_if_idle=*/false);
     }
   }
 
   /// Closes every connection that is waiting for its next request (keep-alive).
   void close_idle() {
     std::lock_guard lock(mu_);
-    for (const auto& c : set_) {
-      net::post(c->executor, [c] {
-        if (c->alive && c->idle) c->stream->socket().cancel();
-      });
-    }
+    for (const auto& c : set_) cancel_on_strand(c, /*only_if_idle=*/true);
   }
 
  private:
+  /// `alive` and `idle` may only be read on the connection's own executor.
+  static void cancel_on_strand(const std::shared_ptr<Connection>& c, bool only_if_idle) {
+    net::post(c->executor, [c, only_if_idle] {
+      if (c->alive && (!only_if_idle || c->idle)) c->stream->socket().cancel();
+    });
+  }
+
   std::mutex mu_;
   std::unordered_set<std::shared_ptr<Connection>> set_;
 };

@@ -3,7 +3,6 @@
 #include <cctype>
 #include <cstdint>
 #include <unordered_set>
-#include <utility>
 
 namespace frontmcp::registry {
 
@@ -76,8 +75,10 @@ namespace {
 
 /// Backtracking matcher with memoised failures, so a hostile URI cannot make it
 /// exponential: at most parts x (uri size + 1) states are ever explored.
+/// Parts: UriTemplate's parse result (each with `is_var` and `value`), used in place.
+template <class Parts>
 struct Matcher {
-  const std::vector<std::pair<bool, std::string>>& parts;  // (is_var, text)
+  const Parts& parts;
   std::string_view uri;
   UriVariables& vars;
   std::unordered_set<std::uint64_t> failed;
@@ -92,13 +93,14 @@ struct Matcher {
 
   bool step(std::size_t k, std::size_t pos) {
     if (k == parts.size()) return pos == uri.size();
-    const auto& [is_var, text] = parts[k];
+    const bool is_var = parts[k].is_var;
+    const std::string& text = parts[k].value;
     if (!is_var) return uri.substr(pos, text.size()) == text && run(k + 1, pos + text.size());
     // A variable is one or more characters, never '/', '?' or '#'.
     std::size_t limit = uri.find_first_of("/?#", pos);
     if (limit == std::string_view::npos) limit = uri.size();
     if (k + 1 == parts.size()) return limit == uri.size() && limit > pos && bind(text, pos, limit) && run(k + 1, limit);
-    const std::string& next = parts[k + 1].second;  // adjacent variables are rejected at parse
+    const std::string& next = parts[k + 1].value;  // adjacent variables are rejected at parse
     for (auto end = uri.find(next, pos + 1); end != std::string_view::npos && end <= limit;
          end = uri.find(next, end + 1)) {
       if (bind(text, pos, end) && run(k + 1, end)) return true;
@@ -118,11 +120,8 @@ struct Matcher {
 }  // namespace
 
 std::optional<UriVariables> UriTemplate::match(std::string_view uri) const {
-  std::vector<std::pair<bool, std::string>> parts;
-  parts.reserve(parts_.size());
-  for (const auto& p : parts_) parts.emplace_back(p.is_var, p.value);
   UriVariables vars;
-  Matcher m{parts, uri, vars, {}};
+  Matcher<decltype(parts_)> m{parts_, uri, vars, {}};
   if (!m.run(0, 0)) return std::nullopt;
   return vars;
 }
