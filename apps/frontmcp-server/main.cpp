@@ -24,11 +24,6 @@ int main(int argc, char** argv) {
     auto cfg = frontmcp_server::load_config(argc, argv, exit_code);
     if (exit_code >= 0) return exit_code;
     spdlog::set_level(spdlog::level::from_str(cfg.log_level));
-    if (cfg.server.mode == frontmcp::DeploymentMode::distributed) {
-      std::cerr << "HaConfigurationError: distributed mode is not implemented in this build yet "
-                   "(see the README); run with --mode standalone\n";
-      return 2;
-    }
     frontmcp::Server server(cfg.server);
     frontmcp_server::register_fixtures(server);
     if (cfg.stdio) return server.run_stdio();

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,6 +84,9 @@ struct HaOptions {
   std::chrono::milliseconds heartbeat_ttl{30'000};       // heartbeatTtlMs
   std::chrono::milliseconds takeover_grace_period{5'000};  // takeoverGracePeriodMs
   std::string redis_key_prefix = "mcp:ha:";              // redisKeyPrefix
+  /// Called (on an I/O thread) for each session the orphan scanner claims:
+  /// (session id, dead node id). Keep it short; exceptions are logged and ignored.
+  std::function<void(const std::string& session_id, const std::string& from_node)> on_session_claimed;
 };
 
 struct ServerOptions {

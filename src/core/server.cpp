@@ -1,8 +1,10 @@
 #include <frontmcp/server.hpp>
 
+#include "cluster/cluster.hpp"
 #include "core/server_core.hpp"
 #include "http/http_server.hpp"
 #include "transport/stdio.hpp"
+#include "transport/transports.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -25,6 +27,9 @@ namespace {
 constexpr std::chrono::seconds kSweepInterval{30};
 /// How often stop() checks whether open connections have finished while draining.
 constexpr std::chrono::milliseconds kDrainPoll{20};
+/// Distributed mode: how long start() waits for the first heartbeat before it serves
+/// anyway (not ready until Redis answers).
+constexpr std::chrono::milliseconds kClusterStartWait{3'000};
 }  // namespace
 
 namespace {
@@ -121,17 +126,30 @@ const ServerOptions& Server::options() const noexcept { return impl_->core.optio
 void Server::start() {
   auto& im = *impl_;
   if (im.started) return;
-  if (im.core.options.mode == DeploymentMode::distributed) {
-    throw std::runtime_error(
-        "HaConfigurationError: distributed mode is not available in this build yet; "
-        "run with --mode standalone");
+  const auto& ha = im.core.options.ha;
+  if (im.core.cluster) {
+    if (ha.redis_url.empty()) {
+      throw std::runtime_error(
+          "HaConfigurationError: distributed mode needs Redis: set ServerOptions::ha.redis_url "
+          "(frontmcp-server: --redis redis://HOST:PORT or FRONTMCP_REDIS_URL)");
+    }
+    if (ha.heartbeat_ttl <= ha.heartbeat_interval) {
+      throw std::runtime_error("HaConfigurationError: heartbeatTtlMs (" + std::to_string(ha.heartbeat_ttl.count()) +
+                               ") must be greater than heartbeatIntervalMs (" +
+                               std::to_string(ha.heartbeat_interval.count()) + ")");
+    }
   }
   im.core.io_threads = im.thread_count();
   im.http = std::make_unique<http::HttpServer>(im.core, im.ioc);
   im.http->start();  // throws on bind failure, before any thread starts
+  if (im.core.cluster) {
+    im.core.cluster->legacy_handler = transport::legacy_relay_handler(im.core, im.ioc.get_executor());
+    im.core.cluster->start(im.core.sessions, im.ioc.get_executor());  // throws on a bad URL, before threads
+  }
   im.sweeper = std::make_unique<net::steady_timer>(im.ioc);
   im.schedule_sweep();
   im.start_threads();
+  if (im.core.cluster) im.core.cluster->wait_ready(kClusterStartWait);
   im.started = true;
   im.core.ready = true;
   util::log().info("node {} serving MCP on http://{}:{}{} ({} mode, {} threads)", im.core.node_id, im.core.options.http.host,
@@ -168,7 +186,11 @@ void Server::stop(std::chrono::milliseconds drain) {
   while (im.http && im.http->open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(kDrainPoll);
   }
+  // Distributed mode: delete the heartbeat and mark this node's sessions claimable now
+  // (the other nodes are told and claim them at once, without waiting for the TTL).
+  if (im.core.cluster) im.core.cluster->leave();
   for (const auto& s : im.core.sessions.all()) im.core.sessions.remove(s->id());
+  if (im.core.cluster) im.core.cluster->stop();
   im.work.reset();
   im.ioc.stop();
   for (auto& t : im.threads) {

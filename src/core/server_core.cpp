@@ -1,5 +1,6 @@
 #include "core/server_core.hpp"
 
+#include "cluster/cluster.hpp"
 #include "util/ids.hpp"
 
 #include <arpa/inet.h>
@@ -42,10 +43,17 @@ ServerCore::ServerCore(ServerOptions opts, std::string node)
       node_id(std::move(node)),
       dns_rebinding_protection(options.http.dns_rebinding_protection.value_or(is_loopback_host(options.http.host))),
       registry(options.session.page_size),
-      events(std::make_shared<session::MemoryEventStore>(options.session.max_events_per_stream)),
+      cluster(options.mode == DeploymentMode::distributed ? std::make_unique<cluster::Cluster>(options, node_id)
+                                                          : nullptr),
+      events(cluster ? cluster->event_store()
+                     : std::make_shared<session::MemoryEventStore>(options.session.max_events_per_stream)),
       store(std::make_shared<session::MemorySessionStore>()),
       sessions(options.session.max_sessions, events, store, node_id),
-      bus(std::make_unique<session::LocalMessageBus>(sessions)),
-      dispatcher(registry, sessions, *bus, options, node_id) {}
+      bus(cluster ? cluster->make_bus(sessions) : std::make_unique<session::LocalMessageBus>(sessions)),
+      dispatcher(registry, sessions, *bus, options, node_id) {
+  sessions.set_distributed(cluster != nullptr);
+}
+
+ServerCore::~ServerCore() = default;
 
 }  // namespace frontmcp::core

@@ -12,6 +12,10 @@
 #include <memory>
 #include <string>
 
+namespace frontmcp::cluster {
+class Cluster;
+}
+
 namespace frontmcp::core {
 
 struct Counters {
@@ -23,12 +27,15 @@ struct Counters {
 
 struct ServerCore {
   ServerCore(ServerOptions opts, std::string node);
+  ~ServerCore();
 
   ServerOptions options;
   std::string node_id;
   bool dns_rebinding_protection = true;
   registry::Registry registry;
-  std::shared_ptr<session::MemoryEventStore> events;
+  /// Distributed mode only (nullptr otherwise): Redis sessions, heartbeats, relay.
+  std::unique_ptr<cluster::Cluster> cluster;
+  std::shared_ptr<session::EventStore> events;
   std::shared_ptr<session::SessionStore> store;
   session::SessionManager sessions;
   std::unique_ptr<session::MessageBus> bus;

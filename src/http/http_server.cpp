@@ -1,5 +1,7 @@
 #include "http/http_server.hpp"
 
+#include "cluster/cluster.hpp"
+
 #include "http/http_io.hpp"
 #include "transport/transports.hpp"
 
@@ -88,14 +90,21 @@ net::awaitable<bool> route(Exchange& ex) {
   const auto& opt = core.options.http;
   std::string_view target(ex.req.target().data(), ex.req.target().size());
   auto path = path_of(target);
+  // Distributed mode: every response names the node (load balancers and operators).
+  if (core.cluster) ex.headers.emplace_back("X-FrontMCP-Machine-Id", core.node_id);
 
   if (path == opt.healthz_path) {
     std::string body = R"({"status":"ok"})";
     co_return co_await write_response(ex, status::ok, std::move(body));
   }
   if (path == opt.readyz_path) {
-    bool ready = core.ready.load() && !core.draining.load();
-    std::string body = ready ? R"({"status":"ready"})" : R"({"status":"not ready","failing":"draining"})";
+    std::string failing;
+    if (!core.ready.load()) failing = "starting";
+    else if (core.draining.load()) failing = "draining";
+    else if (core.cluster && !core.cluster->ready()) failing = core.cluster->problem();
+    bool ready = failing.empty();
+    std::string body = ready ? std::string(R"({"status":"ready"})")
+                             : json::serialize(json::object{{"status", "not ready"}, {"failing", failing}});
     co_return co_await write_response(ex, ready ? status::ok : status::service_unavailable, std::move(body));
   }
   bool mcp = path == opt.mcp_path, sse = path == opt.sse_path, message = path == opt.message_path;
@@ -128,7 +137,10 @@ net::awaitable<bool> route(Exchange& ex) {
       co_return co_await write_response(ex, status::no_content, std::string(), std::string_view(), std::move(preflight));
     }
   }
-  if (core.draining.load()) {
+  // Distributed mode keeps answering requests that still arrive on open connections
+  // while draining (the sessions live in Redis, so any node may serve them); standalone
+  // mode cannot hand them anywhere.
+  if (core.draining.load() && !core.cluster) {
     co_return co_await write_error(ex, status::service_unavailable, errc::kServerError,
                                    "Service Unavailable: server is shutting down", header_list("Retry-After", "1"));
   }

@@ -34,6 +34,11 @@ class EventStore {
   virtual std::vector<StoredEvent> read_after(const std::string& stream_key, std::uint64_t after_seq,
                                               std::size_t max, bool* gap = nullptr) = 0;
   virtual void remove_stream(const std::string& stream_key) = 0;
+  /// An event that is already in the shared log (copied from it after a takeover): kept
+  /// locally, not written back.
+  virtual void restore(const std::string& stream_key, std::uint64_t seq, std::string data) {
+    append(stream_key, seq, std::move(data));
+  }
 };
 
 class MemoryEventStore final : public EventStore {

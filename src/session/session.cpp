@@ -41,6 +41,21 @@ SessionState Session::state() const {
   std::lock_guard lock(mu_);
   return state_;
 }
+void Session::replace_state(SessionState st) {
+  std::lock_guard lock(mu_);
+  st.id = id_;
+  state_ = std::move(st);
+}
+
+std::uint64_t Session::epoch() const {
+  std::lock_guard lock(mu_);
+  return state_.epoch;
+}
+
+void Session::set_validated_now() noexcept {
+  validated_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+}
+
 bool Session::initialized() const {
   std::lock_guard lock(mu_);
   return state_.initialized;
@@ -89,6 +104,7 @@ std::string Session::next_request_id() {
   // "literal" + std::string.
   std::string id = "s";
   id += std::to_string(next_request_id_.fetch_add(1, std::memory_order_relaxed) + 1);
+  id += request_id_suffix_;
   return id;
 }
 

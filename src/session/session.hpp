@@ -48,11 +48,29 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string& id() const noexcept { return id_; }
   SessionState state() const;
   /// Applies `f` to the state under the session's lock.
+  /// Marks the state dirty (distributed mode persists it before the response goes out).
   template <class F>
   auto update(F&& f) {
     std::lock_guard lock(mu_);
+    dirty_ = true;
     return f(state_);
   }
+  /// True once after any update() since the last call.
+  bool take_dirty() {
+    std::lock_guard lock(mu_);
+    return std::exchange(dirty_, false);
+  }
+  /// Replaces the durable state with one read from the session store (same id); not dirty.
+  void replace_state(SessionState st);
+  std::uint64_t epoch() const;
+
+  /// Distributed mode: whether this node owns the session (holds its standalone stream and
+  /// its subscriptions) or only serves requests for it as a replica. Always true standalone.
+  bool owned() const noexcept { return owned_.load(std::memory_order_acquire); }
+  void set_owned(bool owned) noexcept { owned_.store(owned, std::memory_order_release); }
+  /// Distributed mode: when this node last confirmed the record in the store (steady ns).
+  std::int64_t validated_at() const noexcept { return validated_ns_.load(std::memory_order_relaxed); }
+  void set_validated_now() noexcept;
   bool initialized() const;
   std::string protocol_version() const;
   std::optional<LogLevel> log_level() const;
@@ -72,7 +90,9 @@ class Session : public std::enable_shared_from_this<Session> {
   /// listens and resumability cannot help.
   void send_unsolicited(const json::value& msg);
 
-  // Server->client requests.
+  // Server->client requests. Ids end with "@<nodeId>" in distributed mode, so the node
+  // that receives the client's answer knows where the request waits.
+  void set_request_id_suffix(std::string suffix) { request_id_suffix_ = std::move(suffix); }
   std::string next_request_id();
   void add_pending(const std::string& id, std::shared_ptr<PendingCall> call);
   void remove_pending(const std::string& id);
@@ -103,6 +123,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unordered_map<std::string, std::shared_ptr<PendingCall>> pending_;
   std::unordered_map<std::string, std::shared_ptr<InFlight>> inflight_;
   std::atomic<std::uint64_t> next_request_id_{0};
+  std::string request_id_suffix_;
+  bool dirty_ = false;
+  std::atomic<bool> owned_{true};
+  std::atomic<std::int64_t> validated_ns_{0};
   std::atomic<std::int64_t> last_activity_ns_;
   std::atomic<bool> closed_{false};
 };

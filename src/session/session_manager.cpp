@@ -18,10 +18,49 @@ std::shared_ptr<Session> SessionManager::create(TransportKind transport) {
   st.created_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch()).count();
   auto s = std::make_shared<Session>(std::move(st), events_);
+  s->set_request_id_suffix(request_id_suffix_);
   std::unique_lock lock(mu_);
   if (sessions_.size() >= max_sessions_) return nullptr;
   sessions_.emplace(s->id(), s);
   return s;
+}
+
+std::shared_ptr<Session> SessionManager::adopt(SessionState st, bool owned) {
+  std::shared_ptr<Session> s;
+  std::set<std::string, std::less<>> old_subs;
+  {
+    std::unique_lock lock(mu_);
+    auto it = sessions_.find(st.id);
+    if (it != sessions_.end()) s = it->second;
+  }
+  if (s) {
+    old_subs = s->state().subscriptions;
+    s->replace_state(st);
+  } else {
+    s = std::make_shared<Session>(st, events_);
+    s->set_request_id_suffix(request_id_suffix_);
+  }
+  s->set_owned(owned);
+  s->set_validated_now();
+  std::unique_lock lock(mu_);
+  auto [it, inserted] = sessions_.emplace(s->id(), s);
+  if (!inserted && it->second != s) s = it->second;  // lost a race with another adopt: use theirs
+  for (const auto& uri : old_subs) {
+    if (st.subscriptions.count(uri)) continue;
+    auto sit = subscribers_.find(uri);
+    if (sit == subscribers_.end()) continue;
+    sit->second.erase(s->id());
+    if (sit->second.empty()) subscribers_.erase(sit);
+  }
+  for (const auto& uri : st.subscriptions) subscribers_[uri].insert(s->id());
+  return s;
+}
+
+std::size_t SessionManager::owned_count() const {
+  std::shared_lock lock(mu_);
+  std::size_t n = 0;
+  for (const auto& [id, s] : sessions_) n += s->owned() ? 1 : 0;
+  return n;
 }
 
 std::shared_ptr<Session> SessionManager::find(std::string_view id) const {

@@ -23,6 +23,15 @@ class SessionManager {
   /// A new, uninitialised session; nullptr when max_sessions is reached.
   std::shared_ptr<Session> create(TransportKind transport);
   std::shared_ptr<Session> find(std::string_view id) const;
+  /// Distributed mode: the local object for a session read from the store (a takeover,
+  /// a restart, or a request served as a replica). Creates it or refreshes the existing
+  /// one (state, epoch, role, subscription index). Not bound by max_sessions: the session
+  /// exists already, refusing it here would lose it.
+  std::shared_ptr<Session> adopt(SessionState state, bool owned);
+  /// Distributed mode: server->client request ids get "@<nodeId>".
+  void set_distributed(bool on) { request_id_suffix_ = on ? "@" + node_id_ : std::string(); }
+  /// Sessions this node owns (all of them in standalone mode).
+  std::size_t owned_count() const;
   /// Removes and closes the session; false if unknown.
   bool remove(std::string_view id);
   std::size_t size() const;
@@ -44,6 +53,7 @@ class SessionManager {
   std::shared_ptr<EventStore> events_;
   std::shared_ptr<SessionStore> store_;
   std::string node_id_;
+  std::string request_id_suffix_;
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
   std::unordered_map<std::string, std::unordered_set<std::string>> subscribers_;  // uri -> ids

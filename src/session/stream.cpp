@@ -23,6 +23,15 @@ void SseStream::push(const json::value& msg) {
   if (wake) wake();
 }
 
+void SseStream::preload(std::vector<StoredEvent> events) {
+  std::lock_guard lock(mu_);
+  for (auto& e : events) {
+    if (e.seq <= seq_) continue;
+    seq_ = e.seq;
+    store_->restore(key_, e.seq, std::move(e.data));
+  }
+}
+
 void SseStream::send(const json::value& msg) {
   non_responses_.fetch_add(1, std::memory_order_acq_rel);
   push(msg);
@@ -42,6 +51,11 @@ void SseStream::finish() {
     wake = wake_;
   }
   if (wake) wake();
+}
+
+void SseStream::reopen() {
+  std::lock_guard lock(mu_);
+  finished_ = false;
 }
 
 void SseStream::disconnect() {

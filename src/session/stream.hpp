@@ -43,6 +43,9 @@ class SseStream final : public Outbound {
   void send_response(const json::value& msg) override;
   /// No more events will come; a writer ends the HTTP response after the last one.
   void finish();
+  /// Distributed mode: the standalone stream of a session that this node owns again
+  /// (after it handed it off): accepts events again, sequence numbers continue.
+  void reopen();
   void disconnect() override;
   /// Writer side: true once after disconnect() was called.
   bool take_disconnect();
@@ -52,6 +55,11 @@ class SseStream final : public Outbound {
   bool attach(std::function<void()> wake);
   void detach();
   bool attached() const;
+
+  /// Events this stream had on another node (read from the shared event log after a
+  /// takeover): stored with their sequence numbers, which new events continue. Only
+  /// before anything else was sent on this stream.
+  void preload(std::vector<StoredEvent> events);
 
   std::vector<StoredEvent> read_after(std::uint64_t after_seq, std::size_t max, bool* gap = nullptr) const;
   std::uint64_t last_seq() const;

@@ -2,6 +2,7 @@
 // (first event "endpoint" names the POST URL); POST /message?sessionId=... carries client
 // messages, answered 202 with every response on the stream. The session ends with its
 // stream.
+#include "cluster/cluster.hpp"
 #include "transport/sse_format.hpp"
 #include "transport/transports.hpp"
 
@@ -14,6 +15,52 @@ namespace frontmcp::transport {
 namespace bhttp = http::bhttp;
 using bhttp::status;
 using protocol::MessageKind;
+
+namespace {
+/// Runs a POST /message's messages; every answer goes to the session's /sse stream.
+void dispatch_legacy(core::ServerCore& core, const std::shared_ptr<session::Session>& session, protocol::ParsedBody& parsed,
+                     const std::vector<protocol::Message>& msgs, const net::any_io_executor& exec) {
+  session->touch();
+  const auto& stream = session->standalone();
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    const auto& m = msgs[i];
+    switch (m.kind) {
+      case MessageKind::request:
+        if (m.method == "initialize") {
+          if (session->initialized()) {
+            stream->send_response(protocol::make_error(
+                *m.id, Error{errc::kInvalidRequest, "Invalid Request: Server already initialized", {}}));
+            break;
+          }
+          auto r = core.dispatcher.initialize(*session, m.params);
+          stream->send_response(r ? protocol::make_result(*m.id, std::move(r).value())
+                                  : protocol::make_error(*m.id, r.error()));
+        } else {
+          spawn_request(exec, core, session, std::move(parsed.messages[i]), stream, nullptr, nullptr);
+        }
+        break;
+      case MessageKind::notification: core.dispatcher.handle_notification(session, m); break;
+      case MessageKind::response:
+      case MessageKind::error_response: core.dispatcher.handle_response(session, m); break;
+    }
+  }
+}
+}  // namespace
+
+std::function<void(const std::shared_ptr<session::Session>&, std::string)> legacy_relay_handler(
+    core::ServerCore& core, net::any_io_executor ex) {
+  return [&core, ex](const std::shared_ptr<session::Session>& session, std::string body) {
+    auto parsed = protocol::parse_body(body);
+    if (!parsed) return;
+    std::vector<protocol::Message> msgs;
+    for (const auto& v : parsed->messages) {
+      auto m = protocol::classify(v);
+      if (!m) return;
+      msgs.push_back(*m);
+    }
+    dispatch_legacy(core, session, *parsed, msgs, ex);
+  };
+}
 
 net::awaitable<bool> handle_legacy_stream(Exchange& ex) {
   if (ex.req.method() != bhttp::verb::get) {
@@ -30,12 +77,27 @@ net::awaitable<bool> handle_legacy_stream(Exchange& ex) {
     co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError,
                                          "Service Unavailable: session limit reached", http::header_list("Retry-After", "5"));
   }
+  auto& cluster = ex.core.cluster;
+  http::Headers extra;
+  if (cluster) {
+    // The record tells other nodes where this stream is, so a POST /message that reaches
+    // them is relayed here.
+    auto st = co_await cluster->create(session);
+    if (!st) {
+      ex.core.sessions.remove(session->id());
+      co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError, st.error().message,
+                                           http::header_list("Retry-After", "1"));
+    }
+    extra = http::header_list("Set-Cookie", cluster::affinity_cookie(ex.core.node_id, ex.core.options.session.idle_ttl,
+                                                                     http::header(ex.req, "X-Forwarded-Proto") == "https"));
+  }
   http::SseOptions opts;
   opts.event_ids = false;
   sse::append_event(opts.first_event, {}, "endpoint", ex.core.options.http.message_path + "?sessionId=" + session->id());
   util::log().debug("legacy SSE session {} opened", session->id());
-  co_await http::pump_sse(ex, *session->standalone(), 0, opts);
+  co_await http::pump_sse(ex, *session->standalone(), 0, opts, std::move(extra));
   ex.core.sessions.remove(session->id());
+  if (cluster) co_await cluster->remove(session->id());
   util::log().debug("legacy SSE session {} closed", session->id());
   co_return false;  // the stream's end is the connection's end
 }
@@ -55,6 +117,22 @@ net::awaitable<bool> handle_legacy_message(Exchange& ex) {
                                          "Bad Request: sessionId query parameter is required");
   }
   auto session = ex.core.sessions.find(sid);
+  std::optional<std::string> relay_to;
+  if (ex.core.cluster && (!session || !session->owned())) {
+    auto r = co_await ex.core.cluster->resolve(sid);
+    if (!r) {
+      co_return co_await http::write_error(ex, status::service_unavailable, r.error().code, r.error().message,
+                                           http::header_list("Retry-After", "1"));
+    }
+    session = r->session;
+    if (session && !session->owned()) {
+      relay_to = ex.core.cluster->owner_of(sid);
+    } else if (session) {
+      // Its owner died with the stream: a legacy session cannot outlive its stream.
+      co_await ex.core.cluster->remove(sid);
+      session = nullptr;
+    }
+  }
   if (!session || session->transport() != session::TransportKind::legacy_sse) {
     co_return co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
   }
@@ -65,32 +143,23 @@ net::awaitable<bool> handle_legacy_message(Exchange& ex) {
   }
   auto parsed = protocol::parse_body(ex.req.body());
   if (!parsed) co_return co_await http::write_error(ex, status::bad_request, parsed.error().code, parsed.error().message);
-  session->touch();
-  auto exec = co_await net::this_coro::executor;
-  const auto& stream = session->standalone();
-  for (auto& v : parsed->messages) {
+  std::vector<protocol::Message> msgs;
+  for (const auto& v : parsed->messages) {
     auto m = protocol::classify(v);
     if (!m) co_return co_await http::write_error(ex, status::bad_request, m.error().code, m.error().message);
-    switch (m->kind) {
-      case MessageKind::request:
-        if (m->method == "initialize") {
-          if (session->initialized()) {
-            stream->send_response(protocol::make_error(
-                *m->id, Error{errc::kInvalidRequest, "Invalid Request: Server already initialized", {}}));
-            break;
-          }
-          auto r = ex.core.dispatcher.initialize(*session, m->params);
-          stream->send_response(r ? protocol::make_result(*m->id, std::move(r).value())
-                                  : protocol::make_error(*m->id, r.error()));
-        } else {
-          spawn_request(exec, ex.core, session, std::move(v), stream, nullptr, nullptr);
-        }
-        break;
-      case MessageKind::notification: ex.core.dispatcher.handle_notification(session, *m); break;
-      case MessageKind::response:
-      case MessageKind::error_response: ex.core.dispatcher.handle_response(session, *m); break;
-    }
+    msgs.push_back(*m);
   }
+  if (relay_to) {
+    // Distributed mode: the /sse stream is on another node; it answers there.
+    auto st = co_await ex.core.cluster->relay_legacy(sid, *relay_to, std::string(ex.req.body()));
+    if (!st) {
+      auto code = st.error().code == errc::kSessionNotFound ? status::not_found : status::service_unavailable;
+      co_return co_await http::write_error(ex, code, st.error().code, st.error().message,
+                                           http::header_list("Retry-After", "1"));
+    }
+    co_return co_await http::write_response(ex, status::accepted, "Accepted", "text/plain");
+  }
+  dispatch_legacy(ex.core, session, *parsed, msgs, co_await net::this_coro::executor);
   co_return co_await http::write_response(ex, status::accepted, "Accepted", "text/plain");
 }
 

@@ -2,6 +2,7 @@
 // GET opens the session's standalone SSE stream (or resumes any stream with
 // Last-Event-ID), DELETE ends the session. Status codes follow the TypeScript SDK, which
 // is what clients are written against (docs/http.md lists them).
+#include "cluster/cluster.hpp"
 #include "protocol/versions.hpp"
 #include "transport/transports.hpp"
 #include "util/async_event.hpp"
@@ -19,10 +20,26 @@ namespace bhttp = http::bhttp;
 using bhttp::status;
 using protocol::MessageKind;
 
+net::awaitable<json::value> persist_changes(core::ServerCore& core, const std::shared_ptr<session::Session>& session,
+                                            const json::value& id, json::value response) {
+  if (!core.cluster || !session || !session->take_dirty()) co_return response;
+  auto st = co_await core.cluster->persist(session);
+  if (!st) co_return protocol::make_error(id, st.error());
+  co_return response;
+}
+
+std::shared_ptr<session::Outbound> unsolicited_target(core::ServerCore& core, const std::shared_ptr<session::Session>& s) {
+  if (s->owned()) return s->standalone();
+  return std::make_shared<BusOutbound>(core, s->id());
+}
+
 net::awaitable<void> serve_request(core::ServerCore& core, std::shared_ptr<session::Session> session, json::value msg,
                                    std::shared_ptr<session::Outbound> out, std::shared_ptr<session::SseStream> done_stream,
                                    std::shared_ptr<Countdown> countdown) {
+  std::optional<json::value> id;
+  if (core.cluster) id = msg.as_object().contains("id") ? msg.as_object().at("id") : json::value();
   auto resp = co_await core.dispatcher.handle_request(session, std::move(msg), out);
+  if (resp && core.cluster) resp = co_await persist_changes(core, session, *id, std::move(*resp));
   if (resp) out->send_response(*resp);
   if (countdown && countdown->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1 && done_stream) {
     done_stream->finish();
@@ -50,13 +67,14 @@ namespace {
 /// JSON mode: responses to the POST, everything else to the session's GET stream.
 class SplitOutbound final : public session::Outbound {
  public:
-  SplitOutbound(std::shared_ptr<session::SseStream> standalone, std::shared_ptr<session::SseStream> post)
+  SplitOutbound(std::shared_ptr<session::Outbound> standalone, std::shared_ptr<session::SseStream> post)
       : standalone_(std::move(standalone)), post_(std::move(post)) {}
   void send(const json::value& msg) override { standalone_->send(msg); }
   void send_response(const json::value& msg) override { post_->send_response(msg); }
 
  private:
-  std::shared_ptr<session::SseStream> standalone_, post_;
+  std::shared_ptr<session::Outbound> standalone_;
+  std::shared_ptr<session::SseStream> post_;
 };
 
 bool is_json_content_type(std::string_view ct) {
@@ -79,6 +97,12 @@ std::optional<std::string> bad_version(const Exchange& ex) {
   return "Bad Request: Unsupported protocol version: " + std::string(pv) + " (supported versions: " + supported + ")";
 }
 
+void add_affinity_cookie(Exchange& ex) {
+  auto proto = http::header(ex.req, "X-Forwarded-Proto");
+  ex.headers.emplace_back("Set-Cookie", cluster::affinity_cookie(ex.core.node_id, ex.core.options.session.idle_ttl,
+                                                                 proto == "https"));
+}
+
 /// Looks up the session of a non-initialize request; writes the error itself.
 net::awaitable<std::shared_ptr<session::Session>> require_session(Exchange& ex, bool& wrote) {
   wrote = true;
@@ -88,13 +112,26 @@ net::awaitable<std::shared_ptr<session::Session>> require_session(Exchange& ex, 
                                                "Bad Request: Mcp-Session-Id header is required");
     co_return nullptr;
   }
-  auto s = ex.core.sessions.find(sid);
-  if (!s) {
-    ex.keep_alive = co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
-    co_return nullptr;
-  }
   if (auto why = bad_version(ex)) {
     ex.keep_alive = co_await http::write_error(ex, status::bad_request, errc::kServerError, *why);
+    co_return nullptr;
+  }
+  std::shared_ptr<session::Session> s;
+  if (ex.core.cluster) {
+    auto r = co_await ex.core.cluster->resolve(std::string(sid));
+    if (!r) {
+      ex.keep_alive = co_await http::write_error(ex, status::service_unavailable, r.error().code, r.error().message,
+                                                 http::header_list("Retry-After", "1"));
+      co_return nullptr;
+    }
+    // A new owner (takeover) re-pins the load balancer to itself.
+    if (r->became_owner) add_affinity_cookie(ex);
+    s = std::move(r->session);
+  } else {
+    s = ex.core.sessions.find(sid);
+  }
+  if (!s) {
+    ex.keep_alive = co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
     co_return nullptr;
   }
   wrote = false;
@@ -149,7 +186,7 @@ net::awaitable<bool> answer_post(Exchange& ex, session::Session& session, const 
 /// answering one request — needs no spawned task, no stream and no event log.
 class CollectingOutbound final : public session::Outbound {
  public:
-  explicit CollectingOutbound(std::shared_ptr<session::SseStream> json_mode_target)
+  explicit CollectingOutbound(std::shared_ptr<session::Outbound> json_mode_target)
       : standalone_(std::move(json_mode_target)) {}
   void send(const json::value& msg) override {
     if (standalone_) {
@@ -163,7 +200,7 @@ class CollectingOutbound final : public session::Outbound {
   std::optional<json::value> response;
 
  private:
-  std::shared_ptr<session::SseStream> standalone_;
+  std::shared_ptr<session::Outbound> standalone_;
 };
 
 /// One request whose handler cannot suspend (Dispatcher::runs_synchronously), served on
@@ -171,8 +208,11 @@ class CollectingOutbound final : public session::Outbound {
 /// handler only produced its result, else an SSE stream with everything it sent.
 net::awaitable<bool> answer_inline(Exchange& ex, const std::shared_ptr<session::Session>& session, json::value msg) {
   bool json_mode = ex.core.options.response_mode == ResponseMode::json;
-  auto out = std::make_shared<CollectingOutbound>(json_mode ? session->standalone() : nullptr);
+  auto out = std::make_shared<CollectingOutbound>(json_mode ? unsolicited_target(ex.core, session) : nullptr);
+  std::optional<json::value> id;
+  if (ex.core.cluster) id = msg.as_object().contains("id") ? msg.as_object().at("id") : json::value();
   auto resp = co_await ex.core.dispatcher.handle_request(session, std::move(msg), out);
+  if (resp && ex.core.cluster) resp = co_await persist_changes(ex.core, session, *id, std::move(*resp));
   if (resp) out->send_response(*resp);
   if (out->sent.empty()) {
     if (!out->response) co_return co_await http::write_response(ex, status::accepted, {});
@@ -234,6 +274,16 @@ net::awaitable<bool> handle_post(Exchange& ex) {
       core.sessions.remove(session->id());
       co_return co_await http::write_response(ex, status::ok, json::serialize(protocol::make_error(id, result.error())));
     }
+    if (core.cluster) {
+      auto st = co_await core.cluster->create(session);
+      session->take_dirty();
+      if (!st) {
+        core.sessions.remove(session->id());
+        co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError, st.error().message,
+                                             http::header_list("Retry-After", "1"));
+      }
+      add_affinity_cookie(ex);
+    }
     auto stream = session->open_stream();
     stream->send_response(protocol::make_result(id, std::move(result).value()));
     stream->finish();
@@ -262,7 +312,9 @@ net::awaitable<bool> handle_post(Exchange& ex) {
 
   auto stream = session->open_stream();
   std::shared_ptr<session::Outbound> out = stream;
-  if (core.options.response_mode == ResponseMode::json) out = std::make_shared<SplitOutbound>(session->standalone(), stream);
+  if (core.options.response_mode == ResponseMode::json) {
+    out = std::make_shared<SplitOutbound>(unsolicited_target(core, session), stream);
+  }
   auto countdown = std::make_shared<Countdown>(requests);
   auto exec = co_await net::this_coro::executor;
   for (std::size_t i = 0; i < msgs.size(); ++i) {
@@ -283,13 +335,42 @@ net::awaitable<bool> handle_get(Exchange& ex) {
   session->touch();
   auto target = session->standalone();
   std::uint64_t cursor = target->last_seq();
-  if (auto last = http::header(ex.req, "Last-Event-ID"); !last.empty()) {
-    std::uint64_t index = 0, seq = 0;
-    if (session::parse_event_id(last, index, seq)) {
-      if (auto s = session->find_stream(index)) {
-        target = s;
-        cursor = seq;
-      }
+  std::uint64_t index = 0, seq = 0;
+  bool resume = false;
+  if (auto last = http::header(ex.req, "Last-Event-ID"); !last.empty()) resume = session::parse_event_id(last, index, seq);
+  auto& cluster = ex.core.cluster;
+  if (cluster && resume && index != 0 && !session->find_stream(index)) {
+    // A POST stream of another node (or of this node before a restart): replay it from
+    // the shared event log.
+    auto evs = co_await cluster->read_events(session->id() + "/" + std::to_string(index), seq);
+    if (!evs) {
+      co_return co_await http::write_error(ex, status::service_unavailable, evs.error().code, evs.error().message,
+                                           http::header_list("Retry-After", "1"));
+    }
+    auto replay = std::make_shared<session::SseStream>(session->id(), index, ex.core.events);
+    replay->preload(std::move(evs).value());
+    replay->finish();
+    http::SseOptions opts;
+    co_return co_await http::pump_sse(ex, *replay, seq, opts);
+  }
+  if (cluster && !session->owned()) {
+    // The standalone stream lives with the owner: take the session over (hand-off from a
+    // live owner, or takeover once a dead owner's heartbeat expired).
+    auto wait = ex.core.options.ha.heartbeat_ttl + ex.core.options.ha.takeover_grace_period;
+    if (!co_await cluster->acquire(session, wait)) {
+      co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError,
+                                           "SessionClaimConflictError: the session's stream could not be moved to this "
+                                           "node yet; retry",
+                                           http::header_list("Retry-After", "1"));
+    }
+    add_affinity_cookie(ex);
+    target = session->standalone();
+    cursor = target->last_seq();
+  }
+  if (resume) {
+    if (auto s = session->find_stream(index)) {
+      target = s;
+      cursor = seq;
     }
   }
   http::SseOptions opts;
@@ -306,6 +387,16 @@ net::awaitable<bool> handle_delete(Exchange& ex) {
                                          "Bad Request: Mcp-Session-Id header is required");
   }
   if (auto why = bad_version(ex)) co_return co_await http::write_error(ex, status::bad_request, errc::kServerError, *why);
+  if (ex.core.cluster) {
+    auto r = co_await ex.core.cluster->remove(std::string(sid));
+    if (!r) {
+      co_return co_await http::write_error(ex, status::service_unavailable, r.error().code, r.error().message,
+                                           http::header_list("Retry-After", "1"));
+    }
+    if (!*r) co_return co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
+    util::log().debug("session {} deleted by the client", sid);
+    co_return co_await http::write_response(ex, status::ok, {});
+  }
   if (!ex.core.sessions.remove(sid)) {
     co_return co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
   }

@@ -24,6 +24,29 @@ net::awaitable<void> serve_request(core::ServerCore& core, std::shared_ptr<sessi
                                    json::value msg, std::shared_ptr<session::Outbound> out,
                                    std::shared_ptr<session::SseStream> done_stream,
                                    std::shared_ptr<Countdown> countdown);
+/// Distributed mode: writes a session's changed state (setLevel, subscribe ...) before
+/// the response goes out; a failure turns the response into that error.
+net::awaitable<json::value> persist_changes(core::ServerCore& core, const std::shared_ptr<session::Session>& session,
+                                            const json::value& id, json::value response);
+
+/// Messages for a session's standalone stream, through the bus (a replica has none).
+class BusOutbound final : public session::Outbound {
+ public:
+  BusOutbound(core::ServerCore& core, std::string session_id) : core_(core), sid_(std::move(session_id)) {}
+  void send(const json::value& msg) override { core_.bus->to_session(sid_, msg); }
+  void send_response(const json::value& msg) override { core_.bus->to_session(sid_, msg); }
+
+ private:
+  core::ServerCore& core_;
+  std::string sid_;
+};
+/// The standalone stream if this node owns the session, else a BusOutbound.
+std::shared_ptr<session::Outbound> unsolicited_target(core::ServerCore& core, const std::shared_ptr<session::Session>& s);
+
+/// Distributed mode: runs a legacy POST /message body relayed from another node.
+std::function<void(const std::shared_ptr<session::Session>&, std::string)> legacy_relay_handler(
+    core::ServerCore& core, net::any_io_executor ex);
+
 /// co_spawns serve_request on the current strand, detached, logging what escapes.
 void spawn_request(const net::any_io_executor& ex, core::ServerCore& core, std::shared_ptr<session::Session> session,
                    json::value msg, std::shared_ptr<session::Outbound> out,

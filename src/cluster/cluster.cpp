@@ -1,0 +1,776 @@
+#include "cluster/cluster.hpp"
+
+// g++ 12 reports -Wmismatched-new-delete on some Asio coroutine frames once their
+// (recycling) operator new/delete are inlined: a false positive (GCC bug 109224); the
+// frame is allocated and freed by the same awaitable_frame_base operators.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include "cluster/scripts.hpp"
+#include "redis/redis.hpp"
+#include "util/log.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <atomic>
+#include <charconv>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace frontmcp::cluster {
+
+namespace net = boost::asio;
+using session::Session;
+using session::SessionState;
+using session::StoredEvent;
+
+namespace {
+
+/// Orphan scanner batch sizes: dead nodes per pass, sessions per node per pass, and
+/// passes per tick (a tick claims at most kScanNodes * kScanBatch * kScanPasses).
+constexpr int kScanNodes = 16;
+constexpr int kScanBatch = 128;
+constexpr int kScanPasses = 64;
+/// How often acquire() re-reads the owner while waiting for a hand-off or a takeover.
+constexpr std::chrono::milliseconds kAcquirePoll{25};
+/// How often acquire() repeats its hand-off request to a live owner.
+constexpr std::chrono::milliseconds kHandoffRepeat{250};
+/// Replica objects (sessions served here but owned elsewhere) idle this long are dropped.
+constexpr std::chrono::seconds kReplicaIdle{60};
+
+std::int64_t now_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Error unavailable(const Error& e) {
+  return Error{errc::kServerError, "Service Unavailable: session store unavailable (" + e.message + ")", {}};
+}
+
+Error claim_conflict(const std::string& sid) {
+  return Error{errc::kServerError,
+               "SessionClaimConflictError: session " + sid + " is being claimed by another node; retry the request",
+               {}};
+}
+
+/// "<seq> <json>" -> StoredEvent.
+bool parse_stored(std::string_view s, StoredEvent& out) {
+  auto sp = s.find(' ');
+  if (sp == std::string_view::npos) return false;
+  std::uint64_t seq = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + sp, seq);
+  if (ec != std::errc() || p != s.data() + sp) return false;
+  out.seq = seq;
+  out.data.assign(s.substr(sp + 1));
+  return true;
+}
+
+Result<SessionState> parse_state(std::string_view sid, std::string_view node, long long epoch, std::string_view json) {
+  boost::system::error_code ec;
+  auto v = json::parse(json, ec);
+  if (ec || !v.is_object()) return Error::internal("corrupt session record " + std::string(sid));
+  auto st = SessionState::from_json(v.get_object());
+  if (!st) return st;
+  st->id = std::string(sid);
+  st->node_id = std::string(node);
+  st->epoch = static_cast<std::uint64_t>(epoch);
+  return st;
+}
+
+/// Memory for live delivery, Redis (write-behind, pipelined, fire and forget) for replay
+/// on any node. A SIGKILL can lose the last few milliseconds of events (docs/ha.md).
+class MirroredEventStore final : public session::EventStore {
+ public:
+  MirroredEventStore(std::size_t max, Keys keys, std::chrono::milliseconds ttl, bool mirror)
+      : local_(max), max_(max), keys_(std::move(keys)), ttl_(std::to_string(ttl.count())), mirror_(mirror) {}
+  void set_client(redis::Client* c) { client_.store(c, std::memory_order_release); }
+
+  void append(const std::string& stream_key, std::uint64_t seq, std::string data) override {
+    auto* c = client_.load(std::memory_order_acquire);
+    if (mirror_ && c) {
+      std::string key = keys_.events(stream_key);
+      std::string item = std::to_string(seq);
+      item += ' ';
+      item += data;
+      c->send({"RPUSH", key, std::move(item)});
+      c->send({"LTRIM", key, "-" + std::to_string(max_), "-1"});
+      c->send({"PEXPIRE", std::move(key), ttl_});
+    }
+    local_.append(stream_key, seq, std::move(data));
+  }
+  std::vector<StoredEvent> read_after(const std::string& stream_key, std::uint64_t after_seq, std::size_t max,
+                                      bool* gap) override {
+    return local_.read_after(stream_key, after_seq, max, gap);
+  }
+  /// Local only: the shared copy stays for other nodes and expires with the session.
+  void remove_stream(const std::string& stream_key) override { local_.remove_stream(stream_key); }
+  void restore(const std::string& stream_key, std::uint64_t seq, std::string data) override {
+    local_.append(stream_key, seq, std::move(data));
+  }
+
+ private:
+  session::MemoryEventStore local_;
+  std::size_t max_;
+  Keys keys_;
+  std::string ttl_;
+  bool mirror_;
+  std::atomic<redis::Client*> client_{nullptr};
+};
+
+}  // namespace
+
+struct Cluster::Impl : std::enable_shared_from_this<Impl> {
+  Impl(const ServerOptions& o, std::string n)
+      : opt(o),
+        node(std::move(n)),
+        keys{o.ha.redis_key_prefix},
+        events(std::make_shared<MirroredEventStore>(o.session.max_events_per_stream, keys, o.session.idle_ttl,
+                                                    o.session.resumability)),
+        ttl_ms(std::to_string(o.session.idle_ttl.count())) {}
+
+  const ServerOptions& opt;
+  std::string node;
+  Keys keys;
+  Scripts scripts;
+  std::shared_ptr<MirroredEventStore> events;
+  std::string ttl_ms;  // session idle TTL, as a script argument
+  session::SessionManager* sessions = nullptr;
+  net::any_io_executor ex;
+  std::optional<net::strand<net::any_io_executor>> strand;  // heartbeat + scanner timers
+  std::unique_ptr<redis::Client> client;
+  std::unique_ptr<redis::Subscriber> sub;
+  std::unique_ptr<net::steady_timer> hb_timer, scan_timer;
+  std::function<void(const std::shared_ptr<Session>&, std::string)> legacy_handler;
+  std::int64_t started_at_ms = wall_ms();
+
+  std::atomic<std::int64_t> lease_until{0};
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> beating{false};  // last heartbeat succeeded
+  std::atomic<bool> scanning{false};
+
+  mutable std::mutex mu;
+  std::unordered_map<std::string, std::string> replica_owner;  // session -> owner last seen
+
+  bool lease_valid() const { return now_ns() < lease_until.load(std::memory_order_acquire); }
+
+  // ---- Redis state ------------------------------------------------------------------
+
+  void on_client_state(bool up) {
+    if (!up || stopping) return;
+    // Redis came back (maybe empty): beat and restore this node's records at once.
+    net::co_spawn(ex, restore_all(shared_from_this()), net::detached);
+    poke_heartbeat();
+  }
+
+  void poke_heartbeat() {
+    if (!strand) return;
+    net::post(*strand, [self = shared_from_this()] {
+      if (self->hb_timer) self->hb_timer->cancel();
+    });
+  }
+  void poke_scanner() {
+    if (!strand) return;
+    net::post(*strand, [self = shared_from_this()] {
+      if (self->scan_timer) self->scan_timer->cancel();
+    });
+  }
+
+  static net::awaitable<void> restore_all(std::shared_ptr<Impl> self) {
+    for (const auto& s : self->sessions->all()) {
+      if (!s->owned() || self->stopping) continue;
+      auto st = s->state();
+      std::vector<std::string> r_keys{self->keys.session(s->id())};
+      std::vector<std::string> r_args{self->keys.prefix, s->id(), std::to_string(st.epoch), json::serialize(st.to_json()), self->ttl_ms, self->node};
+      auto r = co_await self->scripts.save.run(
+          *self->client, std::move(r_keys), std::move(r_args));
+      if (r && reply_str(*r, 0) == "STALE") {
+        util::log().warn("session {}: owned by {} now; closing it here", s->id(), reply_str(*r, 1));
+        self->sessions->remove(s->id());
+      }
+    }
+  }
+
+  // ---- heartbeat ----------------------------------------------------------------------
+
+  net::awaitable<void> beat() {
+    auto sent = now_ns();
+    auto ttl = opt.ha.heartbeat_ttl;
+    std::vector<std::string> r_keys{keys.heartbeat(node), keys.nodes()};
+    std::vector<std::string> r_args{node, std::to_string(ttl.count()), std::to_string(started_at_ms),
+                                             std::to_string(sessions->owned_count()), R"({"version":"0.1.0"})"};
+    auto r = co_await scripts.heartbeat.run(*client, std::move(r_keys), std::move(r_args));
+    if (stopping) co_return;
+    if (!r) {
+      if (beating.exchange(false)) util::log().warn("heartbeat failed: {}", r.error().message);
+      co_return;
+    }
+    // The key lives until at least sent + ttl (Redis ran SET PX after we sent it); keep
+    // a margin for clock rate differences.
+    auto margin = std::min<std::chrono::nanoseconds>(ttl / 10, std::chrono::seconds(1));
+    lease_until.store(sent + std::chrono::nanoseconds(ttl).count() - margin.count(), std::memory_order_release);
+    if (!beating.exchange(true)) util::log().info("heartbeat {} written (every {} ms, ttl {} ms)", keys.heartbeat(node),
+                                                  opt.ha.heartbeat_interval.count(), ttl.count());
+  }
+
+  static net::awaitable<void> heartbeat_loop(std::shared_ptr<Impl> self) {
+    while (!self->stopping) {
+      co_await self->beat();
+      boost::system::error_code ec;
+      self->hb_timer->expires_after(self->opt.ha.heartbeat_interval);
+      co_await self->hb_timer->async_wait(net::redirect_error(net::use_awaitable, ec));
+    }
+  }
+
+  // ---- orphan scanner -----------------------------------------------------------------
+
+  static net::awaitable<void> scanner_loop(std::shared_ptr<Impl> self) {
+    while (!self->stopping) {
+      boost::system::error_code ec;
+      self->scan_timer->expires_after(self->opt.ha.heartbeat_interval);
+      co_await self->scan_timer->async_wait(net::redirect_error(net::use_awaitable, ec));
+      if (self->stopping) break;
+      if (self->lease_valid()) co_await self->scan();
+      self->sweep_replicas();
+    }
+  }
+
+  /// One scanner pass: O(dead nodes + their sessions), never KEYS.
+  net::awaitable<void> scan() {
+    for (int pass = 0; pass < kScanPasses && !stopping; ++pass) {
+      std::vector<std::string> r_keys{keys.nodes()};
+      std::vector<std::string> r_args{keys.prefix, std::to_string(opt.ha.takeover_grace_period.count()),
+                                             std::to_string(kScanNodes), std::to_string(kScanBatch)};
+      auto r = co_await scripts.orphans.run(*client, std::move(r_keys), std::move(r_args));
+      if (!r) {
+        util::log().debug("orphan scan failed: {}", r.error().message);
+        co_return;
+      }
+      if (r->elements.empty()) co_return;
+      std::size_t claimed_or_tried = 0;
+      for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+        std::string dead = r->elements[i].str;
+        std::vector<std::string> ids;
+        for (const auto& e : r->elements[i + 1].elements) ids.push_back(e.str);
+        claimed_or_tried += ids.size();
+        co_await claim_batch(dead, ids);
+      }
+      if (claimed_or_tried == 0) co_return;
+    }
+  }
+
+  net::awaitable<void> claim_batch(const std::string& dead, const std::vector<std::string>& ids) {
+    std::vector<redis::Command> cmds;
+    cmds.reserve(ids.size());
+    for (const auto& sid : ids) {
+      cmds.push_back(scripts.takeover.evalsha({keys.session(sid)}, {keys.prefix, sid, dead, node, ttl_ms}));
+    }
+    auto rs = co_await client->pipeline(cmds);
+    if (!rs) co_return;
+    for (std::size_t i = 0; i < ids.size() && i < rs->size(); ++i) {
+      auto* reply = &(*rs)[i];
+      redis::Reply again;
+      if (reply->is_error() && reply->str.rfind("NOSCRIPT", 0) == 0) {
+        std::vector<std::string> r2_keys{keys.session(ids[i])};
+        std::vector<std::string> r2_args{keys.prefix, ids[i], dead, node, ttl_ms};
+        auto r2 = co_await scripts.takeover.run(*client, std::move(r2_keys), std::move(r2_args));
+        if (!r2) continue;
+        again = std::move(r2).value();
+        reply = &again;
+      }
+      if (reply_str(*reply, 0) != "OK") continue;
+      auto st = parse_state(ids[i], node, reply_int(*reply, 1), reply_str(*reply, 2));
+      if (!st) {
+        util::log().error("claimed session {} has a corrupt record: {}", ids[i], st.error().message);
+        continue;
+      }
+      auto s = co_await adopt_owned(std::move(st).value());
+      util::log().info("claimed orphaned session {} from dead node {} (epoch {})", ids[i], dead, s ? s->epoch() : 0);
+      if (opt.ha.on_session_claimed) {
+        try {
+          opt.ha.on_session_claimed(ids[i], dead);
+        } catch (const std::exception& e) {
+          util::log().error("on_session_claimed threw: {}", e.what());
+        }
+      }
+    }
+  }
+
+  void sweep_replicas() {
+    auto cutoff = std::chrono::steady_clock::now() - kReplicaIdle;
+    for (const auto& s : sessions->all()) {
+      if (s->owned() || s->busy() || s->last_activity() > cutoff) continue;
+      sessions->remove(s->id());
+      std::lock_guard lock(mu);
+      replica_owner.erase(s->id());
+    }
+  }
+
+  // ---- sessions -----------------------------------------------------------------------
+
+  /// Makes the local object of a session this node now owns, with its standalone
+  /// stream's events from the shared log (so ids continue and Last-Event-ID replays).
+  net::awaitable<std::shared_ptr<Session>> adopt_owned(SessionState st) {
+    std::string sid = st.id;
+    auto s = sessions->adopt(std::move(st), true);
+    s->standalone()->reopen();
+    if (opt.session.resumability) {
+      auto evs = co_await read_events(sid + "/0", 0);
+      if (evs) s->standalone()->preload(std::move(evs).value());
+    }
+    {
+      std::lock_guard lock(mu);
+      replica_owner.erase(sid);
+    }
+    co_return s;
+  }
+
+  net::awaitable<Result<std::vector<StoredEvent>>> read_events(std::string stream_key, std::uint64_t after) {
+    redis::Command cmd{"LRANGE", keys.events(stream_key), "0", "-1"};
+    auto r = co_await client->command(std::move(cmd));
+    if (!r) co_return std::move(r).error();
+    std::vector<StoredEvent> out;
+    for (const auto& e : r->elements) {
+      StoredEvent ev;
+      if (parse_stored(e.str, ev) && ev.seq > after) out.push_back(std::move(ev));
+    }
+    co_return out;
+  }
+
+  void fence(const std::string& sid, std::string_view why) {
+    if (sessions->remove(sid)) util::log().warn("session {}: {}; stopped serving it here", sid, why);
+  }
+
+  net::awaitable<Result<Resolution>> resolve(std::string sid) {
+    auto local = sessions->find(sid);
+    if (local && local->owned() && lease_valid() &&
+        now_ns() - local->validated_at() < std::chrono::nanoseconds(kRevalidateInterval).count()) {
+      co_return Resolution{std::move(local), false};
+    }
+    if (!client->connected()) co_return unavailable(Error{errc::kServerError, "redis: not connected", {}});
+    for (int attempt = 0; attempt < kClaimAttempts; ++attempt) {
+      std::vector<std::string> r_keys{keys.session(sid)};
+      std::vector<std::string> r_args{keys.prefix, node, ttl_ms};
+      auto r = co_await scripts.lookup.run(*client, std::move(r_keys), std::move(r_args));
+      if (!r) co_return unavailable(r.error());
+      if (reply_str(*r, 0) != "FOUND") {
+        if (local) fence(sid, "its record is gone (deleted or expired)");
+        co_return Resolution{};
+      }
+      std::string owner(reply_str(*r, 1));
+      long long epoch = reply_int(*r, 2);
+      bool alive = reply_int(*r, 4) == 1;
+      auto st = parse_state(sid, owner, epoch, reply_str(*r, 3));
+      if (!st) co_return std::move(st).error();
+      if (owner == node) {
+        if (!lease_valid()) co_return unavailable(Error{errc::kServerError, "heartbeat lease expired", {}});
+        if (local && local->owned() && local->epoch() == static_cast<std::uint64_t>(epoch)) {
+          local->set_validated_now();
+          co_return Resolution{std::move(local), false};
+        }
+        // Ours in Redis but not (or not as owner) in memory: a restart with the same id.
+        auto adopted = co_await adopt_owned(std::move(st).value());
+        co_return Resolution{std::move(adopted), false};
+      }
+      if (local && local->owned()) fence(sid, "owned by " + owner + " now");
+      if (alive) {
+        {
+          std::lock_guard lock(mu);
+          replica_owner[sid] = owner;
+        }
+        co_return Resolution{sessions->adopt(std::move(st).value(), false), false};
+      }
+      // The owner is dead: take the session over (the script re-checks all of it).
+      std::vector<std::string> t_keys{keys.session(sid)};
+      std::vector<std::string> t_args{keys.prefix, sid, owner, node, ttl_ms};
+      auto t = co_await scripts.takeover.run(*client, std::move(t_keys), std::move(t_args));
+      if (!t) co_return unavailable(t.error());
+      auto verdict = reply_str(*t, 0);
+      if (verdict == "OK") {
+        auto claimed = parse_state(sid, node, reply_int(*t, 1), reply_str(*t, 2));
+        if (!claimed) co_return std::move(claimed).error();
+        util::log().info("took over session {} from dead node {} (epoch {})", sid, owner, reply_int(*t, 1));
+        auto adopted = co_await adopt_owned(std::move(claimed).value());
+        co_return Resolution{std::move(adopted), true};
+      }
+      if (verdict == "MISSING") co_return Resolution{};
+      // CONFLICT (someone else won) or ALIVE (it came back): read again and continue.
+      util::log().debug("session {}: takeover from {} lost ({}); re-reading", sid, owner, verdict);
+    }
+    co_return claim_conflict(sid);
+  }
+
+  net::awaitable<Status> save(std::shared_ptr<Session> s, bool create) {
+    auto st = s->state();
+    std::vector<std::string> r_keys{keys.session(s->id())};
+    std::vector<std::string> r_args{keys.prefix, s->id(), std::to_string(s->epoch()), json::serialize(st.to_json()),
+                                        ttl_ms, create ? node : std::string()};
+    auto r = co_await scripts.save.run(*client, std::move(r_keys), std::move(r_args));
+    if (!r) co_return unavailable(r.error());
+    auto verdict = reply_str(*r, 0);
+    if (verdict == "OK") {
+      if (!s->owned()) {
+        // A replica changed the state (setLevel, subscribe): the owner applies it too.
+        std::string owner;
+        {
+          std::lock_guard lock(mu);
+          if (auto it = replica_owner.find(s->id()); it != replica_owner.end()) owner = it->second;
+        }
+        if (!owner.empty()) {
+          json::object m{{"t", "state"}, {"s", s->id()}, {"e", s->epoch()}, {"st", st.to_json()}};
+          client->send({"PUBLISH", keys.notify(owner), json::serialize(m)});
+        }
+      }
+      co_return Ok{};
+    }
+    if (verdict == "MISSING") {
+      fence(s->id(), "its record is gone");
+      co_return Error{errc::kSessionNotFound, "Session not found", {}};
+    }
+    if (s->owned()) fence(s->id(), "stale epoch on write (owned by " + std::string(reply_str(*r, 1)) + " now)");
+    co_return claim_conflict(s->id());
+  }
+
+  // ---- relay --------------------------------------------------------------------------
+
+  void publish(const std::string& node_id, const json::object& m) {
+    client->send({"PUBLISH", keys.notify(node_id), json::serialize(m)});
+  }
+
+  void on_message(std::string_view channel, std::string_view payload) {
+    boost::system::error_code ec;
+    auto v = json::parse(payload, ec);
+    if (ec || !v.is_object()) {
+      util::log().warn("relay: ignored a malformed message on {}", channel);
+      return;
+    }
+    auto& m = v.get_object();
+    auto type = m.contains("t") && m.at("t").is_string() ? std::string_view(m.at("t").get_string()) : "";
+    std::string sid = m.contains("s") && m.at("s").is_string() ? std::string(m.at("s").get_string()) : "";
+    std::string origin = m.contains("o") && m.at("o").is_string() ? std::string(m.at("o").get_string()) : "";
+    if (type == "msg") {
+      if (auto s = sessions->find(sid); s && s->owned() && m.contains("m")) s->send_unsolicited(m.at("m"));
+    } else if (type == "sub") {
+      if (origin == node || !m.contains("u") || !m.at("u").is_string() || !m.contains("m")) return;
+      for (const auto& s : sessions->subscribers(m.at("u").get_string())) {
+        if (s->owned()) s->send_unsolicited(m.at("m"));
+      }
+    } else if (type == "all") {
+      if (origin == node || !m.contains("m")) return;
+      for (const auto& s : sessions->all()) {
+        if (s->owned() && s->initialized()) s->send_unsolicited(m.at("m"));
+      }
+    } else if (type == "resp") {
+      auto s = sessions->find(sid);
+      if (!s || !m.contains("r") || !m.at("r").is_string()) return;
+      std::string rid(m.at("r").get_string());
+      if (m.contains("err") && m.at("err").is_object()) {
+        const auto& e = m.at("err").get_object();
+        Error err{e.contains("code") && e.at("code").is_int64() ? static_cast<int>(e.at("code").get_int64())
+                                                                 : errc::kInternalError,
+                  e.contains("message") && e.at("message").is_string() ? std::string(e.at("message").get_string()) : "",
+                  e.contains("data") ? e.at("data") : json::value()};
+        s->resolve_pending(rid, std::move(err));
+      } else {
+        s->resolve_pending(rid, m.contains("ok") ? m.at("ok") : json::value());
+      }
+    } else if (type == "state") {
+      auto s = sessions->find(sid);
+      if (!s || !s->owned() || !m.contains("st") || !m.at("st").is_object()) return;
+      auto e = m.contains("e") && m.at("e").is_number() ? m.at("e").to_number<std::uint64_t>() : 0;
+      if (e != s->epoch()) return;
+      auto st = SessionState::from_json(m.at("st").get_object());
+      if (!st) return;
+      st->node_id = node;
+      st->epoch = e;
+      sessions->adopt(std::move(st).value(), true);
+    } else if (type == "lost") {
+      fence(sid, "taken over by " + (m.contains("by") && m.at("by").is_string() ? std::string(m.at("by").get_string()) : "?"));
+    } else if (type == "drop") {
+      sessions->remove(sid);
+    } else if (type == "handoff") {
+      if (!m.contains("to") || !m.at("to").is_string()) return;
+      net::co_spawn(ex, handoff(shared_from_this(), sid, std::string(m.at("to").get_string())), net::detached);
+    } else if (type == "left") {
+      poke_scanner();
+    } else if (type == "legacy") {
+      auto s = sessions->find(sid);
+      if (!s || !s->owned() || !m.contains("b") || !m.at("b").is_string() || !legacy_handler) return;
+      legacy_handler(s, std::string(m.at("b").get_string()));
+    }
+  }
+
+  /// The live owner gives a session to the node where its client's GET stream arrived.
+  static net::awaitable<void> handoff(std::shared_ptr<Impl> self, std::string sid, std::string to) {
+    auto s = self->sessions->find(sid);
+    if (!s || !s->owned() || to == self->node) co_return;
+    std::vector<std::string> r_keys{self->keys.session(sid)};
+    std::vector<std::string> r_args{self->keys.prefix, sid, self->node, to, self->ttl_ms};
+    auto r = co_await self->scripts.handoff.run(*self->client, std::move(r_keys), std::move(r_args));
+    if (!r || reply_str(*r, 0) != "OK") co_return;
+    // Stay a replica: requests running here go on; the standalone stream moves.
+    s->set_owned(false);
+    s->standalone()->finish();
+    {
+      std::lock_guard lock(self->mu);
+      self->replica_owner[sid] = to;
+    }
+    util::log().info("handed session {} to {} (epoch {})", sid, to, reply_int(*r, 1));
+  }
+};
+
+// ---- the message bus of distributed mode ------------------------------------------------
+
+namespace {
+class ClusterBus final : public session::MessageBus {
+ public:
+  ClusterBus(std::shared_ptr<Cluster::Impl> impl, session::SessionManager& sessions)
+      : impl_(std::move(impl)), sessions_(sessions) {}
+
+  bool to_session(const std::string& session_id, const json::value& msg) override {
+    auto s = sessions_.find(session_id);
+    if (s && s->owned()) {
+      s->send_unsolicited(msg);
+      return true;
+    }
+    std::string owner;
+    {
+      std::lock_guard lock(impl_->mu);
+      if (auto it = impl_->replica_owner.find(session_id); it != impl_->replica_owner.end()) owner = it->second;
+    }
+    if (owner.empty() || !impl_->client) return false;
+    impl_->publish(owner, json::object{{"t", "msg"}, {"s", session_id}, {"m", msg}});
+    return true;
+  }
+  void to_subscribers(std::string_view uri, const json::value& msg) override {
+    for (const auto& s : sessions_.subscribers(uri)) {
+      if (s->owned()) s->send_unsolicited(msg);
+    }
+    if (impl_->client) {
+      json::object m{{"t", "sub"}, {"u", uri}, {"m", msg}, {"o", impl_->node}};
+      impl_->client->send({"PUBLISH", impl_->keys.broadcast(), json::serialize(m)});
+    }
+  }
+  void to_all(const json::value& msg) override {
+    for (const auto& s : sessions_.all()) {
+      if (s->owned() && s->initialized()) s->send_unsolicited(msg);
+    }
+    if (impl_->client) {
+      json::object m{{"t", "all"}, {"m", msg}, {"o", impl_->node}};
+      impl_->client->send({"PUBLISH", impl_->keys.broadcast(), json::serialize(m)});
+    }
+  }
+  bool client_response(const std::string& session_id, const std::string& request_id,
+                       Result<json::value> answer) override {
+    if (auto s = sessions_.find(session_id); s && s->resolve_pending(request_id, answer)) return true;
+    // Ids of server->client requests end with "@<nodeId>" of the node that waits.
+    auto at = request_id.find('@');
+    if (at == std::string::npos || !impl_->client) return false;
+    std::string waiting = request_id.substr(at + 1);
+    if (waiting == impl_->node) return false;
+    json::object m{{"t", "resp"}, {"s", session_id}, {"r", request_id}};
+    if (answer) {
+      m["ok"] = std::move(answer).value();
+    } else {
+      const auto& e = answer.error();
+      m["err"] = json::object{{"code", e.code}, {"message", e.message}, {"data", e.data}};
+    }
+    impl_->publish(waiting, m);
+    return true;
+  }
+
+ private:
+  std::shared_ptr<Cluster::Impl> impl_;
+  session::SessionManager& sessions_;
+};
+
+/// co_spawn(use_future) needs a default-constructible result.
+net::awaitable<std::optional<Result<redis::Reply>>> run_optional(const Script* script, redis::Client* client,
+                                                                 std::vector<std::string> keys,
+                                                                 std::vector<std::string> args) {
+  co_return co_await script->run(*client, std::move(keys), std::move(args));
+}
+
+/// From a thread that is not one of the I/O threads (shutdown).
+Result<redis::Reply> run_blocking(net::any_io_executor ex, const Script& script, redis::Client& client,
+                                  std::vector<std::string> keys, std::vector<std::string> args) {
+  auto fut = net::co_spawn(ex, run_optional(&script, &client, std::move(keys), std::move(args)), net::use_future);
+  return *fut.get();
+}
+}  // namespace
+
+// ---- Cluster ----------------------------------------------------------------------------
+
+Cluster::Cluster(const ServerOptions& options, std::string node_id)
+    : impl_(std::make_shared<Impl>(options, std::move(node_id))) {}
+
+Cluster::~Cluster() { stop(); }
+
+std::shared_ptr<session::EventStore> Cluster::event_store() const { return impl_->events; }
+
+std::unique_ptr<session::MessageBus> Cluster::make_bus(session::SessionManager& sessions) {
+  return std::make_unique<ClusterBus>(impl_, sessions);
+}
+
+const std::string& Cluster::node_id() const noexcept { return impl_->node; }
+
+void Cluster::start(session::SessionManager& sessions, net::any_io_executor ex) {
+  auto& im = *impl_;
+  im.sessions = &sessions;
+  im.ex = ex;
+  im.legacy_handler = legacy_handler;
+  im.strand.emplace(net::make_strand(ex));
+  im.hb_timer = std::make_unique<net::steady_timer>(*im.strand);
+  im.scan_timer = std::make_unique<net::steady_timer>(*im.strand);
+  auto cfg = redis::Config::from_url(im.opt.ha.redis_url);
+  if (!cfg) throw std::runtime_error("HaConfigurationError: " + cfg.error().message);
+  im.client = std::make_unique<redis::Client>(ex, *cfg);
+  im.events->set_client(im.client.get());
+  std::weak_ptr<Impl> weak = impl_;
+  im.client->start([weak](bool up) {
+    if (auto self = weak.lock()) self->on_client_state(up);
+  });
+  im.sub = std::make_unique<redis::Subscriber>(
+      ex, *cfg, std::vector<std::string>{im.keys.notify(im.node), im.keys.broadcast()},
+      [weak](std::string_view ch, std::string_view payload) {
+        if (auto self = weak.lock()) self->on_message(ch, payload);
+      });
+  im.sub->start();
+  net::co_spawn(*im.strand, Impl::heartbeat_loop(impl_), net::detached);
+  net::co_spawn(*im.strand, Impl::scanner_loop(impl_), net::detached);
+}
+
+bool Cluster::wait_ready(std::chrono::milliseconds wait) {
+  auto& im = *impl_;
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  // Startup only (not a request path): poll until the first heartbeat and subscription.
+  while (!ready() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (ready()) {
+    util::log().info("distributed mode: node {} on redis {} (prefix {})", im.node, im.client->config().redacted(),
+                     im.keys.prefix);
+    return true;
+  }
+  util::log().warn("distributed mode: redis {} not ready yet ({}); retrying in the background",
+                   im.client->config().redacted(), problem());
+  return false;
+}
+
+void Cluster::leave() {
+  auto& im = *impl_;
+  if (!im.client || im.stopping.exchange(true)) return;
+  im.lease_until.store(0);
+  im.poke_heartbeat();
+  im.poke_scanner();
+  auto r = run_blocking(im.ex, im.scripts.leave, *im.client, {im.keys.heartbeat(im.node), im.keys.nodes()},
+                        {im.node, std::to_string(im.opt.ha.takeover_grace_period.count()), im.keys.broadcast(), im.keys.prefix});
+  if (r) {
+    util::log().info("left the cluster: heartbeat deleted, {} sessions handed off", r->integer);
+  } else {
+    util::log().warn("could not leave the cluster cleanly ({}); sessions move after the heartbeat TTL",
+                     r.error().message);
+  }
+}
+
+void Cluster::stop() {
+  auto& im = *impl_;
+  im.stopping = true;
+  im.poke_heartbeat();
+  im.poke_scanner();
+  if (im.sub) im.sub->stop();
+  if (im.client) im.client->stop();
+}
+
+bool Cluster::ready() const {
+  auto& im = *impl_;
+  return im.client && im.client->connected() && im.sub && im.sub->subscribed() && im.lease_valid();
+}
+
+std::string Cluster::problem() const {
+  auto& im = *impl_;
+  if (!im.client || !im.client->connected()) return "redis unreachable";
+  if (!im.sub || !im.sub->subscribed()) return "relay not subscribed";
+  if (!im.lease_valid()) return "no recent heartbeat";
+  return {};
+}
+
+net::awaitable<Result<Resolution>> Cluster::resolve(std::string session_id) {
+  return impl_->resolve(std::move(session_id));
+}
+
+net::awaitable<Status> Cluster::create(std::shared_ptr<Session> s) { return impl_->save(std::move(s), true); }
+
+net::awaitable<Status> Cluster::persist(std::shared_ptr<Session> s) { return impl_->save(std::move(s), false); }
+
+net::awaitable<Result<bool>> Cluster::remove(std::string session_id) {
+  auto& im = *impl_;
+  im.sessions->remove(session_id);
+  std::vector<std::string> r_keys{im.keys.session(session_id), im.keys.events(session_id + "/0")};
+  std::vector<std::string> r_args{im.keys.prefix, session_id};
+  auto r = co_await im.scripts.remove.run(*im.client, std::move(r_keys), std::move(r_args));
+  if (!r) co_return unavailable(r.error());
+  co_return r->integer == 1;
+}
+
+net::awaitable<Result<std::vector<StoredEvent>>> Cluster::read_events(std::string stream_key, std::uint64_t after_seq) {
+  auto r = co_await impl_->read_events(std::move(stream_key), after_seq);
+  if (!r) co_return unavailable(r.error());
+  co_return r;
+}
+
+net::awaitable<bool> Cluster::acquire(std::shared_ptr<Session> s, std::chrono::milliseconds wait) {
+  auto& im = *impl_;
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  auto last_ask = std::chrono::steady_clock::time_point{};
+  net::steady_timer timer(co_await net::this_coro::executor);
+  while (std::chrono::steady_clock::now() < deadline && !im.stopping) {
+    auto r = co_await im.resolve(s->id());
+    if (!r || !r->session) co_return false;
+    if (r->session->owned()) co_return true;
+    std::string owner = owner_of(s->id());
+    if (!owner.empty() && std::chrono::steady_clock::now() - last_ask >= kHandoffRepeat) {
+      im.publish(owner, json::object{{"t", "handoff"}, {"s", s->id()}, {"to", im.node}});
+      last_ask = std::chrono::steady_clock::now();
+    }
+    boost::system::error_code ec;
+    timer.expires_after(kAcquirePoll);
+    co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+  }
+  co_return false;
+}
+
+net::awaitable<Status> Cluster::relay_legacy(std::string session_id, std::string owner, std::string body) {
+  auto& im = *impl_;
+  redis::Command cmd{"PUBLISH", im.keys.notify(owner),
+                     json::serialize(json::object{{"t", "legacy"}, {"s", session_id}, {"b", body}})};
+  auto r = co_await im.client->command(std::move(cmd));
+  if (!r) co_return unavailable(r.error());
+  if (r->integer == 0) co_return Error{errc::kSessionNotFound, "Session not found", {}};
+  co_return Ok{};
+}
+
+std::string Cluster::owner_of(const std::string& session_id) const {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->replica_owner.find(session_id);
+  return it == impl_->replica_owner.end() ? std::string() : it->second;
+}
+
+std::string affinity_cookie(const std::string& node_id, std::chrono::milliseconds max_age, bool secure) {
+  std::string c = "__frontmcp_node=" + node_id + "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" +
+                  std::to_string(std::chrono::duration_cast<std::chrono::seconds>(max_age).count());
+  if (secure) c += "; Secure";
+  return c;
+}
+
+}  // namespace frontmcp::cluster

@@ -1,0 +1,112 @@
+#pragma once
+// Distributed mode (docs/ha.md): sessions in Redis, heartbeats, the takeover script,
+// the orphan scanner, the Pub/Sub relay and the graceful hand-off. One Cluster per
+// server, created when mode == distributed; the transports ask it for sessions and the
+// dispatcher reaches it through the MessageBus it makes.
+//
+// Ownership: a node serves any session. It *owns* a session (holds its standalone stream,
+// its subscriptions, receives its relayed messages) only after creating it, claiming it
+// from a dead node (takeover.lua) or receiving it from the live owner (handoff.lua).
+// Other nodes serve requests for it as replicas, reading the record once per request.
+//
+// Lease: a node whose last heartbeat write was sent at T cannot lose a session before
+// T + heartbeatTtlMs (the takeover script refuses while the heartbeat key exists), so
+// within that lease the owner serves from memory without a Redis round trip, and checks
+// the record at most once per kRevalidateInterval.
+//
+// Threading: all members may be called from any thread. Failure: every call that needs
+// Redis and cannot reach it fails at once with Error{kServerError} (HTTP 503 +
+// Retry-After); nothing blocks for longer than the Redis command timeout.
+#include "session/event_store.hpp"
+#include "session/message_bus.hpp"
+#include "session/session_manager.hpp"
+
+#include <frontmcp/options.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace frontmcp::cluster {
+
+/// A node re-reads the record of a session it owns at most this often (bounds how long
+/// a DELETE on another node whose relay message was lost stays unnoticed).
+inline constexpr std::chrono::milliseconds kRevalidateInterval{1'000};
+/// Attempts of the request path to settle the owner (lookup, takeover) before it answers
+/// SessionClaimConflictError (503 + Retry-After).
+inline constexpr int kClaimAttempts = 4;
+
+struct Resolution {
+  std::shared_ptr<session::Session> session;  // nullptr: no such session (404)
+  bool became_owner = false;  // this request made this node the owner: send the cookie
+};
+
+class Cluster {
+ public:
+  Cluster(const ServerOptions& options, std::string node_id);
+  ~Cluster();
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  /// The event store of every stream: kept in memory for live delivery and copied to
+  /// Redis (write-behind) when resumability is on, so any node can replay it.
+  std::shared_ptr<session::EventStore> event_store() const;
+  std::unique_ptr<session::MessageBus> make_bus(session::SessionManager& sessions);
+
+  /// Creates the Redis connections and spawns the heartbeat, the scanner and the relay on
+  /// `ex` (they run once its threads do). Throws HaConfigurationError on a bad Redis URL.
+  void start(session::SessionManager& sessions, boost::asio::any_io_executor ex);
+  /// Startup: waits up to `wait` for the first heartbeat and the relay subscription (so a
+  /// healthy start is ready at once). A Redis that is not there yet is retried in the
+  /// background; readiness says so. Returns ready().
+  bool wait_ready(std::chrono::milliseconds wait);
+  /// Graceful stop, step 1: no more heartbeats; the heartbeat key is deleted and the node
+  /// marked dead long enough ago that other nodes claim its sessions at once. Blocks for
+  /// at most the Redis command timeout.
+  void leave();
+  /// Step 2: closes the Redis connections. Idempotent.
+  void stop();
+
+  /// Redis reachable, relay subscribed and lease valid.
+  bool ready() const;
+  /// Why not ready ("" when ready).
+  std::string problem() const;
+  const std::string& node_id() const noexcept;
+
+  /// The session for a request (see the class comment). Error: Redis unavailable or
+  /// SessionClaimConflictError after kClaimAttempts.
+  boost::asio::awaitable<Result<Resolution>> resolve(std::string session_id);
+  /// Writes a new session's record (this node owns it).
+  boost::asio::awaitable<Status> create(std::shared_ptr<session::Session> s);
+  /// Writes a session's state, fenced by its epoch. A stale epoch means this node lost
+  /// the session: it is demoted to a replica and the call fails (503, retry).
+  boost::asio::awaitable<Status> persist(std::shared_ptr<session::Session> s);
+  /// DELETE: removes the record wherever the owner is; false if there was none.
+  boost::asio::awaitable<Result<bool>> remove(std::string session_id);
+  /// A stream's events after `after_seq` from the shared log (a stream of another node).
+  boost::asio::awaitable<Result<std::vector<session::StoredEvent>>> read_events(std::string stream_key,
+                                                                               std::uint64_t after_seq);
+  /// GET stream on a node that does not own the session: asks the live owner to hand it
+  /// over, or claims it once the owner is dead, waiting at most `wait`. True once owned.
+  boost::asio::awaitable<bool> acquire(std::shared_ptr<session::Session> s, std::chrono::milliseconds wait);
+  /// Legacy SSE: relays a POST /message body to the node that holds the /sse stream.
+  boost::asio::awaitable<Status> relay_legacy(std::string session_id, std::string owner, std::string body);
+  /// The owner of a session per the last lookup (replicas only; "" if unknown).
+  std::string owner_of(const std::string& session_id) const;
+
+  /// Set before start(): runs a relayed legacy POST /message body on the owner.
+  std::function<void(const std::shared_ptr<session::Session>&, std::string body)> legacy_handler;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+/// "Set-Cookie" value of the affinity cookie (`__frontmcp_node`).
+std::string affinity_cookie(const std::string& node_id, std::chrono::milliseconds max_age, bool secure);
+
+}  // namespace frontmcp::cluster

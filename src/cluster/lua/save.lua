@@ -1,0 +1,25 @@
+-- save.lua: write a session's state, fenced by its epoch.
+--
+-- KEYS[1]  session record
+-- ARGV[1]  key prefix
+-- ARGV[2]  session id
+-- ARGV[3]  epoch the writer holds
+-- ARGV[4]  state (JSON)
+-- ARGV[5]  session idle TTL in ms
+-- ARGV[6]  owner to create the record with ("" = the record must exist already)
+-- Returns {"OK", epoch} | {"STALE", nodeId, epoch} | {"MISSING"}
+-- A write with an epoch other than the stored one is rejected: the writer lost the
+-- session (or read it before a takeover) and must re-read.
+local prefix, sid, epoch, state, ttl, owner = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local rec = redis.call('HMGET', KEYS[1], 'nodeId', 'epoch')
+if not rec[1] then
+  if owner == '' then return {'MISSING'} end
+  redis.call('HSET', KEYS[1], 'nodeId', owner, 'epoch', epoch, 'state', state)
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('SADD', prefix .. 'node:' .. owner .. ':sessions', sid)
+  return {'OK', tonumber(epoch)}
+end
+if rec[2] ~= epoch then return {'STALE', rec[1], tonumber(rec[2]) or 0} end
+redis.call('HSET', KEYS[1], 'state', state)
+redis.call('PEXPIRE', KEYS[1], ttl)
+return {'OK', tonumber(epoch)}
