@@ -364,6 +364,7 @@ net::awaitable<bool> handle_get(Exchange& ex) {
                                            http::header_list("Retry-After", "1"));
     }
     add_affinity_cookie(ex);
+    if (auto owned = ex.core.sessions.find(session->id())) session = std::move(owned);
     target = session->standalone();
     cursor = target->last_seq();
   }
