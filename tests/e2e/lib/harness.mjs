@@ -144,7 +144,9 @@ const LISTENING_LINE = /^frontmcp-server listening on (http:\/\/127\.0\.0\.1:(\d
  */
 export async function startServer(args = [], { startTimeoutMs = 10_000, stopTimeoutMs = 10_000, env } = {}) {
   const bin = serverBinary();
-  const proc = spawn(bin, ['--host', '127.0.0.1', '--port', '0', ...args], {
+  // A caller's own --port replaces the default 0 (the CLI rejects a second --port).
+  const portArgs = args.includes('--port') ? [] : ['--port', '0'];
+  const proc = spawn(bin, ['--host', '127.0.0.1', ...portArgs, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
