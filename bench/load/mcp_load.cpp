@@ -75,6 +75,9 @@ struct Options {
   std::size_t sse_streams = 0;
   unsigned connect_concurrency = 64;
   bool json = false;
+  /// Load mode: initialize each session here (another node of a cluster) and send the
+  /// calls to --url, so every call is served by a node that does not own the session.
+  std::string init_url;
 };
 
 [[noreturn]] void usage(const char* msg) {
@@ -82,7 +85,7 @@ struct Options {
   std::cerr << "usage: mcp_load --url http://HOST:PORT/PATH [--threads T] [--clients C]\n"
                "                [--duration-s D] [--warmup-s W] [--timeout-s S] [--json]\n"
                "                [--idle-sessions N | --sse-streams N] [--hold-s H]\n"
-               "                [--connect-concurrency K]\n";
+               "                [--connect-concurrency K] [--init-url URL]\n";
   std::exit(2);
 }
 
@@ -151,6 +154,8 @@ Options parse_args(int argc, char** argv) {
     } else if (a == "--connect-concurrency") {
       o.connect_concurrency =
           static_cast<unsigned>(std::clamp<std::uint64_t>(parse_uint(next(), "--connect-concurrency"), 1, 4096));
+    } else if (a == "--init-url") {
+      o.init_url = next();
     } else if (a == "--json") {
       o.json = true;
     } else if (a == "-h" || a == "--help") {
@@ -374,6 +379,7 @@ std::string json_escape(const std::string& s) {
 
 struct LoadClient {
   std::unique_ptr<Conn> conn;
+  std::unique_ptr<Conn> init_conn;  // --init-url: where the session is created
   std::size_t index = 0;
   bool ready = false;
   std::uint64_t requests = 0;   // completed inside the measurement window
@@ -385,6 +391,16 @@ struct LoadClient {
 };
 
 awaitable<void> setup_client(LoadClient& c) {
+  if (c.init_conn) {
+    c.ready = co_await c.init_conn->initialize();
+    if (!c.ready) {
+      c.first_error = c.init_conn->last_error;
+      co_return;
+    }
+    c.conn->session_id = c.init_conn->session_id;
+    c.init_conn->close();
+    co_return;
+  }
   c.ready = co_await c.conn->initialize();
   if (!c.ready) c.first_error = c.conn->last_error;
 }
@@ -437,12 +453,19 @@ double pct_us(const std::vector<std::uint64_t>& v, double q) {
 
 int run_load(const Options& opt) {
   auto eps = resolve(opt);
+  Options init_opt = opt;
+  tcp::resolver::results_type init_eps;
+  if (!opt.init_url.empty()) {
+    parse_url(opt.init_url, init_opt);
+    init_eps = resolve(init_opt);
+  }
   Pool pool(opt.threads);
   std::vector<std::unique_ptr<LoadClient>> clients;
   for (unsigned i = 0; i < opt.clients; ++i) {
     auto c = std::make_unique<LoadClient>();
     c->index = i;
     c->conn = std::make_unique<Conn>(pool.io(i), opt, eps);
+    if (!opt.init_url.empty()) c->init_conn = std::make_unique<Conn>(pool.io(i), init_opt, init_eps);
     clients.push_back(std::move(c));
   }
   // Phase 1: connect + initialize every client (bounded by --timeout-s per operation).
