@@ -613,6 +613,40 @@ describe('distributed mode: failover', () => {
     });
   });
 
+  it('fencing: a stalled owner (SIGSTOP) whose session was claimed stops serving its stream once resumed', async () => {
+    await withCluster(2, FAST, async ({ redis, nodes: [n1, n2] }, clients) => {
+      const router = createRouter(n1);
+      const watcher = await sdkClient(router, clients, { noGet: true });
+      const sid = watcher.transport.sessionId;
+      await watcher.client.subscribeResource({ uri: WATCHED }, REQ);
+      const stream = await openGet(n1, sid);
+      assert.equal(stream.status, 200);
+      try {
+        n1.proc.kill('SIGSTOP');
+        try {
+          const rec = await pollUntil(() => sessionRecord(redis, sid), (r) => r?.nodeId === n2.nodeId, WAIT_MS, 'node 2 to claim the stalled node\'s session');
+          assert.equal(rec.epoch, 1);
+        } finally {
+          n1.proc.kill('SIGCONT');
+        }
+        // The old owner learns it lost the session and ends the stream it held.
+        await stream.events.waitEnd(WAIT_MS);
+        assert.ok(!stream.events.all.some(isUpdate(WATCHED)), 'nothing was delivered on the stale stream');
+
+        // It still serves the session's requests (as a replica), without taking it back.
+        router.target = n1;
+        assert.deepEqual(await whoami(watcher.client), { nodeId: n1.nodeId, sessionId: sid });
+        await watcher.client.setLoggingLevel('warning', REQ);
+        const after = await sessionRecord(redis, sid);
+        assert.equal(after.nodeId, n2.nodeId, 'owner still node 2');
+        assert.equal(after.epoch, 1, 'no further ownership change');
+        assert.equal(after.state?.logLevel, 'warning', 'the replica\'s write went to the current record');
+      } finally {
+        stream.close();
+      }
+    });
+  });
+
   it('two nodes race for one orphaned session: exactly one claim, epoch +1', async () => {
     await withCluster(3, FAST, async ({ redis, nodes: [n1, n2, n3] }, clients) => {
       const ids = [];
