@@ -47,6 +47,11 @@ void Session::replace_state(SessionState st) {
   state_ = std::move(st);
 }
 
+void Session::set_first_stream_index(std::uint64_t first) {
+  std::lock_guard lock(mu_);
+  next_stream_ = first == 0 ? 1 : first;
+}
+
 std::uint64_t Session::epoch() const {
   std::lock_guard lock(mu_);
   return state_.epoch;

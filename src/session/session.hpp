@@ -93,6 +93,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Server->client requests. Ids end with "@<nodeId>" in distributed mode, so the node
   // that receives the client's answer knows where the request waits.
   void set_request_id_suffix(std::string suffix) { request_id_suffix_ = std::move(suffix); }
+  /// Distributed mode: POST streams are numbered from `first` (random per node and
+  /// session), so the event ids of two nodes serving one session never collide.
+  void set_first_stream_index(std::uint64_t first);
   std::string next_request_id();
   void add_pending(const std::string& id, std::shared_ptr<PendingCall> call);
   void remove_pending(const std::string& id);

@@ -3,12 +3,21 @@
 #include "util/ids.hpp"
 
 #include <mutex>
+#include <string>
 
 namespace frontmcp::session {
 
 SessionManager::SessionManager(std::size_t max_sessions, std::shared_ptr<EventStore> events,
                                std::shared_ptr<SessionStore> store, std::string node_id)
     : max_sessions_(max_sessions), events_(std::move(events)), store_(std::move(store)), node_id_(std::move(node_id)) {}
+
+namespace {
+/// Distributed mode: a random first POST stream index, 1 + (random 32 bits << 16).
+std::uint64_t random_stream_base() {
+  auto hex = util::random_hex_id().substr(0, 8);
+  return (static_cast<std::uint64_t>(std::stoul(hex, nullptr, 16)) << 16) + 1;
+}
+}  // namespace
 
 std::shared_ptr<Session> SessionManager::create(TransportKind transport) {
   SessionState st;
@@ -19,6 +28,7 @@ std::shared_ptr<Session> SessionManager::create(TransportKind transport) {
                          std::chrono::system_clock::now().time_since_epoch()).count();
   auto s = std::make_shared<Session>(std::move(st), events_);
   s->set_request_id_suffix(request_id_suffix_);
+  if (!request_id_suffix_.empty()) s->set_first_stream_index(random_stream_base());
   std::unique_lock lock(mu_);
   if (sessions_.size() >= max_sessions_) return nullptr;
   sessions_.emplace(s->id(), s);
@@ -39,6 +49,7 @@ std::shared_ptr<Session> SessionManager::adopt(SessionState st, bool owned) {
   } else {
     s = std::make_shared<Session>(st, events_);
     s->set_request_id_suffix(request_id_suffix_);
+    if (!request_id_suffix_.empty()) s->set_first_stream_index(random_stream_base());
   }
   s->set_owned(owned);
   s->set_validated_now();

@@ -548,3 +548,107 @@ TEST_F(LocalMessageBusTest, ClientResponseResolvesTheWaitingCallOnce) {
 }
 
 }  // namespace
+
+// ------------------------------------------------------------ distributed-mode pieces
+
+namespace {
+
+SessionState state_of(std::string id, std::set<std::string, std::less<>> subs = {}) {
+  SessionState st;
+  st.id = std::move(id);
+  st.initialized = true;
+  st.protocol_version = "2025-06-18";
+  st.node_id = "node-b";
+  st.epoch = 3;
+  st.subscriptions = std::move(subs);
+  return st;
+}
+
+TEST_F(SessionManagerTest, AdoptCreatesOwnedAndReplicaObjectsBeyondTheLimit) {
+  for (int i = 0; i < 3; ++i) ASSERT_NE(mgr.create(TransportKind::streamable_http), nullptr);
+  ASSERT_EQ(mgr.create(TransportKind::streamable_http), nullptr);  // full
+  auto owned = mgr.adopt(state_of("x", {"test://a"}), true);
+  auto replica = mgr.adopt(state_of("y"), false);
+  EXPECT_TRUE(owned->owned());
+  EXPECT_FALSE(replica->owned());
+  EXPECT_EQ(owned->epoch(), 3u);
+  EXPECT_EQ(mgr.find("x"), owned);
+  EXPECT_EQ(mgr.size(), 5u);
+  EXPECT_EQ(mgr.owned_count(), 4u);
+  EXPECT_EQ(ids(mgr.subscribers("test://a")), std::vector<std::string>{"x"});
+  EXPECT_FALSE(owned->take_dirty());  // state read from the store is not a change
+}
+
+TEST_F(SessionManagerTest, AdoptRefreshesTheExistingObjectAndItsSubscriptions) {
+  auto first = mgr.adopt(state_of("x", {"test://a", "test://b"}), false);
+  auto st = state_of("x", {"test://b", "test://c"});
+  st.epoch = 4;
+  st.log_level = LogLevel::debug;
+  auto again = mgr.adopt(st, true);
+  EXPECT_EQ(again, first);  // same object: requests running on it keep their pending calls
+  EXPECT_TRUE(again->owned());
+  EXPECT_EQ(again->epoch(), 4u);
+  EXPECT_EQ(again->log_level(), LogLevel::debug);
+  EXPECT_TRUE(mgr.subscribers("test://a").empty());
+  EXPECT_EQ(ids(mgr.subscribers("test://b")), std::vector<std::string>{"x"});
+  EXPECT_EQ(ids(mgr.subscribers("test://c")), std::vector<std::string>{"x"});
+}
+
+TEST_F(SessionManagerTest, DistributedRequestIdsNameTheNodeAndStreamsStartAtRandom) {
+  mgr.set_distributed(true);
+  auto a = mgr.create(TransportKind::streamable_http);
+  auto b = mgr.create(TransportKind::streamable_http);
+  EXPECT_EQ(a->next_request_id(), "s1@node-a");
+  EXPECT_EQ(a->next_request_id(), "s2@node-a");
+  auto sa = a->open_stream();
+  auto sb = b->open_stream();
+  EXPECT_GT(sa->index(), 1u);
+  EXPECT_NE(sa->index(), sb->index());
+  EXPECT_EQ(a->open_stream()->index(), sa->index() + 1);
+  mgr.set_distributed(false);
+  auto c = mgr.create(TransportKind::streamable_http);
+  EXPECT_EQ(c->next_request_id(), "s1");
+  EXPECT_EQ(c->open_stream()->index(), 1u);
+}
+
+TEST_F(SessionTest, UpdateMarksDirtyOnce) {
+  auto s = make();
+  EXPECT_FALSE(s->take_dirty());
+  s->update([](SessionState& st) { st.log_level = LogLevel::info; });
+  EXPECT_TRUE(s->take_dirty());
+  EXPECT_FALSE(s->take_dirty());
+  s->replace_state(state_of("other-id"));
+  EXPECT_FALSE(s->take_dirty());
+  EXPECT_EQ(s->state().id, "sess");  // the id never changes
+}
+
+TEST_F(SessionTest, PreloadedEventsAreReplayedAndNewOnesContinueTheSequence) {
+  auto s = make();
+  auto stream = s->standalone();
+  stream->preload({{4, R"({"n":4})"}, {5, R"({"n":5})"}});
+  EXPECT_EQ(stream->last_seq(), 5u);
+  stream->send(json::parse(R"({"n":6})"));
+  auto evs = stream->read_after(3, 10);
+  ASSERT_EQ(evs.size(), 3u);
+  EXPECT_EQ(evs[0].seq, 4u);
+  EXPECT_EQ(evs[2].seq, 6u);
+  EXPECT_EQ(evs[2].data, R"({"n":6})");
+  // Older or equal sequence numbers are ignored (they are already here).
+  stream->preload({{5, "dup"}});
+  EXPECT_EQ(stream->read_after(4, 10).front().data, R"({"n":5})");
+}
+
+TEST_F(SessionTest, AFinishedStandaloneStreamCanBeReopened) {
+  auto s = make();
+  auto stream = s->standalone();
+  stream->send(json::parse(R"({"n":1})"));
+  stream->finish();
+  stream->send(json::parse(R"({"n":2})"));  // dropped: finished
+  EXPECT_EQ(stream->last_seq(), 1u);
+  stream->reopen();
+  EXPECT_FALSE(stream->finished());
+  stream->send(json::parse(R"({"n":3})"));
+  EXPECT_EQ(stream->last_seq(), 2u);
+}
+
+}  // namespace
