@@ -297,6 +297,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
         continue;
       }
       auto s = co_await adopt_owned(std::move(st).value());
+      if (s) s->set_announce_owner();
       util::log().info("claimed orphaned session {} from dead node {} (epoch {})", ids[i], dead, s ? s->epoch() : 0);
       if (opt.ha.on_session_claimed) {
         try {
@@ -357,7 +358,8 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     auto local = sessions->find(sid);
     if (local && local->owned() && lease_valid() &&
         now_ns() - local->validated_at() < std::chrono::nanoseconds(kRevalidateInterval).count()) {
-      co_return Resolution{std::move(local), false};
+      bool announce = local->take_announce_owner();
+      co_return Resolution{std::move(local), announce};
     }
     if (!client->connected()) co_return unavailable(Error{errc::kServerError, "redis: not connected", {}});
     for (int attempt = 0; attempt < kClaimAttempts; ++attempt) {
@@ -378,7 +380,8 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
         if (!lease_valid()) co_return unavailable(Error{errc::kServerError, "heartbeat lease expired", {}});
         if (local && local->owned() && local->epoch() == static_cast<std::uint64_t>(epoch)) {
           local->set_validated_now();
-          co_return Resolution{std::move(local), false};
+          bool announce = local->take_announce_owner();
+          co_return Resolution{std::move(local), announce};
         }
         // Ours in Redis but not (or not as owner) in memory: a restart with the same id.
         auto adopted = co_await adopt_owned(std::move(st).value());

@@ -71,6 +71,10 @@ class Session : public std::enable_shared_from_this<Session> {
   /// Distributed mode: when this node last confirmed the record in the store (steady ns).
   std::int64_t validated_at() const noexcept { return validated_ns_.load(std::memory_order_relaxed); }
   void set_validated_now() noexcept;
+  /// Distributed mode: this node became the owner without a client request (orphan
+  /// scanner); its first response must re-pin the load balancer (affinity cookie).
+  void set_announce_owner() noexcept { announce_.store(true, std::memory_order_release); }
+  bool take_announce_owner() noexcept { return announce_.exchange(false, std::memory_order_acq_rel); }
   bool initialized() const;
   std::string protocol_version() const;
   std::optional<LogLevel> log_level() const;
@@ -130,6 +134,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool dirty_ = false;
   std::atomic<bool> owned_{true};
   std::atomic<std::int64_t> validated_ns_{0};
+  std::atomic<bool> announce_{false};
   std::atomic<std::int64_t> last_activity_ns_;
   std::atomic<bool> closed_{false};
 };
