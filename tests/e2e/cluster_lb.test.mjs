@@ -21,6 +21,7 @@ import {
   initSession,
   initializeRequest,
   INITIALIZED,
+  mcpPost,
   openSse,
   pollUntil,
   randomText,
@@ -249,6 +250,64 @@ describe('(a) conformance suite through round-robin NGINX, 3 nodes, no affinity'
     assert.equal(exit.code, 0, `suite exit code\n${plain}`);
     assert.deepEqual(Object.keys(perNode).sort(), cluster.nodes.map((n) => n.nodeId).sort(), 'round robin reached all nodes');
     fs.rmSync(outDir, { recursive: true, force: true });
+  });
+});
+
+// (a2) -----------------------------------------------------------------------------------------
+
+describe('(a2) round robin puts the GET stream on another node: hand-off during writes on the owner', () => {
+  let cluster;
+  const streams = [];
+  before(async () => {
+    cluster = await startCluster(3, {});
+  });
+  after(async () => {
+    for (const s of streams.splice(0)) s.close();
+    await cluster?.close();
+  });
+
+  // What (a)'s resources-unsubscribe scenario runs into now and then behind round robin:
+  // initialize on A, initialized on B, the SDK's GET stream on C (C asks A for the session), subscribe on A
+  // while A hands the session over. The subscribe must succeed (re-read, apply, go on) and
+  // stay in the session state; a conflict may only ever be a 503 + Retry-After.
+  it('subscribes on the old owner during a hand-off all succeed and are kept', async (t) => {
+    const [a, b, c] = cluster.nodes;
+    const uri = 'test://watched-resource';
+    const failures = [];
+    const lostSubscriptions = [];
+    const ROUNDS = 20;
+    for (let round = 0; round < ROUNDS; round++) {
+      // Round robin: initialize on A, notifications/initialized on B, GET stream on C.
+      const init = initializeRequest();
+      const r = await mcpPost(a.url, init);
+      assert.equal(r.status, 200, r.body);
+      const session = { sessionId: r.headers['mcp-session-id'], protocolVersion: responseTo(r, init.id).result.protocolVersion };
+      const ack = await postTo(b.url, session, INITIALIZED);
+      assert.equal(ack.status, 202, ack.body);
+      const get = openSse(c.url, {
+        headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': session.sessionId, 'MCP-Protocol-Version': session.protocolVersion },
+      });
+      const calls = await Promise.all(
+        Array.from({ length: 5 }, async () => {
+          const msg = rpc('resources/subscribe', { uri });
+          const res = await postTo(a.url, session, msg, { timeoutMs: 10_000 });
+          return { res, reply: res.status === 200 ? responseTo(res, msg.id) : undefined };
+        }),
+      );
+      streams.push(await get);
+      for (const { res, reply } of calls) {
+        if (!reply?.result) failures.push({ round, status: res.status, retryAfter: res.headers['retry-after'], body: res.body.slice(0, 220) });
+      }
+      const rec = await sessionRecord(cluster.redis, session.sessionId);
+      // A subscribe that was answered with success must be in the session state.
+      const acknowledged = calls.filter(({ reply }) => reply?.result).length;
+      if (acknowledged > 0 && !rec?.state?.subscriptions?.includes(uri)) {
+        lostSubscriptions.push({ round, acknowledged, nodeId: rec?.nodeId, epoch: rec?.epoch, subscriptions: rec?.state?.subscriptions });
+      }
+    }
+    t.diagnostic(`${failures.length} of ${ROUNDS * 5} subscribes failed; ${lostSubscriptions.length} of ${ROUNDS} sessions lost an acknowledged subscription`);
+    assert.deepEqual(failures.slice(0, 3), [], `${failures.length} of ${ROUNDS * 5} subscribes failed (first 3 shown)`);
+    assert.deepEqual(lostSubscriptions.slice(0, 3), [], `${lostSubscriptions.length} of ${ROUNDS} sessions lost an acknowledged subscription (first 3 shown)`);
   });
 });
 
