@@ -1,0 +1,272 @@
+// redis::Subscriber: Pub/Sub on its own connection; see redis.hpp for the contract.
+//
+// After every (re)connect the subscriber sends one SUBSCRIBE for all channels and counts
+// the confirmations; subscribed() and on_state(true) follow the last one. One watchdog
+// per connection bounds each phase: the connect, the confirmations, and then liveness
+// (an idle connection is PINGed every ping_interval and must answer within
+// command_timeout): a subscriber never writes otherwise, so a dead peer would go unseen.
+#include "redis/connection.hpp"
+#include "redis/redis.hpp"
+#include "util/log.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <array>
+#include <atomic>
+#include <exception>
+#include <mutex>
+
+namespace frontmcp::redis {
+
+namespace detail {
+
+struct SubscriberState {
+  SubscriberState(net::any_io_executor ex, Config c, std::vector<std::string> chans,
+                  std::function<void(std::string_view, std::string_view)> on_msg, std::function<void(bool)> on_st)
+      : strand(net::make_strand(std::move(ex))),
+        cfg(std::move(c)),
+        tls_context(make_tls_context(cfg)),
+        channels(std::move(chans)),
+        retry(strand),
+        state_log("redis subscriber", cfg.redacted()),
+        on_message(std::move(on_msg)),
+        on_state(std::move(on_st)) {}
+
+  // Strand only.
+  void handle(Connection& c, const Reply& reply);
+  void became_subscribed(Connection& c);
+  void shutdown() {
+    retry.cancel();
+    if (conn) conn->close("subscriber stopped");
+  }
+
+  void notify_state(bool up) {
+    std::lock_guard lock(callback_mutex);
+    if (!callbacks_enabled || !on_state) return;
+    try {
+      on_state(up);
+    } catch (const std::exception& e) {
+      util::log().error("redis subscriber: on_state callback threw: {}", e.what());
+    }
+  }
+  void notify_message(std::string_view channel, std::string_view payload) {
+    std::lock_guard lock(callback_mutex);
+    if (!callbacks_enabled || !on_message) return;
+    try {
+      on_message(channel, payload);
+    } catch (const std::exception& e) {
+      util::log().error("redis subscriber: on_message callback threw: {}", e.what());
+    }
+  }
+
+  const Strand strand;
+  const Config cfg;
+  const std::shared_ptr<net::ssl::context> tls_context;
+  const std::vector<std::string> channels;
+  std::atomic<bool> started{false};
+  std::atomic<bool> stopped{false};
+  std::atomic<bool> subscribed{false};
+
+  // Strand only; the per-connection fields are reset by each connect.
+  std::shared_ptr<Connection> conn;
+  net::steady_timer retry;
+  StateLog state_log;
+  std::size_t confirmed = 0;
+  bool awaiting_pong = false;
+
+  // Callbacks run under callback_mutex so that none runs once stop() has returned.
+  std::recursive_mutex callback_mutex;
+  bool callbacks_enabled = true;
+  std::function<void(std::string_view, std::string_view)> on_message;
+  std::function<void(bool)> on_state;
+};
+
+void SubscriberState::became_subscribed(Connection& c) {
+  subscribed.store(true);
+  state_log.connected();
+  c.deadline = Clock::now() + cfg.ping_interval;
+  c.watch.cancel();
+  notify_state(true);
+}
+
+void SubscriberState::handle(Connection& c, const Reply& reply) {
+  // Any reply proves the connection alive: the next PING is due one interval from now.
+  awaiting_pong = false;
+  if (subscribed.load()) c.deadline = Clock::now() + cfg.ping_interval;
+
+  if (reply.is_error()) {
+    c.close("SUBSCRIBE failed: " + reply.str);
+    return;
+  }
+  if (reply.type != Reply::Type::array || reply.elements.empty()) return;  // +PONG without channels
+  const std::string& kind = reply.elements[0].str;
+  if (kind == "message" && reply.elements.size() == 3) {
+    notify_message(reply.elements[1].str, reply.elements[2].str);
+  } else if (kind == "subscribe") {
+    if (++confirmed == channels.size()) became_subscribed(c);
+  }
+  // "pong" and anything else: nothing to do.
+}
+
+namespace {
+
+std::string ms(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + " ms";
+}
+
+void log_exception(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    util::log().error("redis subscriber: coroutine failed: {}", ex.what());
+  }
+}
+
+/// Bounds the connect and the SUBSCRIBE confirmations; then PINGs an idle connection and
+/// closes it when the answer does not come in time.
+net::awaitable<void> watch_subscription(std::shared_ptr<SubscriberState> self, std::shared_ptr<Connection> c) {
+  while (!c->closed) {
+    if (Clock::now() >= c->deadline) {
+      if (!c->ready) {
+        c->close("connect timeout after " + ms(self->cfg.connect_timeout));
+        co_return;
+      }
+      if (!self->subscribed.load()) {
+        c->close("no SUBSCRIBE confirmation within " + ms(self->cfg.command_timeout));
+        co_return;
+      }
+      if (self->awaiting_pong) {
+        c->close("no PING reply within " + ms(self->cfg.command_timeout));
+        co_return;
+      }
+      Command ping;
+      ping.emplace_back("PING");
+      const bool writer_idle = c->out.empty();
+      append_command(c->out, ping);
+      if (writer_idle) c->wake.cancel();
+      self->awaiting_pong = true;
+      c->deadline = Clock::now() + self->cfg.command_timeout;
+    }
+    c->watch.expires_at(c->deadline);
+    boost::system::error_code ec;
+    co_await c->watch.async_wait(net::redirect_error(net::use_awaitable, ec));
+  }
+}
+
+net::awaitable<void> read_messages(std::shared_ptr<SubscriberState> self, std::shared_ptr<Connection> c) {
+  std::array<char, 16 * 1024> buf;
+  while (!c->closed) {
+    boost::system::error_code ec;
+    std::size_t n = co_await c->read_some(net::buffer(buf), ec);
+    if (c->closed) break;
+    if (ec) {
+      c->close(ec == net::error::eof ? std::string("connection closed by the server") : "read: " + ec.message());
+      break;
+    }
+    if (auto fed = c->reader.feed(buf.data(), n); !fed) {
+      c->close(fed.error().message);
+      break;
+    }
+    while (!c->closed) {
+      auto next = c->reader.next();
+      if (!next) {
+        c->close(next.error().message);
+        break;
+      }
+      if (!*next) break;
+      self->handle(*c, **next);
+    }
+  }
+}
+
+net::awaitable<void> run_subscriber(std::shared_ptr<SubscriberState> self) {
+  Backoff backoff(self->cfg.reconnect_min, self->cfg.reconnect_max);
+  while (!self->stopped.load()) {
+    auto c = std::make_shared<Connection>(self->strand, self->tls_context.get());
+    self->conn = c;
+    self->confirmed = 0;
+    self->awaiting_pong = false;
+    c->deadline = Clock::now() + self->cfg.connect_timeout;
+    net::co_spawn(self->strand, watch_subscription(self, c), log_exception);
+    Status opened = co_await open(*c, self->cfg);
+    bool was_subscribed = false;
+    if (opened && !c->closed) {
+      c->ready = true;
+      backoff.reset();
+      if (self->channels.empty()) {
+        self->became_subscribed(*c);
+      } else {
+        Command subscribe;
+        subscribe.reserve(self->channels.size() + 1);
+        subscribe.emplace_back("SUBSCRIBE");
+        subscribe.insert(subscribe.end(), self->channels.begin(), self->channels.end());
+        append_command(c->out, subscribe);
+        c->deadline = Clock::now() + self->cfg.command_timeout;
+        c->watch.cancel();
+      }
+      net::co_spawn(self->strand, write_loop(c), log_exception);
+      co_await read_messages(self, c);
+      was_subscribed = self->subscribed.exchange(false);
+    } else {
+      c->close(opened ? std::string("closed") : opened.error().message);
+    }
+    if (!self->stopped.load()) {
+      if (was_subscribed) {
+        self->state_log.lost(c->close_reason);
+      } else {
+        self->state_log.attempt_failed(c->close_reason);
+      }
+    }
+    if (was_subscribed) self->notify_state(false);
+    if (self->stopped.load()) break;
+    self->retry.expires_after(backoff.next());
+    boost::system::error_code ec;
+    co_await self->retry.async_wait(net::redirect_error(net::use_awaitable, ec));
+  }
+  self->subscribed.store(false);
+  self->conn.reset();
+}
+
+}  // namespace
+}  // namespace detail
+
+struct Subscriber::Impl : detail::SubscriberState {
+  using SubscriberState::SubscriberState;
+};
+
+Subscriber::Subscriber(boost::asio::any_io_executor ex, Config cfg, std::vector<std::string> channels,
+                       std::function<void(std::string_view channel, std::string_view payload)> on_message,
+                       std::function<void(bool connected)> on_state)
+    : impl_(std::make_shared<Impl>(std::move(ex), std::move(cfg), std::move(channels), std::move(on_message),
+                                   std::move(on_state))) {}
+
+Subscriber::~Subscriber() {
+  stop();
+}
+
+void Subscriber::start() {
+  if (impl_->stopped.load() || impl_->started.exchange(true)) return;
+  std::shared_ptr<detail::SubscriberState> self = impl_;
+  boost::asio::co_spawn(impl_->strand, detail::run_subscriber(std::move(self)), detail::log_exception);
+}
+
+void Subscriber::stop() {
+  std::shared_ptr<detail::SubscriberState> self = impl_;
+  {
+    std::lock_guard lock(self->callback_mutex);
+    self->callbacks_enabled = false;
+  }
+  if (self->stopped.exchange(true)) return;
+  self->subscribed.store(false);
+  boost::asio::post(self->strand, [self] { self->shutdown(); });
+}
+
+bool Subscriber::subscribed() const noexcept {
+  return impl_->subscribed.load();
+}
+
+}  // namespace frontmcp::redis
