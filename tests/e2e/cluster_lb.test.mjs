@@ -1,7 +1,9 @@
 // A frontmcp cluster behind a real NGINX (deploy/nginx/frontmcp.conf) and a real
-// redis-server: the official conformance suite through round robin, the official SDK client
-// through cookie affinity while its node is SIGKILLed, a rolling restart under load, Redis
-// stalled and restarted, legacy SSE relayed between nodes, and nodes racing for orphans.
+// redis-server: (a) the official conformance suite through round robin, (a2) the hand-off a
+// round-robin GET stream causes while the old owner serves writes, (b) the official SDK
+// client through cookie affinity while its node is SIGKILLed, (c) a rolling restart under
+// load, (c2) SIGTERM under direct load, (d) Redis stalled and (e) restarted, (f) legacy SSE
+// relayed between nodes, (g) nodes racing for orphans.
 // docs: /work/shared/docs/ha-design.md (guarantees, failure matrix), docs/testing.md.
 //
 // Every wait has a deadline; nothing sleeps to synchronise. The one deliberate duration is
@@ -97,7 +99,7 @@ async function assertEchoOn(node, session, what) {
   const text = randomText('echo');
   const msg = rpc('tools/call', { name: 'echo', arguments: { text } });
   const res = await postTo(node.url, session, msg, { timeoutMs: 10_000 });
-  assert.equal(res.status, 200, `${what}: echo on ${node.nodeId}: HTTP ${res.status} ${res.body}\n${node.stderr?.().slice(-3000)}`);
+  assert.equal(res.status, 200, `${what}: echo on ${node.nodeId}: HTTP ${res.status} ${res.body}\n${node.log().slice(-3000)}`);
   const reply = responseTo(res, msg.id);
   assert.deepEqual(reply?.result?.content, [{ type: 'text', text }], `${what}: echo reply on ${node.nodeId}: ${res.body}`);
   return res;
@@ -244,9 +246,9 @@ describe('(a) conformance suite through round-robin NGINX, 3 nodes, no affinity'
     for (const e of nginx.accessEntries()) if (e.node) perNode[e.node] = (perNode[e.node] ?? 0) + 1;
     t.diagnostic(`requests per node through nginx: ${JSON.stringify(perNode)}`);
 
-    assert.equal(failed, 0, `${failed} failed checks:\n  ${bad.FAILURE.join('\n  ')}\n${summary}\nnginx errors:\n${nginx.errorLog().slice(-3000)}`);
+    assert.equal(failed, 0, `${failed} failed checks (details in ${outDir}):\n  ${bad.FAILURE.join('\n  ')}\n${summary}\nnginx errors:\n${nginx.errorLog().slice(-3000)}`);
     assert.ok(passed > 0, plain);
-    assert.deepEqual(bad.WARNING, [], 'WARNING checks');
+    assert.deepEqual(bad.WARNING, [], `WARNING checks (details in ${outDir})`);
     assert.equal(exit.code, 0, `suite exit code\n${plain}`);
     assert.deepEqual(Object.keys(perNode).sort(), cluster.nodes.map((n) => n.nodeId).sort(), 'round robin reached all nodes');
     fs.rmSync(outDir, { recursive: true, force: true });
