@@ -20,7 +20,7 @@ case "$variant" in
     cmake -S . -B build-sanitize "${common[@]}" -DCMAKE_BUILD_TYPE=Debug -DFRONTMCP_SANITIZE=ON > /dev/null
     cmake --build build-sanitize -j "$jobs"
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-    ctest --test-dir build-sanitize --output-on-failure -j "$jobs" -L 'unit|e2e|conformance'
+    ctest --test-dir build-sanitize --output-on-failure -j "$jobs" -L 'unit|integration|e2e|conformance' -E '^install\.'
     ;;
   fuzz)
     cmake -S . -B build-fuzz "${common[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFRONTMCP_FUZZ=ON \

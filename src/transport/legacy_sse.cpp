@@ -97,7 +97,10 @@ net::awaitable<bool> handle_legacy_stream(Exchange& ex) {
   util::log().debug("legacy SSE session {} opened", session->id());
   co_await http::pump_sse(ex, *session->standalone(), 0, opts, std::move(extra));
   ex.core.sessions.remove(session->id());
-  if (cluster) co_await cluster->remove(session->id());
+  if (cluster) {
+    auto removed = co_await cluster->remove(session->id());
+    if (!removed) util::log().warn("legacy SSE session {}: record not removed ({})", session->id(), removed.error().message);
+  }
   util::log().debug("legacy SSE session {} closed", session->id());
   co_return false;  // the stream's end is the connection's end
 }
@@ -129,7 +132,8 @@ net::awaitable<bool> handle_legacy_message(Exchange& ex) {
       relay_to = ex.core.cluster->owner_of(sid);
     } else if (session) {
       // Its owner died with the stream: a legacy session cannot outlive its stream.
-      co_await ex.core.cluster->remove(sid);
+      auto removed = co_await ex.core.cluster->remove(sid);
+      if (!removed) util::log().debug("legacy SSE session {}: record not removed ({})", sid, removed.error().message);
       session = nullptr;
     }
   }
