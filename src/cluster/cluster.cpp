@@ -1,12 +1,5 @@
 #include "cluster/cluster.hpp"
 
-// g++ 12 reports -Wmismatched-new-delete on some Asio coroutine frames once their
-// (recycling) operator new/delete are inlined: a false positive (GCC bug 109224); the
-// frame is allocated and freed by the same awaitable_frame_base operators.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include "cluster/scripts.hpp"
 #include "redis/redis.hpp"
 #include "util/log.hpp"
@@ -415,34 +408,64 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     co_return claim_conflict(sid);
   }
 
+  /// Stops holding the session's standalone stream; requests running here go on as a
+  /// replica's (a hand-off, or a write that found a newer owner).
+  void demote(const std::shared_ptr<Session>& s, const std::string& owner) {
+    if (s->owned()) {
+      s->set_owned(false);
+      s->standalone()->finish();
+    }
+    std::lock_guard lock(mu);
+    replica_owner[s->id()] = owner;
+  }
+
   net::awaitable<Status> save(std::shared_ptr<Session> s, bool create) {
-    auto st = s->state();
-    std::vector<std::string> r_keys{keys.session(s->id())};
-    std::vector<std::string> r_args{keys.prefix, s->id(), std::to_string(s->epoch()), json::serialize(st.to_json()),
-                                        ttl_ms, create ? node : std::string()};
-    auto r = co_await scripts.save.run(*client, std::move(r_keys), std::move(r_args));
-    if (!r) co_return unavailable(r.error());
-    auto verdict = reply_str(*r, 0);
-    if (verdict == "OK") {
-      if (!s->owned()) {
-        // A replica changed the state (setLevel, subscribe): the owner applies it too.
-        std::string owner;
-        {
-          std::lock_guard lock(mu);
-          if (auto it = replica_owner.find(s->id()); it != replica_owner.end()) owner = it->second;
+    for (int attempt = 0; attempt < kClaimAttempts; ++attempt) {
+      auto st = s->state();
+      std::vector<std::string> r_keys{keys.session(s->id())};
+      std::vector<std::string> r_args{keys.prefix, s->id(), std::to_string(st.epoch), json::serialize(st.to_json()),
+                                      ttl_ms, create ? node : std::string()};
+      auto r = co_await scripts.save.run(*client, std::move(r_keys), std::move(r_args));
+      if (!r) co_return unavailable(r.error());
+      auto verdict = reply_str(*r, 0);
+      if (verdict == "OK") {
+        s->mark_synced(st);
+        if (!s->owned()) {
+          // A replica changed the state (setLevel, subscribe): the owner applies it too.
+          std::string owner;
+          {
+            std::lock_guard lock(mu);
+            if (auto it = replica_owner.find(s->id()); it != replica_owner.end()) owner = it->second;
+          }
+          if (!owner.empty()) {
+            json::object m{{"t", "state"}, {"s", s->id()}, {"e", st.epoch}, {"st", st.to_json()}};
+            client->send({"PUBLISH", keys.notify(owner), json::serialize(m)});
+          }
         }
-        if (!owner.empty()) {
-          json::object m{{"t", "state"}, {"s", s->id()}, {"e", s->epoch()}, {"st", st.to_json()}};
-          client->send({"PUBLISH", keys.notify(owner), json::serialize(m)});
-        }
+        co_return Ok{};
       }
-      co_return Ok{};
+      if (verdict == "MISSING") {
+        fence(s->id(), "its record is gone");
+        co_return Error{errc::kSessionNotFound, "Session not found", {}};
+      }
+      // STALE: the session changed owner since this node read it (a hand-off while the
+      // request ran, or a takeover). Re-read it and apply this request's changes on top
+      // of the current state, under the current epoch.
+      std::vector<std::string> l_keys{keys.session(s->id())};
+      std::vector<std::string> l_args{keys.prefix, node, ttl_ms};
+      auto l = co_await scripts.lookup.run(*client, std::move(l_keys), std::move(l_args));
+      if (!l) co_return unavailable(l.error());
+      if (reply_str(*l, 0) != "FOUND") {
+        fence(s->id(), "its record is gone");
+        co_return Error{errc::kSessionNotFound, "Session not found", {}};
+      }
+      std::string owner(reply_str(*l, 1));
+      auto fresh = parse_state(s->id(), owner, reply_int(*l, 2), reply_str(*l, 3));
+      if (!fresh) co_return std::move(fresh).error();
+      if (owner != node) demote(s, owner);
+      s->merge_changes(std::move(fresh).value());
+      util::log().debug("session {}: write raced with an owner change (now {}); retrying", s->id(), owner);
     }
-    if (verdict == "MISSING") {
-      fence(s->id(), "its record is gone");
-      co_return Error{errc::kSessionNotFound, "Session not found", {}};
-    }
-    if (s->owned()) fence(s->id(), "stale epoch on write (owned by " + std::string(reply_str(*r, 1)) + " now)");
     co_return claim_conflict(s->id());
   }
 
@@ -524,12 +547,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     auto r = co_await self->scripts.handoff.run(*self->client, std::move(r_keys), std::move(r_args));
     if (!r || reply_str(*r, 0) != "OK") co_return;
     // Stay a replica: requests running here go on; the standalone stream moves.
-    s->set_owned(false);
-    s->standalone()->finish();
-    {
-      std::lock_guard lock(self->mu);
-      self->replica_owner[sid] = to;
-    }
+    self->demote(s, to);
     util::log().info("handed session {} to {} (epoch {})", sid, to, reply_int(*r, 1));
   }
 };

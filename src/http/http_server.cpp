@@ -167,6 +167,7 @@ struct Connection {
   Deadline deadline;
   bool alive = true;
   bool idle = false;
+  std::uint64_t served = 0;  // requests answered on this connection
 };
 
 class ConnectionSet {
@@ -189,7 +190,9 @@ class ConnectionSet {
     }
   }
 
-  /// Closes every connection that is waiting for its next request (keep-alive).
+  /// Closes every connection that is waiting for its next request (keep-alive). A
+  /// connection that has not sent its first request yet is left alone: its client has
+  /// probably sent it already, and closing a socket with unread bytes resets it.
   void close_idle() {
     std::lock_guard lock(mu_);
     for (const auto& c : set_) cancel_on_strand(c, /*only_if_idle=*/true);
@@ -199,7 +202,7 @@ class ConnectionSet {
   /// `alive` and `idle` may only be read on the connection's own executor.
   static void cancel_on_strand(const std::shared_ptr<Connection>& c, bool only_if_idle) {
     net::post(c->executor, [c, only_if_idle] {
-      if (c->alive && (!only_if_idle || c->idle)) c->stream->socket().cancel();
+      if (c->alive && (!only_if_idle || (c->idle && c->served > 0))) c->stream->socket().cancel();
     });
   }
 
@@ -223,6 +226,11 @@ struct ConnectionGuard {
   }
 };
 
+/// Draining: how long a connection accepted before the drain may take to send its first
+/// request, and how many not-yet-accepted connections are taken from the backlog.
+constexpr std::chrono::milliseconds kDrainFirstRequestWait{2'000};
+constexpr std::size_t kMaxBacklogOnDrain = 4096;
+
 net::awaitable<void> run_connection(core::ServerCore& core, ConnectionSet& connections, tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   auto conn = std::make_shared<Connection>();
@@ -237,9 +245,13 @@ net::awaitable<void> run_connection(core::ServerCore& core, ConnectionSet& conne
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
     parser.body_limit(opt.max_body_bytes);
     boost::system::error_code ec;
-    conn->deadline.after(opt.idle_timeout);
+    bool draining = core.draining.load();
+    // A new connection still gets its first request served while draining (with a short
+    // wait): the load balancer sent it before the listener closed.
+    conn->deadline.after(draining ? std::min<std::chrono::milliseconds>(opt.idle_timeout, kDrainFirstRequestWait)
+                                  : opt.idle_timeout);
     conn->idle = true;
-    if (core.draining.load()) break;  // checked after idle is set: see ConnectionSet::close_idle
+    if (draining && conn->served > 0) break;  // checked after idle is set: see ConnectionSet::close_idle
     co_await bhttp::async_read_header(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
     conn->idle = false;
     if (ec == bhttp::error::header_limit) {
@@ -263,6 +275,7 @@ net::awaitable<void> run_connection(core::ServerCore& core, ConnectionSet& conne
     conn->deadline.never();  // handlers may take long; each write sets its own deadline
     Exchange ex{core, stream, buffer, conn->deadline, req, waker, {}, req.keep_alive() && !core.draining.load()};
     bool keep = co_await route(ex);
+    ++conn->served;
     if (!keep) break;
   }
   boost::system::error_code ignored;
@@ -314,7 +327,7 @@ struct HttpServer::Impl {
   /// Runs until the acceptor closes; see Deadline.
   net::awaitable<void> reap_loop() {
     net::steady_timer timer(acceptor.get_executor());
-    while (acceptor.is_open()) {
+    while (acceptor.is_open() || closing) {  // while draining too (first-request deadlines)
       timer.expires_after(kReapInterval);
       boost::system::error_code ec;
       co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
@@ -322,10 +335,33 @@ struct HttpServer::Impl {
     }
   }
 
+  /// Set (on the acceptor's strand) by stop_accepting().
+  bool closing = false;
+
+  /// Drain: connections whose handshake completed but that were not accepted yet would be
+  /// reset by closing the listener; accept them (without waiting) and serve them first.
+  void accept_backlog() {
+    boost::system::error_code ec;
+    acceptor.non_blocking(true, ec);
+    for (std::size_t i = 0; i < kMaxBacklogOnDrain && !ec; ++i) {
+      tcp::socket socket(connection_executor());
+      acceptor.accept(socket, ec);
+      if (ec) break;
+      socket.set_option(tcp::no_delay(true), ec);
+      auto ex = socket.get_executor();
+      net::co_spawn(ex, run_connection(core, connections, std::move(socket)), log_connection_end);
+    }
+    acceptor.close(ec);
+  }
+
   net::awaitable<void> accept_loop() {
     for (;;) {
       boost::system::error_code ec;
       tcp::socket socket = co_await acceptor.async_accept(connection_executor(), net::redirect_error(net::use_awaitable, ec));
+      if (ec == net::error::operation_aborted && closing) {
+        accept_backlog();
+        co_return;
+      }
       if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) {
         util::log().warn("accept failed: {}", ec.message());
@@ -369,7 +405,8 @@ void HttpServer::start() {
 void HttpServer::stop_accepting() {
   net::post(impl_->acceptor.get_executor(), [impl = impl_.get()] {
     boost::system::error_code ec;
-    impl->acceptor.close(ec);
+    impl->closing = true;
+    impl->acceptor.cancel(ec);  // the accept loop takes the backlog, then closes
   });
   impl_->connections.close_idle();
 }

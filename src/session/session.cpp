@@ -33,6 +33,7 @@ Session::Session(SessionState state, std::shared_ptr<EventStore> events)
       transport_(state.transport),
       events_(std::move(events)),
       state_(std::move(state)),
+      synced_(state_),
       standalone_(std::make_shared<SseStream>(id_, 0, events_)) {
   touch();
 }
@@ -44,7 +45,43 @@ SessionState Session::state() const {
 void Session::replace_state(SessionState st) {
   std::lock_guard lock(mu_);
   st.id = id_;
+  synced_ = st;
   state_ = std::move(st);
+}
+
+SessionState Session::synced_state() const {
+  std::lock_guard lock(mu_);
+  return synced_;
+}
+
+void Session::mark_synced(SessionState st) {
+  std::lock_guard lock(mu_);
+  synced_ = std::move(st);
+}
+
+SessionState Session::merge_changes(SessionState fresh) {
+  std::lock_guard lock(mu_);
+  fresh.id = id_;
+  SessionState merged = fresh;
+  if (state_.log_level != synced_.log_level) merged.log_level = state_.log_level;
+  for (const auto& uri : state_.subscriptions) {
+    if (!synced_.subscriptions.count(uri)) merged.subscriptions.insert(uri);
+  }
+  for (const auto& uri : synced_.subscriptions) {
+    if (!state_.subscriptions.count(uri)) {
+      auto it = merged.subscriptions.find(uri);
+      if (it != merged.subscriptions.end()) merged.subscriptions.erase(it);
+    }
+  }
+  if (state_.initialized && !synced_.initialized) {
+    merged.initialized = true;
+    merged.protocol_version = state_.protocol_version;
+    merged.client_info = state_.client_info;
+    merged.client_capabilities = state_.client_capabilities;
+  }
+  synced_ = std::move(fresh);
+  state_ = merged;
+  return merged;
 }
 
 void Session::set_first_stream_index(std::uint64_t first) {

@@ -60,8 +60,16 @@ class Session : public std::enable_shared_from_this<Session> {
     std::lock_guard lock(mu_);
     return std::exchange(dirty_, false);
   }
-  /// Replaces the durable state with one read from the session store (same id); not dirty.
+  /// Replaces the durable state with one read from the session store (same id); not
+  /// dirty. It is also the new base of merge_changes().
   void replace_state(SessionState st);
+  /// The state as last read from or written to the store.
+  SessionState synced_state() const;
+  void mark_synced(SessionState st);
+  /// A write lost to a newer epoch: `fresh` is the store's state; this session's changes
+  /// since the last sync (log level, subscriptions) are applied on top of it, and `fresh`
+  /// becomes the new base. Returns the merged state.
+  SessionState merge_changes(SessionState fresh);
   std::uint64_t epoch() const;
 
   /// Distributed mode: whether this node owns the session (holds its standalone stream and
@@ -124,6 +132,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<EventStore> events_;
   mutable std::mutex mu_;
   SessionState state_;
+  SessionState synced_;
   std::shared_ptr<SseStream> standalone_;
   std::map<std::uint64_t, std::shared_ptr<SseStream>> streams_;
   std::uint64_t next_stream_ = 1;

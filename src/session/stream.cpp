@@ -24,12 +24,17 @@ void SseStream::push(const json::value& msg) {
 }
 
 void SseStream::preload(std::vector<StoredEvent> events) {
-  std::lock_guard lock(mu_);
-  for (auto& e : events) {
-    if (e.seq <= seq_) continue;
-    seq_ = e.seq;
-    store_->restore(key_, e.seq, std::move(e.data));
+  std::function<void()> wake;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& e : events) {
+      if (e.seq <= seq_) continue;
+      seq_ = e.seq;
+      store_->restore(key_, e.seq, std::move(e.data));
+      wake = wake_;
+    }
   }
+  if (wake) wake();
 }
 
 void SseStream::send(const json::value& msg) {

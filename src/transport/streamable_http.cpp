@@ -8,9 +8,12 @@
 #include "util/async_event.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include "util/log.hpp"
 
@@ -18,6 +21,12 @@ namespace frontmcp::transport {
 
 namespace bhttp = http::bhttp;
 using bhttp::status;
+
+/// Distributed mode: how long a GET that resumes another node's POST stream follows the
+/// shared event log for the rest of it, and how often it looks (back-off between these).
+constexpr std::chrono::minutes kSharedLogTailLimit{10};
+constexpr std::chrono::milliseconds kSharedLogPollMin{20};
+constexpr std::chrono::milliseconds kSharedLogPollMax{500};
 using protocol::MessageKind;
 
 net::awaitable<json::value> persist_changes(core::ServerCore& core, const std::shared_ptr<session::Session>& session,
@@ -87,6 +96,49 @@ bool is_json_content_type(std::string_view ct) {
 }
 
 bool wants_priming(std::string_view version) { return version >= std::string_view("2025-11-25"); }
+
+/// A POST stream of another node followed through the shared event log.
+struct SharedLogTail {
+  std::shared_ptr<session::SseStream> stream;
+  std::atomic<bool> done{false};  // the client is gone
+};
+
+/// True if one of `events` is a JSON-RPC response (the end of a POST's stream).
+bool ends_request(const std::vector<session::StoredEvent>& events) {
+  for (const auto& e : events) {
+    boost::system::error_code ec;
+    auto v = json::parse(e.data, ec);
+    if (ec || !v.is_object()) continue;
+    const auto& o = v.get_object();
+    if (o.contains("id") && !o.contains("method") && (o.contains("result") || o.contains("error"))) return true;
+  }
+  return false;
+}
+
+/// Polls the shared log of a stream (with back-off) and feeds the local copy until the
+/// response arrives, the client leaves, or kSharedLogTailLimit passes.
+net::awaitable<void> follow_shared_log(core::ServerCore& core, std::shared_ptr<SharedLogTail> tail, std::string key,
+                                       std::uint64_t after) {
+  auto deadline = std::chrono::steady_clock::now() + kSharedLogTailLimit;
+  auto delay = kSharedLogPollMin;
+  net::steady_timer timer(co_await net::this_coro::executor);
+  while (!tail->done.load() && std::chrono::steady_clock::now() < deadline) {
+    boost::system::error_code ec;
+    timer.expires_after(delay);
+    co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+    auto evs = co_await core.cluster->read_events(key, after);
+    if (!evs || evs->empty()) {
+      delay = std::min(delay * 2, kSharedLogPollMax);
+      continue;
+    }
+    bool final = ends_request(*evs);
+    after = evs->back().seq;
+    tail->stream->preload(std::move(evs).value());
+    if (final) break;
+    delay = kSharedLogPollMin;
+  }
+  tail->stream->finish();
+}
 
 /// Checks MCP-Protocol-Version; an empty optional means it is fine.
 std::optional<std::string> bad_version(const Exchange& ex) {
@@ -209,10 +261,18 @@ class CollectingOutbound final : public session::Outbound {
 net::awaitable<bool> answer_inline(Exchange& ex, const std::shared_ptr<session::Session>& session, json::value msg) {
   bool json_mode = ex.core.options.response_mode == ResponseMode::json;
   auto out = std::make_shared<CollectingOutbound>(json_mode ? unsolicited_target(ex.core, session) : nullptr);
-  std::optional<json::value> id;
-  if (ex.core.cluster) id = msg.as_object().contains("id") ? msg.as_object().at("id") : json::value();
   auto resp = co_await ex.core.dispatcher.handle_request(session, std::move(msg), out);
-  if (resp && ex.core.cluster) resp = co_await persist_changes(ex.core, session, *id, std::move(*resp));
+  if (resp && ex.core.cluster && session->take_dirty()) {
+    // The change must be in the store before the client hears "done"; a failure is a
+    // retryable HTTP error (the client repeats the request), not a JSON-RPC one.
+    auto st = co_await ex.core.cluster->persist(session);
+    if (!st) {
+      bool gone = st.error().code == errc::kSessionNotFound;
+      co_return co_await http::write_error(ex, gone ? status::not_found : status::service_unavailable,
+                                           st.error().code, st.error().message,
+                                           gone ? http::Headers{} : http::header_list("Retry-After", "1"));
+    }
+  }
   if (resp) out->send_response(*resp);
   if (out->sent.empty()) {
     if (!out->response) co_return co_await http::write_response(ex, status::accepted, {});
@@ -342,16 +402,28 @@ net::awaitable<bool> handle_get(Exchange& ex) {
   if (cluster && resume && index != 0 && !session->find_stream(index)) {
     // A POST stream of another node (or of this node before a restart): replay it from
     // the shared event log.
-    auto evs = co_await cluster->read_events(session->id() + "/" + std::to_string(index), seq);
+    std::string key = session->id() + "/" + std::to_string(index);
+    auto evs = co_await cluster->read_events(key, seq);
     if (!evs) {
       co_return co_await http::write_error(ex, status::service_unavailable, evs.error().code, evs.error().message,
                                            http::header_list("Retry-After", "1"));
     }
-    auto replay = std::make_shared<session::SseStream>(session->id(), index, ex.core.events);
-    replay->preload(std::move(evs).value());
-    replay->finish();
+    auto tail = std::make_shared<SharedLogTail>();
+    tail->stream = std::make_shared<session::SseStream>(session->id(), index, ex.core.events);
+    bool final = ends_request(*evs);
+    tail->stream->preload(std::move(evs).value());
+    if (final) {
+      tail->stream->finish();
+    } else {
+      // The request may still run on its node: follow the shared log until its response.
+      auto exec = co_await net::this_coro::executor;
+      net::co_spawn(exec, follow_shared_log(ex.core, tail, std::move(key), tail->stream->last_seq() > seq ? tail->stream->last_seq() : seq),
+                    net::detached);
+    }
     http::SseOptions opts;
-    co_return co_await http::pump_sse(ex, *replay, seq, opts);
+    bool ok = co_await http::pump_sse(ex, *tail->stream, seq, opts);
+    tail->done.store(true);
+    co_return ok;
   }
   if (cluster && !session->owned()) {
     // The standalone stream lives with the owner: take the session over (hand-off from a
