@@ -713,6 +713,16 @@ void Cluster::stop() {
   if (im.client) im.client->stop();
 }
 
+void Cluster::release_io() {
+  auto& im = *impl_;
+  stop();
+  im.events->set_client(nullptr);
+  im.hb_timer.reset();
+  im.scan_timer.reset();
+  im.sub.reset();
+  im.client.reset();
+}
+
 bool Cluster::ready() const {
   auto& im = *impl_;
   return im.client && im.client->connected() && im.sub && im.sub->subscribed() && im.lease_valid();

@@ -69,6 +69,9 @@ class Cluster {
   void leave();
   /// Step 2: closes the Redis connections. Idempotent.
   void stop();
+  /// Step 3, after the I/O threads have stopped and before the io_context is destroyed:
+  /// destroys the timers and connections (I/O objects must not outlive their context).
+  void release_io();
 
   /// Redis reachable, relay subscribed and lease valid.
   bool ready() const;

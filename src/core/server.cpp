@@ -197,6 +197,7 @@ void Server::stop(std::chrono::milliseconds drain) {
     if (t.joinable()) t.join();
   }
   im.threads.clear();
+  if (im.core.cluster) im.core.cluster->release_io();  // before the io_context goes
   {
     std::lock_guard lock(im.mu);
     im.stopped = true;
