@@ -721,6 +721,11 @@ void Cluster::release_io() {
   im.scan_timer.reset();
   im.sub.reset();
   im.client.reset();
+  // Executors too: a strand's implementation refers to its context's service.
+  im.strand.reset();
+  im.ex = {};
+  im.legacy_handler = nullptr;
+  legacy_handler = nullptr;
 }
 
 bool Cluster::ready() const {
