@@ -212,16 +212,18 @@ class ConnectionSet {
 
 struct ConnectionGuard {
   core::Counters& counters;
-  ConnectionSet& set;
+  // Shared: a connection's coroutine frame may be destroyed with the io_context, after
+  // the HttpServer that made the set (a drain that ended at its deadline).
+  std::shared_ptr<ConnectionSet> set;
   std::shared_ptr<Connection> conn;
-  ConnectionGuard(core::Counters& c, ConnectionSet& s, std::shared_ptr<Connection> cn)
-      : counters(c), set(s), conn(std::move(cn)) {
+  ConnectionGuard(core::Counters& c, std::shared_ptr<ConnectionSet> s, std::shared_ptr<Connection> cn)
+      : counters(c), set(std::move(s)), conn(std::move(cn)) {
     counters.connections_open.fetch_add(1);
-    set.add(conn);
+    set->add(conn);
   }
   ~ConnectionGuard() {
     conn->alive = false;
-    set.remove(conn);
+    set->remove(conn);
     counters.connections_open.fetch_sub(1);
   }
 };
@@ -231,12 +233,13 @@ struct ConnectionGuard {
 constexpr std::chrono::milliseconds kDrainFirstRequestWait{2'000};
 constexpr std::size_t kMaxBacklogOnDrain = 4096;
 
-net::awaitable<void> run_connection(core::ServerCore& core, ConnectionSet& connections, tcp::socket socket) {
+net::awaitable<void> run_connection(core::ServerCore& core, std::shared_ptr<ConnectionSet> connections,
+                                    tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   auto conn = std::make_shared<Connection>();
   conn->stream = &stream;
   conn->executor = stream.get_executor();
-  ConnectionGuard guard(core.counters, connections, conn);
+  ConnectionGuard guard(core.counters, std::move(connections), conn);
   beast::flat_buffer buffer;
   auto waker = std::make_shared<util::Waker>(stream.get_executor());
   const auto& opt = core.options.http;
@@ -312,7 +315,7 @@ struct HttpServer::Impl {
   core::ServerCore& core;
   net::io_context& ioc;
   tcp::acceptor acceptor;
-  ConnectionSet connections;
+  std::shared_ptr<ConnectionSet> connections = std::make_shared<ConnectionSet>();
   std::uint16_t port = 0;
 
   Impl(core::ServerCore& c, net::io_context& i) : core(c), ioc(i), acceptor(net::make_strand(i)) {}
@@ -331,7 +334,7 @@ struct HttpServer::Impl {
       timer.expires_after(kReapInterval);
       boost::system::error_code ec;
       co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
-      connections.reap(std::chrono::steady_clock::now());
+      connections->reap(std::chrono::steady_clock::now());
     }
   }
 
@@ -408,7 +411,7 @@ void HttpServer::stop_accepting() {
     impl->closing = true;
     impl->acceptor.cancel(ec);  // the accept loop takes the backlog, then closes
   });
-  impl_->connections.close_idle();
+  impl_->connections->close_idle();
 }
 
 std::uint16_t HttpServer::port() const { return impl_->port; }
