@@ -359,12 +359,15 @@ struct HttpServer::Impl {
 
   net::awaitable<void> accept_loop() {
     for (;;) {
-      boost::system::error_code ec;
-      tcp::socket socket = co_await acceptor.async_accept(connection_executor(), net::redirect_error(net::use_awaitable, ec));
-      if (ec == net::error::operation_aborted && closing) {
+      // Checked before every accept, not only on operation_aborted: the cancel of
+      // stop_accepting() finds no pending accept when it runs between two of them.
+      if (closing) {
         accept_backlog();
         co_return;
       }
+      boost::system::error_code ec;
+      tcp::socket socket = co_await acceptor.async_accept(connection_executor(), net::redirect_error(net::use_awaitable, ec));
+      if (ec == net::error::operation_aborted && closing) continue;
       if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) {
         util::log().warn("accept failed: {}", ec.message());

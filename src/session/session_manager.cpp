@@ -45,7 +45,9 @@ std::shared_ptr<Session> SessionManager::adopt(SessionState st, bool owned) {
   }
   if (s) {
     old_subs = s->state().subscriptions;
-    s->replace_state(st);
+    // Merged, not replaced: a request running on this node may have changed the state
+    // and not written it yet (its write applies the same merge if it races).
+    st = s->merge_changes(std::move(st));
   } else {
     s = std::make_shared<Session>(st, events_);
     s->set_request_id_suffix(request_id_suffix_);
