@@ -421,7 +421,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
 
   net::awaitable<Status> save(std::shared_ptr<Session> s, bool create) {
     for (int attempt = 0; attempt < kClaimAttempts; ++attempt) {
-      auto st = s->state();
+      auto [st, covers] = s->snapshot_for_save();
       std::vector<std::string> r_keys{keys.session(s->id())};
       std::vector<std::string> r_args{keys.prefix, s->id(), std::to_string(st.epoch), json::serialize(st.to_json()),
                                       ttl_ms, create ? node : std::string()};
@@ -429,7 +429,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       if (!r) co_return unavailable(r.error());
       auto verdict = reply_str(*r, 0);
       if (verdict == "OK") {
-        s->mark_synced(st);
+        s->mark_synced(st, covers);
         if (!s->owned()) {
           // A replica changed the state (setLevel, subscribe): the owner applies it too.
           std::string owner;

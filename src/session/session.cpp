@@ -2,6 +2,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+
 namespace frontmcp::session {
 
 void PendingCall::complete(Result<json::value> r) {
@@ -54,9 +56,10 @@ SessionState Session::synced_state() const {
   return synced_;
 }
 
-void Session::mark_synced(SessionState st) {
+void Session::mark_synced(SessionState st, std::uint64_t covers) {
   std::lock_guard lock(mu_);
   synced_ = std::move(st);
+  saved_ = std::max(saved_, covers);
 }
 
 SessionState Session::merge_changes(SessionState fresh) {

@@ -48,24 +48,33 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string& id() const noexcept { return id_; }
   SessionState state() const;
   /// Applies `f` to the state under the session's lock.
-  /// Marks the state dirty (distributed mode persists it before the response goes out).
+  /// Counts as a change (distributed mode writes it before the response goes out).
   template <class F>
   auto update(F&& f) {
     std::lock_guard lock(mu_);
-    dirty_ = true;
+    ++changes_;
     return f(state_);
   }
-  /// True once after any update() since the last call.
-  bool take_dirty() {
+  /// True while some update() is not covered by a successful write (mark_synced). Every
+  /// request that sees this writes itself, so none is answered before its change is
+  /// stored (concurrent requests of one session may each write; the writes are
+  /// idempotent full states under one epoch).
+  bool has_unsaved_changes() const {
     std::lock_guard lock(mu_);
-    return std::exchange(dirty_, false);
+    return changes_ > saved_;
+  }
+  /// The state to write, with the change count it covers.
+  std::pair<SessionState, std::uint64_t> snapshot_for_save() const {
+    std::lock_guard lock(mu_);
+    return {state_, changes_};
   }
   /// Replaces the durable state with one read from the session store (same id); not
   /// dirty. It is also the new base of merge_changes().
   void replace_state(SessionState st);
   /// The state as last read from or written to the store.
   SessionState synced_state() const;
-  void mark_synced(SessionState st);
+  /// A write of `st` (covering changes up to `covers`) succeeded.
+  void mark_synced(SessionState st, std::uint64_t covers);
   /// A write lost to a newer epoch: `fresh` is the store's state; this session's changes
   /// since the last sync (log level, subscriptions) are applied on top of it, and `fresh`
   /// becomes the new base. Returns the merged state.
@@ -140,7 +149,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unordered_map<std::string, std::shared_ptr<InFlight>> inflight_;
   std::atomic<std::uint64_t> next_request_id_{0};
   std::string request_id_suffix_;
-  bool dirty_ = false;
+  std::uint64_t changes_ = 0;  // update() calls
+  std::uint64_t saved_ = 0;    // changes covered by a successful write
   std::atomic<bool> owned_{true};
   std::atomic<std::int64_t> validated_ns_{0};
   std::atomic<bool> announce_{false};

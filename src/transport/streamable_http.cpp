@@ -31,7 +31,7 @@ using protocol::MessageKind;
 
 net::awaitable<json::value> persist_changes(core::ServerCore& core, const std::shared_ptr<session::Session>& session,
                                             const json::value& id, json::value response) {
-  if (!core.cluster || !session || !session->take_dirty()) co_return response;
+  if (!core.cluster || !session || !session->has_unsaved_changes()) co_return response;
   auto st = co_await core.cluster->persist(session);
   if (!st) co_return protocol::make_error(id, st.error());
   co_return response;
@@ -262,7 +262,7 @@ net::awaitable<bool> answer_inline(Exchange& ex, const std::shared_ptr<session::
   bool json_mode = ex.core.options.response_mode == ResponseMode::json;
   auto out = std::make_shared<CollectingOutbound>(json_mode ? unsolicited_target(ex.core, session) : nullptr);
   auto resp = co_await ex.core.dispatcher.handle_request(session, std::move(msg), out);
-  if (resp && ex.core.cluster && session->take_dirty()) {
+  if (resp && ex.core.cluster && session->has_unsaved_changes()) {
     // The change must be in the store before the client hears "done"; a failure is a
     // retryable HTTP error (the client repeats the request), not a JSON-RPC one.
     auto st = co_await ex.core.cluster->persist(session);
@@ -336,7 +336,6 @@ net::awaitable<bool> handle_post(Exchange& ex) {
     }
     if (core.cluster) {
       auto st = co_await core.cluster->create(session);
-      session->take_dirty();
       if (!st) {
         core.sessions.remove(session->id());
         co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError, st.error().message,

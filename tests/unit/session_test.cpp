@@ -576,7 +576,7 @@ TEST_F(SessionManagerTest, AdoptCreatesOwnedAndReplicaObjectsBeyondTheLimit) {
   EXPECT_EQ(mgr.size(), 5u);
   EXPECT_EQ(mgr.owned_count(), 4u);
   EXPECT_EQ(ids(mgr.subscribers("test://a")), std::vector<std::string>{"x"});
-  EXPECT_FALSE(owned->take_dirty());  // state read from the store is not a change
+  EXPECT_FALSE(owned->has_unsaved_changes());  // state read from the store is not a change
 }
 
 TEST_F(SessionManagerTest, AdoptRefreshesTheExistingObjectAndItsSubscriptions) {
@@ -611,14 +611,22 @@ TEST_F(SessionManagerTest, DistributedRequestIdsNameTheNodeAndStreamsStartAtRand
   EXPECT_EQ(c->open_stream()->index(), 1u);
 }
 
-TEST_F(SessionTest, UpdateMarksDirtyOnce) {
+TEST_F(SessionTest, ChangesStayUnsavedUntilAWriteCoversThem) {
   auto s = make();
-  EXPECT_FALSE(s->take_dirty());
+  EXPECT_FALSE(s->has_unsaved_changes());
   s->update([](SessionState& st) { st.log_level = LogLevel::info; });
-  EXPECT_TRUE(s->take_dirty());
-  EXPECT_FALSE(s->take_dirty());
+  auto [first, covers1] = s->snapshot_for_save();
+  s->update([](SessionState& st) { st.subscriptions.insert("test://a"); });  // a concurrent request
+  EXPECT_TRUE(s->has_unsaved_changes());
+  s->mark_synced(first, covers1);  // the first write does not cover the second change
+  EXPECT_TRUE(s->has_unsaved_changes());
+  auto [second, covers2] = s->snapshot_for_save();
+  s->mark_synced(second, covers2);
+  EXPECT_FALSE(s->has_unsaved_changes());
+  s->mark_synced(first, covers1);  // a late, older write completion changes nothing
+  EXPECT_FALSE(s->has_unsaved_changes());
   s->replace_state(state_of("other-id"));
-  EXPECT_FALSE(s->take_dirty());
+  EXPECT_FALSE(s->has_unsaved_changes());
   EXPECT_EQ(s->state().id, "sess");  // the id never changes
 }
 
