@@ -380,14 +380,17 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
         auto adopted = co_await adopt_owned(std::move(st).value());
         co_return Resolution{std::move(adopted), false};
       }
-      if (local && local->owned()) fence(sid, "owned by " + owner + " now");
       if (alive) {
+        // Owned here until now and the new owner is alive: a hand-off. Stop holding the
+        // stream; requests running here go on as a replica's.
+        if (local && local->owned()) demote(local, owner);
         {
           std::lock_guard lock(mu);
           replica_owner[sid] = owner;
         }
         co_return Resolution{sessions->adopt(std::move(st).value(), false), false};
       }
+      if (local && local->owned()) fence(sid, "owned by " + owner + " now");
       // The owner is dead: take the session over (the script re-checks all of it).
       std::vector<std::string> t_keys{keys.session(sid)};
       std::vector<std::string> t_args{keys.prefix, sid, owner, node, ttl_ms};
