@@ -432,7 +432,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       if (!r) co_return unavailable(r.error());
       auto verdict = reply_str(*r, 0);
       if (verdict == "OK") {
-        s->mark_synced(st, covers);
+        s->mark_saved(covers);
         if (!s->owned()) {
           // A replica changed the state (setLevel, subscribe): the owner applies it too.
           std::string owner;

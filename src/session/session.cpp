@@ -56,9 +56,8 @@ SessionState Session::synced_state() const {
   return synced_;
 }
 
-void Session::mark_synced(SessionState st, std::uint64_t covers) {
+void Session::mark_saved(std::uint64_t covers) {
   std::lock_guard lock(mu_);
-  synced_ = std::move(st);
   saved_ = std::max(saved_, covers);
 }
 

@@ -73,8 +73,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void replace_state(SessionState st);
   /// The state as last read from or written to the store.
   SessionState synced_state() const;
-  /// A write of `st` (covering changes up to `covers`) succeeded.
-  void mark_synced(SessionState st, std::uint64_t covers);
+  /// A write covering changes up to `covers` succeeded. The merge base is NOT moved: it
+  /// stays the last state read from the store, because concurrent writers of this
+  /// session may re-read an older record than the one this write produced, and a base
+  /// newer than their read would make their merge drop this write's changes.
+  void mark_saved(std::uint64_t covers);
   /// A write lost to a newer epoch: `fresh` is the store's state; this session's changes
   /// since the last sync (log level, subscriptions) are applied on top of it, and `fresh`
   /// becomes the new base. Returns the merged state.

@@ -615,19 +615,34 @@ TEST_F(SessionTest, ChangesStayUnsavedUntilAWriteCoversThem) {
   auto s = make();
   EXPECT_FALSE(s->has_unsaved_changes());
   s->update([](SessionState& st) { st.log_level = LogLevel::info; });
-  auto [first, covers1] = s->snapshot_for_save();
+  auto covers1 = s->snapshot_for_save().second;
   s->update([](SessionState& st) { st.subscriptions.insert("test://a"); });  // a concurrent request
   EXPECT_TRUE(s->has_unsaved_changes());
-  s->mark_synced(first, covers1);  // the first write does not cover the second change
+  s->mark_saved(covers1);  // the first write does not cover the second change
   EXPECT_TRUE(s->has_unsaved_changes());
-  auto [second, covers2] = s->snapshot_for_save();
-  s->mark_synced(second, covers2);
+  s->mark_saved(s->snapshot_for_save().second);
   EXPECT_FALSE(s->has_unsaved_changes());
-  s->mark_synced(first, covers1);  // a late, older write completion changes nothing
+  s->mark_saved(covers1);  // a late, older write completion changes nothing
   EXPECT_FALSE(s->has_unsaved_changes());
   s->replace_state(state_of("other-id"));
   EXPECT_FALSE(s->has_unsaved_changes());
   EXPECT_EQ(s->state().id, "sess");  // the id never changes
+}
+
+TEST_F(SessionTest, AMergeWithAnOlderReadKeepsChangesAlreadyWritten) {
+  // Two requests of one session lose a write race to a hand-off; both re-read the record
+  // (without their change) before either writes again. The second merge must still
+  // carry the change, although the first one has been written meanwhile.
+  auto s = make();
+  s->update([](SessionState& st) { st.subscriptions.insert("test://a"); });
+  auto fresh = state_of("sess");  // the record as both re-reads saw it: no subscription
+  fresh.epoch = 1;
+  auto first = s->merge_changes(fresh);
+  EXPECT_EQ(first.subscriptions.count("test://a"), 1u);
+  s->mark_saved(s->snapshot_for_save().second);  // the first retry is written
+  auto second = s->merge_changes(fresh);
+  EXPECT_EQ(second.subscriptions.count("test://a"), 1u);
+  EXPECT_EQ(second.epoch, 1u);
 }
 
 TEST_F(SessionTest, PreloadedEventsAreReplayedAndNewOnesContinueTheSequence) {
