@@ -157,6 +157,13 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
   mutable std::mutex mu;
   std::unordered_map<std::string, std::string> replica_owner;  // session -> owner last seen
 
+  /// The owner of a session served here as a replica, as last read ("" if unknown).
+  std::string owner_of(const std::string& sid) const {
+    std::lock_guard lock(mu);
+    auto it = replica_owner.find(sid);
+    return it == replica_owner.end() ? std::string() : it->second;
+  }
+
   bool lease_valid() const { return now_ns() < lease_until.load(std::memory_order_acquire); }
 
   // ---- Redis state ------------------------------------------------------------------
@@ -435,14 +442,9 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
         s->mark_saved(covers);
         if (!s->owned()) {
           // A replica changed the state (setLevel, subscribe): the owner applies it too.
-          std::string owner;
-          {
-            std::lock_guard lock(mu);
-            if (auto it = replica_owner.find(s->id()); it != replica_owner.end()) owner = it->second;
-          }
-          if (!owner.empty()) {
+          if (auto owner = owner_of(s->id()); !owner.empty()) {
             json::object m{{"t", "state"}, {"s", s->id()}, {"e", st.epoch}, {"st", st.to_json()}};
-            client->send({"PUBLISH", keys.notify(owner), json::serialize(m)});
+            publish(owner, m);
           }
         }
         co_return Ok{};
@@ -569,11 +571,7 @@ class ClusterBus final : public session::MessageBus {
       s->send_unsolicited(msg);
       return true;
     }
-    std::string owner;
-    {
-      std::lock_guard lock(impl_->mu);
-      if (auto it = impl_->replica_owner.find(session_id); it != impl_->replica_owner.end()) owner = it->second;
-    }
+    std::string owner = impl_->owner_of(session_id);
     if (owner.empty() || !impl_->client) return false;
     impl_->publish(owner, json::object{{"t", "msg"}, {"s", session_id}, {"m", msg}});
     return true;
@@ -799,11 +797,7 @@ net::awaitable<Status> Cluster::relay_legacy(std::string session_id, std::string
   co_return Ok{};
 }
 
-std::string Cluster::owner_of(const std::string& session_id) const {
-  std::lock_guard lock(impl_->mu);
-  auto it = impl_->replica_owner.find(session_id);
-  return it == impl_->replica_owner.end() ? std::string() : it->second;
-}
+std::string Cluster::owner_of(const std::string& session_id) const { return impl_->owner_of(session_id); }
 
 std::string affinity_cookie(const std::string& node_id, std::chrono::milliseconds max_age, bool secure) {
   std::string c = "__frontmcp_node=" + node_id + "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" +

@@ -300,15 +300,6 @@ net::awaitable<void> refuse_connection(tcp::socket socket) {
   socket.close(ec);
 }
 
-void log_connection_end(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    util::log().error("connection failed: {}", ex.what());
-  }
-}
-
 }  // namespace
 
 struct HttpServer::Impl {
@@ -352,7 +343,7 @@ struct HttpServer::Impl {
       if (ec) break;
       socket.set_option(tcp::no_delay(true), ec);
       auto ex = socket.get_executor();
-      net::co_spawn(ex, run_connection(core, connections, std::move(socket)), log_connection_end);
+      net::co_spawn(ex, run_connection(core, connections, std::move(socket)), util::LogEscaped{"connection"});
     }
     acceptor.close(ec);
   }
@@ -377,13 +368,13 @@ struct HttpServer::Impl {
         core.counters.connections_rejected.fetch_add(1);
         util::log().warn("connection limit ({}) reached: answering 503", core.options.http.max_connections);
         auto ex = socket.get_executor();
-        net::co_spawn(ex, refuse_connection(std::move(socket)), log_connection_end);
+        net::co_spawn(ex, refuse_connection(std::move(socket)), util::LogEscaped{"connection"});
         continue;
       }
       // Small JSON-RPC messages must not wait for Nagle's algorithm.
       socket.set_option(tcp::no_delay(true), ec);
       auto ex = socket.get_executor();
-      net::co_spawn(ex, run_connection(core, connections, std::move(socket)), log_connection_end);
+      net::co_spawn(ex, run_connection(core, connections, std::move(socket)), util::LogEscaped{"connection"});
     }
   }
 };
@@ -404,8 +395,8 @@ void HttpServer::start() {
   if (ec) throw std::runtime_error("cannot bind " + opt.host + ":" + std::to_string(opt.port) + ": " + ec.message());
   a.listen(net::socket_base::max_listen_connections);
   impl_->port = a.local_endpoint().port();
-  net::co_spawn(a.get_executor(), impl_->accept_loop(), log_connection_end);
-  net::co_spawn(a.get_executor(), impl_->reap_loop(), log_connection_end);
+  net::co_spawn(a.get_executor(), impl_->accept_loop(), util::LogEscaped{"connection"});
+  net::co_spawn(a.get_executor(), impl_->reap_loop(), util::LogEscaped{"connection"});
 }
 
 void HttpServer::stop_accepting() {

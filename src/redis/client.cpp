@@ -188,19 +188,6 @@ void ClientState::notify_state(bool up) {
 
 namespace {
 
-std::string ms(std::chrono::milliseconds d) {
-  return std::to_string(d.count()) + " ms";
-}
-
-void log_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    util::log().error("redis: client coroutine failed: {}", ex.what());
-  }
-}
-
 /// Closes `c` when the connect deadline (while opening) or the oldest command's deadline
 /// passes.
 net::awaitable<void> watch_deadlines(std::shared_ptr<ClientState> self, std::shared_ptr<Connection> c) {
@@ -208,8 +195,8 @@ net::awaitable<void> watch_deadlines(std::shared_ptr<ClientState> self, std::sha
     Clock::time_point deadline = c->deadline;
     if (c->ready) deadline = self->pending.empty() ? Clock::time_point::max() : self->pending.front().deadline;
     if (Clock::now() >= deadline) {
-      c->close(c->ready ? "timeout after " + ms(self->cfg.command_timeout) + " (connection reset)"
-                        : "connect timeout after " + ms(self->cfg.connect_timeout));
+      c->close(c->ready ? "timeout after " + format_ms(self->cfg.command_timeout) + " (connection reset)"
+                        : "connect timeout after " + format_ms(self->cfg.connect_timeout));
       co_return;
     }
     c->watch.expires_at(deadline);
@@ -255,7 +242,7 @@ net::awaitable<void> run_client(std::shared_ptr<ClientState> self) {
     auto c = std::make_shared<Connection>(self->strand, self->tls_context.get());
     self->conn = c;
     c->deadline = Clock::now() + self->cfg.connect_timeout;
-    net::co_spawn(self->strand, watch_deadlines(self, c), log_exception);
+    net::co_spawn(self->strand, watch_deadlines(self, c), util::LogEscaped{"redis: client coroutine"});
     Status opened = co_await open(*c, self->cfg);
     if (opened && !c->closed) {
       c->ready = true;
@@ -264,7 +251,7 @@ net::awaitable<void> run_client(std::shared_ptr<ClientState> self) {
       self->connected.store(true);
       self->state_log.connected();
       self->notify_state(true);
-      net::co_spawn(self->strand, write_loop(c), log_exception);
+      net::co_spawn(self->strand, write_loop(c), util::LogEscaped{"redis: client coroutine"});
       co_await read_replies(self, c);
       self->connected.store(false);
       self->fail_pending(c->close_reason);
@@ -346,7 +333,7 @@ void Client::start(std::function<void(bool connected)> on_state) {
     impl_->on_state = std::move(on_state);
   }
   std::shared_ptr<detail::ClientState> self = impl_;
-  boost::asio::co_spawn(impl_->strand, detail::run_client(std::move(self)), detail::log_exception);
+  boost::asio::co_spawn(impl_->strand, detail::run_client(std::move(self)), util::LogEscaped{"redis: client coroutine"});
 }
 
 void Client::stop() {

@@ -17,6 +17,8 @@
 
 namespace frontmcp::redis::detail {
 
+std::string format_ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
+
 namespace {
 bool is_ip_address(const std::string& host) {
   boost::system::error_code ec;

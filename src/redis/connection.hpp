@@ -27,6 +27,9 @@ using tcp = net::ip::tcp;
 using Strand = net::strand<net::any_io_executor>;
 using Clock = std::chrono::steady_clock;
 
+/// "<n> ms", for messages.
+std::string format_ms(std::chrono::milliseconds d);
+
 /// What a caller sees: Error{kServerError, "redis: " + reason}.
 Error redis_error(std::string_view reason);
 /// Why a connection failed (no "redis: " prefix; becomes Connection::close_reason).

@@ -113,34 +113,21 @@ void SubscriberState::handle(Connection& c, const Reply& reply) {
 
 namespace {
 
-std::string ms(std::chrono::milliseconds d) {
-  return std::to_string(d.count()) + " ms";
-}
-
-void log_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    util::log().error("redis subscriber: coroutine failed: {}", ex.what());
-  }
-}
-
 /// Bounds the connect and the SUBSCRIBE confirmations; then PINGs an idle connection and
 /// closes it when the answer does not come in time.
 net::awaitable<void> watch_subscription(std::shared_ptr<SubscriberState> self, std::shared_ptr<Connection> c) {
   while (!c->closed) {
     if (Clock::now() >= c->deadline) {
       if (!c->ready) {
-        c->close("connect timeout after " + ms(self->cfg.connect_timeout));
+        c->close("connect timeout after " + format_ms(self->cfg.connect_timeout));
         co_return;
       }
       if (!self->subscribed.load()) {
-        c->close("no SUBSCRIBE confirmation within " + ms(self->cfg.command_timeout));
+        c->close("no SUBSCRIBE confirmation within " + format_ms(self->cfg.command_timeout));
         co_return;
       }
       if (self->awaiting_pong) {
-        c->close("no PING reply within " + ms(self->cfg.command_timeout));
+        c->close("no PING reply within " + format_ms(self->cfg.command_timeout));
         co_return;
       }
       Command ping;
@@ -191,7 +178,7 @@ net::awaitable<void> run_subscriber(std::shared_ptr<SubscriberState> self) {
     self->confirmed = 0;
     self->awaiting_pong = false;
     c->deadline = Clock::now() + self->cfg.connect_timeout;
-    net::co_spawn(self->strand, watch_subscription(self, c), log_exception);
+    net::co_spawn(self->strand, watch_subscription(self, c), util::LogEscaped{"redis subscriber: coroutine"});
     Status opened = co_await open(*c, self->cfg);
     bool was_subscribed = false;
     if (opened && !c->closed) {
@@ -208,7 +195,7 @@ net::awaitable<void> run_subscriber(std::shared_ptr<SubscriberState> self) {
         c->deadline = Clock::now() + self->cfg.command_timeout;
         c->watch.cancel();
       }
-      net::co_spawn(self->strand, write_loop(c), log_exception);
+      net::co_spawn(self->strand, write_loop(c), util::LogEscaped{"redis subscriber: coroutine"});
       co_await read_messages(self, c);
       was_subscribed = self->subscribed.exchange(false);
     } else {
@@ -251,7 +238,7 @@ Subscriber::~Subscriber() {
 void Subscriber::start() {
   if (impl_->stopped.load() || impl_->started.exchange(true)) return;
   std::shared_ptr<detail::SubscriberState> self = impl_;
-  boost::asio::co_spawn(impl_->strand, detail::run_subscriber(std::move(self)), detail::log_exception);
+  boost::asio::co_spawn(impl_->strand, detail::run_subscriber(std::move(self)), util::LogEscaped{"redis subscriber: coroutine"});
 }
 
 void Subscriber::stop() {

@@ -78,24 +78,21 @@ net::awaitable<bool> handle_legacy_stream(Exchange& ex) {
                                          "Service Unavailable: session limit reached", http::header_list("Retry-After", "5"));
   }
   auto& cluster = ex.core.cluster;
-  http::Headers extra;
   if (cluster) {
     // The record tells other nodes where this stream is, so a POST /message that reaches
     // them is relayed here.
     auto st = co_await cluster->create(session);
     if (!st) {
       ex.core.sessions.remove(session->id());
-      co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError, st.error().message,
-                                           http::header_list("Retry-After", "1"));
+      co_return co_await write_store_error(ex, st.error());
     }
-    extra = http::header_list("Set-Cookie", cluster::affinity_cookie(ex.core.node_id, ex.core.options.session.idle_ttl,
-                                                                     http::header(ex.req, "X-Forwarded-Proto") == "https"));
+    add_affinity_cookie(ex);
   }
   http::SseOptions opts;
   opts.event_ids = false;
   sse::append_event(opts.first_event, {}, "endpoint", ex.core.options.http.message_path + "?sessionId=" + session->id());
   util::log().debug("legacy SSE session {} opened", session->id());
-  co_await http::pump_sse(ex, *session->standalone(), 0, opts, std::move(extra));
+  co_await http::pump_sse(ex, *session->standalone(), 0, opts);
   ex.core.sessions.remove(session->id());
   if (cluster) {
     auto removed = co_await cluster->remove(session->id());
@@ -123,10 +120,7 @@ net::awaitable<bool> handle_legacy_message(Exchange& ex) {
   std::optional<std::string> relay_to;
   if (ex.core.cluster && (!session || !session->owned())) {
     auto r = co_await ex.core.cluster->resolve(sid);
-    if (!r) {
-      co_return co_await http::write_error(ex, status::service_unavailable, r.error().code, r.error().message,
-                                           http::header_list("Retry-After", "1"));
-    }
+    if (!r) co_return co_await write_store_error(ex, r.error());
     session = r->session;
     if (session && !session->owned()) {
       relay_to = ex.core.cluster->owner_of(sid);

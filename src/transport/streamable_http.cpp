@@ -37,6 +37,20 @@ net::awaitable<json::value> persist_changes(core::ServerCore& core, const std::s
   co_return response;
 }
 
+void add_affinity_cookie(Exchange& ex) {
+  auto proto = http::header(ex.req, "X-Forwarded-Proto");
+  ex.headers.emplace_back("Set-Cookie", cluster::affinity_cookie(ex.core.node_id, ex.core.options.session.idle_ttl,
+                                                                 proto == "https"));
+}
+
+net::awaitable<bool> write_store_error(Exchange& ex, const Error& e) {
+  if (e.code == errc::kSessionNotFound) {
+    co_return co_await http::write_error(ex, status::not_found, e.code, e.message);
+  }
+  co_return co_await http::write_error(ex, status::service_unavailable, e.code, e.message,
+                                       http::header_list("Retry-After", "1"));
+}
+
 std::shared_ptr<session::Outbound> unsolicited_target(core::ServerCore& core, const std::shared_ptr<session::Session>& s) {
   if (s->owned()) return s->standalone();
   return std::make_shared<BusOutbound>(core, s->id());
@@ -61,14 +75,7 @@ void spawn_request(const net::any_io_executor& ex, core::ServerCore& core, std::
   net::co_spawn(ex,
                 serve_request(core, std::move(session), std::move(msg), std::move(out), std::move(done_stream),
                               std::move(countdown)),
-                [](std::exception_ptr e) {
-                  if (!e) return;
-                  try {
-                    std::rethrow_exception(e);
-                  } catch (const std::exception& ex) {
-                    util::log().error("request task failed: {}", ex.what());
-                  }
-                });
+                util::LogEscaped{"request task"});
 }
 
 namespace {
@@ -149,12 +156,6 @@ std::optional<std::string> bad_version(const Exchange& ex) {
   return "Bad Request: Unsupported protocol version: " + std::string(pv) + " (supported versions: " + supported + ")";
 }
 
-void add_affinity_cookie(Exchange& ex) {
-  auto proto = http::header(ex.req, "X-Forwarded-Proto");
-  ex.headers.emplace_back("Set-Cookie", cluster::affinity_cookie(ex.core.node_id, ex.core.options.session.idle_ttl,
-                                                                 proto == "https"));
-}
-
 /// Looks up the session of a non-initialize request; writes the error itself.
 net::awaitable<std::shared_ptr<session::Session>> require_session(Exchange& ex, bool& wrote) {
   wrote = true;
@@ -172,8 +173,7 @@ net::awaitable<std::shared_ptr<session::Session>> require_session(Exchange& ex, 
   if (ex.core.cluster) {
     auto r = co_await ex.core.cluster->resolve(std::string(sid));
     if (!r) {
-      ex.keep_alive = co_await http::write_error(ex, status::service_unavailable, r.error().code, r.error().message,
-                                                 http::header_list("Retry-After", "1"));
+      ex.keep_alive = co_await write_store_error(ex, r.error());
       co_return nullptr;
     }
     // A new owner (takeover) re-pins the load balancer to itself.
@@ -266,12 +266,7 @@ net::awaitable<bool> answer_inline(Exchange& ex, const std::shared_ptr<session::
     // The change must be in the store before the client hears "done"; a failure is a
     // retryable HTTP error (the client repeats the request), not a JSON-RPC one.
     auto st = co_await ex.core.cluster->persist(session);
-    if (!st) {
-      bool gone = st.error().code == errc::kSessionNotFound;
-      co_return co_await http::write_error(ex, gone ? status::not_found : status::service_unavailable,
-                                           st.error().code, st.error().message,
-                                           gone ? http::Headers{} : http::header_list("Retry-After", "1"));
-    }
+    if (!st) co_return co_await write_store_error(ex, st.error());
   }
   if (resp) out->send_response(*resp);
   if (out->sent.empty()) {
@@ -338,8 +333,7 @@ net::awaitable<bool> handle_post(Exchange& ex) {
       auto st = co_await core.cluster->create(session);
       if (!st) {
         core.sessions.remove(session->id());
-        co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError, st.error().message,
-                                             http::header_list("Retry-After", "1"));
+        co_return co_await write_store_error(ex, st.error());
       }
       add_affinity_cookie(ex);
     }
@@ -403,10 +397,7 @@ net::awaitable<bool> handle_get(Exchange& ex) {
     // the shared event log.
     std::string key = session->id() + "/" + std::to_string(index);
     auto evs = co_await cluster->read_events(key, seq);
-    if (!evs) {
-      co_return co_await http::write_error(ex, status::service_unavailable, evs.error().code, evs.error().message,
-                                           http::header_list("Retry-After", "1"));
-    }
+    if (!evs) co_return co_await write_store_error(ex, evs.error());
     auto tail = std::make_shared<SharedLogTail>();
     tail->stream = std::make_shared<session::SseStream>(session->id(), index, ex.core.events);
     bool final = ends_request(*evs);
@@ -461,10 +452,7 @@ net::awaitable<bool> handle_delete(Exchange& ex) {
   if (auto why = bad_version(ex)) co_return co_await http::write_error(ex, status::bad_request, errc::kServerError, *why);
   if (ex.core.cluster) {
     auto r = co_await ex.core.cluster->remove(std::string(sid));
-    if (!r) {
-      co_return co_await http::write_error(ex, status::service_unavailable, r.error().code, r.error().message,
-                                           http::header_list("Retry-After", "1"));
-    }
+    if (!r) co_return co_await write_store_error(ex, r.error());
     if (!*r) co_return co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
     util::log().debug("session {} deleted by the client", sid);
     co_return co_await http::write_response(ex, status::ok, {});

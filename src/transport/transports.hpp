@@ -40,6 +40,11 @@ class BusOutbound final : public session::Outbound {
   core::ServerCore& core_;
   std::string sid_;
 };
+/// Distributed mode: `__frontmcp_node=<this node>` on the response (Secure behind TLS).
+void add_affinity_cookie(Exchange& ex);
+/// A session-store failure: 404 for kSessionNotFound, else 503 + Retry-After (retryable).
+net::awaitable<bool> write_store_error(Exchange& ex, const Error& e);
+
 /// The standalone stream if this node owns the session, else a BusOutbound.
 std::shared_ptr<session::Outbound> unsolicited_target(core::ServerCore& core, const std::shared_ptr<session::Session>& s);
 

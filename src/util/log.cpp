@@ -13,4 +13,15 @@ spdlog::logger& log() {
   return *logger;
 }
 
+void log_escaped(std::exception_ptr e, const char* what) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    log().error("{} failed: {}", what, ex.what());
+  } catch (...) {
+    log().error("{} failed with a non-standard exception", what);
+  }
+}
+
 }  // namespace frontmcp::util
