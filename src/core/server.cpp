@@ -183,7 +183,7 @@ void Server::stop(std::chrono::milliseconds drain) {
     s->standalone()->finish();
   }
   auto deadline = std::chrono::steady_clock::now() + drain;
-  while (im.http && im.http->open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (im.http && !im.http->drained() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(kDrainPoll);
   }
   // Distributed mode: delete the heartbeat and mark this node's sessions claimable now

@@ -20,7 +20,12 @@
 #include "util/log.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <optional>
+#if defined(__linux__)
+#include <linux/filter.h>
+#include <sys/socket.h>
+#endif
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -232,6 +237,37 @@ struct ConnectionGuard {
 /// request, and how many not-yet-accepted connections are taken from the backlog.
 constexpr std::chrono::milliseconds kDrainFirstRequestWait{2'000};
 constexpr std::size_t kMaxBacklogOnDrain = 4096;
+/// Draining: how long the listener stays open, refusing new handshakes, so that handshakes
+/// already under way complete and get accepted (one round trip is enough; this allows for
+/// a slow network), and how often the queue is emptied meanwhile.
+constexpr std::chrono::milliseconds kHandshakeSettle{200};
+constexpr std::chrono::milliseconds kHandshakeSettlePoll{10};
+
+/// Makes the kernel drop new connection attempts (a TCP segment with SYN and without ACK)
+/// on a listening socket while letting handshakes under way finish. Closing a listener
+/// resets the connections in its accept queue, and a client whose handshake completed there
+/// may already have sent its request: it sees ECONNRESET, which a proxy must not retry for
+/// a POST. With this filter the queue can be emptied for good before the close; a dropped
+/// SYN is retransmitted by the client and then refused (ECONNREFUSED, safe to retry).
+/// A classic BPF socket filter runs on segments addressed to the listener with the data
+/// pointer at the TCP header (byte 13 holds the flags). Linux only; elsewhere a no-op.
+void refuse_new_handshakes(tcp::acceptor& acceptor) {
+#if defined(__linux__)
+  static sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),              // TCP flags
+      BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),           // SYN | ACK
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1),     // SYN without ACK?
+      BPF_STMT(BPF_RET | BPF_K, 0),                        //   drop
+      BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),              // keep everything else
+  };
+  sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
+  if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) {
+    util::log().warn("drain: cannot filter new handshakes on the listener (errno {}); closing it may reset a few", errno);
+  }
+#else
+  (void)acceptor;
+#endif
+}
 
 net::awaitable<void> run_connection(core::ServerCore& core, std::shared_ptr<ConnectionSet> connections,
                                     tcp::socket socket) {
@@ -331,6 +367,8 @@ struct HttpServer::Impl {
 
   /// Set (on the acceptor's strand) by stop_accepting().
   bool closing = false;
+  /// Set once the listener is closed after a drain (read by Server::stop on another thread).
+  std::atomic<bool> listener_closed{false};
 
   /// Drain: connections whose handshake completed but that were not accepted yet would be
   /// reset by closing the listener; accept them (without waiting) and serve them first.
@@ -345,7 +383,24 @@ struct HttpServer::Impl {
       auto ex = socket.get_executor();
       net::co_spawn(ex, run_connection(core, connections, std::move(socket)), util::LogEscaped{"connection"});
     }
+  }
+
+  /// Drain: no new handshakes; the ones under way finish and are accepted; then the
+  /// listener closes with an empty queue (see refuse_new_handshakes).
+  net::awaitable<void> close_listener() {
+    refuse_new_handshakes(acceptor);
+    net::steady_timer timer(acceptor.get_executor());
+    auto until = std::chrono::steady_clock::now() + kHandshakeSettle;
+    while (std::chrono::steady_clock::now() < until) {
+      accept_backlog();
+      timer.expires_after(kHandshakeSettlePoll);
+      boost::system::error_code ec;
+      co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+    }
+    accept_backlog();
+    boost::system::error_code ec;
     acceptor.close(ec);
+    listener_closed = true;
   }
 
   net::awaitable<void> accept_loop() {
@@ -353,7 +408,7 @@ struct HttpServer::Impl {
       // Checked before every accept, not only on operation_aborted: the cancel of
       // stop_accepting() finds no pending accept when it runs between two of them.
       if (closing) {
-        accept_backlog();
+        co_await close_listener();
         co_return;
       }
       boost::system::error_code ec;
@@ -410,5 +465,6 @@ void HttpServer::stop_accepting() {
 
 std::uint16_t HttpServer::port() const { return impl_->port; }
 std::uint64_t HttpServer::open_connections() const { return impl_->core.counters.connections_open.load(); }
+bool HttpServer::drained() const { return impl_->listener_closed.load() && open_connections() == 0; }
 
 }  // namespace frontmcp::http

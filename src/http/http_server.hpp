@@ -20,6 +20,8 @@ class HttpServer {
   void stop_accepting();
   std::uint16_t port() const;
   std::uint64_t open_connections() const;
+  /// After stop_accepting(): the listener is closed and no connection is open.
+  bool drained() const;
 
  private:
   struct Impl;
