@@ -37,6 +37,8 @@ struct HttpOptions {
   std::string message_path = "/message";
   std::string healthz_path = "/healthz";
   std::string readyz_path = "/readyz";
+  /// Prometheus metrics (text format); "" turns the endpoint off.
+  std::string metrics_path = "/metrics";
 
   std::size_t max_body_bytes = 4 * 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;

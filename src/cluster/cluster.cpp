@@ -126,8 +126,9 @@ class MirroredEventStore final : public session::EventStore {
 }  // namespace
 
 struct Cluster::Impl : std::enable_shared_from_this<Impl> {
-  Impl(const ServerOptions& o, std::string n)
+  Impl(const ServerOptions& o, std::string n, metrics::Metrics& m)
       : opt(o),
+        metrics(m),
         node(std::move(n)),
         keys{o.ha.redis_key_prefix},
         events(std::make_shared<MirroredEventStore>(o.session.max_events_per_stream, keys, o.session.idle_ttl,
@@ -135,6 +136,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
         ttl_ms(std::to_string(o.session.idle_ttl.count())) {}
 
   const ServerOptions& opt;
+  metrics::Metrics& metrics;
   std::string node;
   Keys keys;
   Scripts scripts;
@@ -150,6 +152,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
   std::int64_t started_at_ms = wall_ms();
 
   std::atomic<std::int64_t> lease_until{0};
+  std::atomic<std::int64_t> last_beat{0};  // now_ns() when the last successful heartbeat was sent
   std::atomic<bool> stopping{false};
   std::atomic<bool> beating{false};  // last heartbeat succeeded
   std::atomic<bool> scanning{false};
@@ -221,6 +224,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     // a margin for clock rate differences.
     auto margin = std::min<std::chrono::nanoseconds>(ttl / 10, std::chrono::seconds(1));
     lease_until.store(sent + std::chrono::nanoseconds(ttl).count() - margin.count(), std::memory_order_release);
+    last_beat.store(sent, std::memory_order_relaxed);
     if (!beating.exchange(true)) util::log().info("heartbeat {} written (every {} ms, ttl {} ms)", keys.heartbeat(node),
                                                   opt.ha.heartbeat_interval.count(), ttl.count());
   }
@@ -298,6 +302,8 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       }
       auto s = co_await adopt_owned(std::move(st).value());
       if (s) s->set_announce_owner();
+      metrics.takeover(metrics::Takeover::scanner);
+      metrics.orphans_claimed.inc();
       util::log().info("claimed orphaned session {} from dead node {} (epoch {})", ids[i], dead, s ? s->epoch() : 0);
       if (opt.ha.on_session_claimed) {
         try {
@@ -407,6 +413,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       if (verdict == "OK") {
         auto claimed = parse_state(sid, node, reply_int(*t, 1), reply_str(*t, 2));
         if (!claimed) co_return std::move(claimed).error();
+        metrics.takeover(metrics::Takeover::request);
         util::log().info("took over session {} from dead node {} (epoch {})", sid, owner, reply_int(*t, 1));
         auto adopted = co_await adopt_owned(std::move(claimed).value());
         co_return Resolution{std::move(adopted), true};
@@ -477,8 +484,15 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
   // ---- relay --------------------------------------------------------------------------
 
   void publish(const std::string& node_id, const json::object& m) {
+    metrics.relay_published.inc();
     client->send({"PUBLISH", keys.notify(node_id), json::serialize(m)});
   }
+  void broadcast(const json::object& m) {
+    metrics.relay_published.inc();
+    client->send({"PUBLISH", keys.broadcast(), json::serialize(m)});
+  }
+  /// Counts a relayed message that was (or was not) delivered here.
+  void delivered(bool yes) { (yes ? metrics.relay_delivered : metrics.relay_dropped).inc(); }
 
   void on_message(std::string_view channel, std::string_view payload) {
     boost::system::error_code ec;
@@ -492,20 +506,33 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     std::string sid = m.contains("s") && m.at("s").is_string() ? std::string(m.at("s").get_string()) : "";
     std::string origin = m.contains("o") && m.at("o").is_string() ? std::string(m.at("o").get_string()) : "";
     if (type == "msg") {
-      if (auto s = sessions->find(sid); s && s->owned() && m.contains("m")) s->send_unsolicited(m.at("m"));
+      auto s = sessions->find(sid);
+      bool ok = s && s->owned() && m.contains("m");
+      if (ok) s->send_unsolicited(m.at("m"));
+      delivered(ok);
     } else if (type == "sub") {
+      // Broadcast: a node without subscribers of the URI has nothing to deliver (not a drop).
       if (origin == node || !m.contains("u") || !m.at("u").is_string() || !m.contains("m")) return;
       for (const auto& s : sessions->subscribers(m.at("u").get_string())) {
-        if (s->owned()) s->send_unsolicited(m.at("m"));
+        if (s->owned()) {
+          s->send_unsolicited(m.at("m"));
+          delivered(true);
+        }
       }
     } else if (type == "all") {
       if (origin == node || !m.contains("m")) return;
       for (const auto& s : sessions->all()) {
-        if (s->owned() && s->initialized()) s->send_unsolicited(m.at("m"));
+        if (s->owned() && s->initialized()) {
+          s->send_unsolicited(m.at("m"));
+          delivered(true);
+        }
       }
     } else if (type == "resp") {
       auto s = sessions->find(sid);
-      if (!s || !m.contains("r") || !m.at("r").is_string()) return;
+      if (!s || !m.contains("r") || !m.at("r").is_string()) {
+        delivered(false);
+        return;
+      }
       std::string rid(m.at("r").get_string());
       if (m.contains("err") && m.at("err").is_object()) {
         const auto& e = m.at("err").get_object();
@@ -513,9 +540,9 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
                                                                  : errc::kInternalError,
                   e.contains("message") && e.at("message").is_string() ? std::string(e.at("message").get_string()) : "",
                   e.contains("data") ? e.at("data") : json::value()};
-        s->resolve_pending(rid, std::move(err));
+        delivered(s->resolve_pending(rid, std::move(err)));
       } else {
-        s->resolve_pending(rid, m.contains("ok") ? m.at("ok") : json::value());
+        delivered(s->resolve_pending(rid, m.contains("ok") ? m.at("ok") : json::value()));
       }
     } else if (type == "state") {
       auto s = sessions->find(sid);
@@ -538,8 +565,12 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       poke_scanner();
     } else if (type == "legacy") {
       auto s = sessions->find(sid);
-      if (!s || !s->owned() || !m.contains("b") || !m.at("b").is_string() || !legacy_handler) return;
+      if (!s || !s->owned() || !m.contains("b") || !m.at("b").is_string() || !legacy_handler) {
+        delivered(false);
+        return;
+      }
       legacy_handler(s, std::string(m.at("b").get_string()));
+      delivered(true);
     }
   }
 
@@ -572,7 +603,10 @@ class ClusterBus final : public session::MessageBus {
       return true;
     }
     std::string owner = impl_->owner_of(session_id);
-    if (owner.empty() || !impl_->client) return false;
+    if (owner.empty() || !impl_->client) {
+      impl_->delivered(false);
+      return false;
+    }
     impl_->publish(owner, json::object{{"t", "msg"}, {"s", session_id}, {"m", msg}});
     return true;
   }
@@ -580,19 +614,13 @@ class ClusterBus final : public session::MessageBus {
     for (const auto& s : sessions_.subscribers(uri)) {
       if (s->owned()) s->send_unsolicited(msg);
     }
-    if (impl_->client) {
-      json::object m{{"t", "sub"}, {"u", uri}, {"m", msg}, {"o", impl_->node}};
-      impl_->client->send({"PUBLISH", impl_->keys.broadcast(), json::serialize(m)});
-    }
+    if (impl_->client) impl_->broadcast(json::object{{"t", "sub"}, {"u", uri}, {"m", msg}, {"o", impl_->node}});
   }
   void to_all(const json::value& msg) override {
     for (const auto& s : sessions_.all()) {
       if (s->owned() && s->initialized()) s->send_unsolicited(msg);
     }
-    if (impl_->client) {
-      json::object m{{"t", "all"}, {"m", msg}, {"o", impl_->node}};
-      impl_->client->send({"PUBLISH", impl_->keys.broadcast(), json::serialize(m)});
-    }
+    if (impl_->client) impl_->broadcast(json::object{{"t", "all"}, {"m", msg}, {"o", impl_->node}});
   }
   bool client_response(const std::string& session_id, const std::string& request_id,
                        Result<json::value> answer) override {
@@ -635,8 +663,8 @@ Result<redis::Reply> run_blocking(net::any_io_executor ex, const Script& script,
 
 // ---- Cluster ----------------------------------------------------------------------------
 
-Cluster::Cluster(const ServerOptions& options, std::string node_id)
-    : impl_(std::make_shared<Impl>(options, std::move(node_id))) {}
+Cluster::Cluster(const ServerOptions& options, std::string node_id, metrics::Metrics& metrics)
+    : impl_(std::make_shared<Impl>(options, std::move(node_id), metrics)) {}
 
 Cluster::~Cluster() { stop(); }
 
@@ -658,7 +686,12 @@ void Cluster::start(session::SessionManager& sessions, net::any_io_executor ex) 
   im.scan_timer = std::make_unique<net::steady_timer>(*im.strand);
   auto cfg = redis::Config::from_url(im.opt.ha.redis_url);
   if (!cfg) throw std::runtime_error("HaConfigurationError: " + cfg.error().message);
-  im.client = std::make_unique<redis::Client>(ex, *cfg);
+  redis::Config client_cfg = *cfg;
+  client_cfg.on_command = [m = &im.metrics](std::chrono::nanoseconds elapsed, redis::Config::Outcome outcome) {
+    if (outcome != redis::Config::Outcome::ok) m->redis_errors.inc();
+    if (outcome != redis::Config::Outcome::failed) m->redis_command_duration.observe(elapsed);
+  };
+  im.client = std::make_unique<redis::Client>(ex, std::move(client_cfg));
   im.events->set_client(im.client.get());
   std::weak_ptr<Impl> weak = impl_;
   im.client->start([weak](bool up) {
@@ -732,6 +765,24 @@ void Cluster::release_io() {
 bool Cluster::ready() const {
   auto& im = *impl_;
   return im.client && im.client->connected() && im.sub && im.sub->subscribed() && im.lease_valid();
+}
+
+Cluster::Probes Cluster::probes() const {
+  auto& im = *impl_;
+  Probes p;
+  if (!im.client || !im.client->connected()) {
+    p.redis = "redis unreachable";
+    if (im.client && !im.client->last_error().empty()) p.redis += ": " + im.client->last_error();
+  }
+  if (!im.sub || !im.sub->subscribed()) p.relay = "relay not subscribed";
+  if (!im.lease_valid()) p.heartbeat = "no recent heartbeat";
+  return p;
+}
+
+double Cluster::heartbeat_age_seconds() const {
+  auto last = impl_->last_beat.load(std::memory_order_relaxed);
+  if (last == 0) return -1;
+  return static_cast<double>(now_ns() - last) / 1e9;
 }
 
 std::string Cluster::problem() const {

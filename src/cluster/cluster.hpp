@@ -20,6 +20,7 @@
 #include "session/event_store.hpp"
 #include "session/message_bus.hpp"
 #include "session/session_manager.hpp"
+#include "util/metrics.hpp"
 
 #include <frontmcp/options.hpp>
 
@@ -46,7 +47,8 @@ struct Resolution {
 
 class Cluster {
  public:
-  Cluster(const ServerOptions& options, std::string node_id);
+  /// `metrics` must outlive the Cluster.
+  Cluster(const ServerOptions& options, std::string node_id, metrics::Metrics& metrics);
   ~Cluster();
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
@@ -77,6 +79,14 @@ class Cluster {
   bool ready() const;
   /// Why not ready ("" when ready).
   std::string problem() const;
+  /// Readiness probes, each "" when it passes, else why not: Redis (the session store)
+  /// answers, the relay is subscribed, this node's heartbeat is current.
+  struct Probes {
+    std::string redis, relay, heartbeat;
+  };
+  Probes probes() const;
+  /// Seconds since this node's last successful heartbeat write (-1 before the first).
+  double heartbeat_age_seconds() const;
   const std::string& node_id() const noexcept;
 
   /// The session for a request (see the class comment). Error: Redis unavailable or

@@ -43,14 +43,14 @@ ServerCore::ServerCore(ServerOptions opts, std::string node)
       node_id(std::move(node)),
       dns_rebinding_protection(options.http.dns_rebinding_protection.value_or(is_loopback_host(options.http.host))),
       registry(options.session.page_size),
-      cluster(options.mode == DeploymentMode::distributed ? std::make_unique<cluster::Cluster>(options, node_id)
+      cluster(options.mode == DeploymentMode::distributed ? std::make_unique<cluster::Cluster>(options, node_id, metrics)
                                                           : nullptr),
       events(cluster ? cluster->event_store()
                      : std::make_shared<session::MemoryEventStore>(options.session.max_events_per_stream)),
       store(std::make_shared<session::MemorySessionStore>()),
       sessions(options.session.max_sessions, events, store, node_id),
       bus(cluster ? cluster->make_bus(sessions) : std::make_unique<session::LocalMessageBus>(sessions)),
-      dispatcher(registry, sessions, *bus, options, node_id) {
+      dispatcher(registry, sessions, *bus, options, node_id, metrics) {
   sessions.set_distributed(cluster != nullptr);
 }
 

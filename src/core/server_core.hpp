@@ -5,6 +5,7 @@
 #include "registry/registry.hpp"
 #include "session/event_store.hpp"
 #include "session/session_manager.hpp"
+#include "util/metrics.hpp"
 
 #include <frontmcp/options.hpp>
 
@@ -31,6 +32,8 @@ struct ServerCore {
 
   ServerOptions options;
   std::string node_id;
+  /// Before everything that counts into it (cluster, dispatcher).
+  metrics::Metrics metrics;
   bool dns_rebinding_protection = true;
   registry::Registry registry;
   /// Distributed mode only (nullptr otherwise): Redis sessions, heartbeats, relay.
@@ -45,6 +48,16 @@ struct ServerCore {
   unsigned io_threads = 0;
   std::atomic<bool> draining{false};
   std::atomic<bool> ready{false};
+
+  /// GET /readyz: ready, and a JSON body with every probe
+  /// ({"status","failing","reason","checks":{probe: "ok" | why}}; see docs/observability.md).
+  struct Readiness {
+    bool ready = false;
+    std::string body;
+  };
+  Readiness readiness() const;
+  /// The Prometheus text of GET /metrics.
+  std::string render_metrics() const;
 };
 
 /// --node-id > MACHINE_ID > HOSTNAME > random (random always in serverless mode).

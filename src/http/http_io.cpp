@@ -66,6 +66,7 @@ net::awaitable<bool> write_response(Exchange& ex, bhttp::status status, std::str
   res.body() = std::move(body);
   res.keep_alive(ex.keep_alive);
   res.prepare_payload();
+  ex.core.metrics.http_response(static_cast<int>(status));
   ex.deadline.after(ex.core.options.http.write_timeout);
   boost::system::error_code ec;
   co_await bhttp::async_write(ex.stream, res, net::redirect_error(net::use_awaitable, ec));
@@ -110,6 +111,7 @@ net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::
   add_headers(res, extra);
   res.keep_alive(ex.keep_alive);
   res.chunked(true);
+  ex.core.metrics.http_response(200);
   bhttp::response_serializer<bhttp::empty_body> sr{res};
   const auto& http = ex.core.options.http;
   boost::system::error_code ec;

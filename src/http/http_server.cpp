@@ -103,14 +103,15 @@ net::awaitable<bool> route(Exchange& ex) {
     co_return co_await write_response(ex, status::ok, std::move(body));
   }
   if (path == opt.readyz_path) {
-    std::string failing;
-    if (!core.ready.load()) failing = "starting";
-    else if (core.draining.load()) failing = "draining";
-    else if (core.cluster && !core.cluster->ready()) failing = core.cluster->problem();
-    bool ready = failing.empty();
-    std::string body = ready ? std::string(R"({"status":"ready"})")
-                             : json::serialize(json::object{{"status", "not ready"}, {"failing", failing}});
-    co_return co_await write_response(ex, ready ? status::ok : status::service_unavailable, std::move(body));
+    auto r = core.readiness();
+    co_return co_await write_response(ex, r.ready ? status::ok : status::service_unavailable, std::move(r.body));
+  }
+  if (path == opt.metrics_path && !opt.metrics_path.empty()) {
+    if (ex.req.method() != bhttp::verb::get && ex.req.method() != bhttp::verb::head) {
+      co_return co_await write_error(ex, status::method_not_allowed, errc::kServerError, "Method Not Allowed",
+                                     header_list("Allow", "GET, HEAD"));
+    }
+    co_return co_await write_response(ex, status::ok, core.render_metrics(), "text/plain; version=0.0.4; charset=utf-8");
   }
   bool mcp = path == opt.mcp_path, sse = path == opt.sse_path, message = path == opt.message_path;
   if (!mcp && !sse && !message) {
@@ -421,6 +422,7 @@ struct HttpServer::Impl {
       }
       if (core.counters.connections_open.load() >= core.options.http.max_connections) {
         core.counters.connections_rejected.fetch_add(1);
+        core.metrics.http_response(503);
         util::log().warn("connection limit ({}) reached: answering 503", core.options.http.max_connections);
         auto ex = socket.get_executor();
         net::co_spawn(ex, refuse_connection(std::move(socket)), util::LogEscaped{"connection"});

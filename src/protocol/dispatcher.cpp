@@ -142,8 +142,13 @@ void ContextImpl::notify_resource_updated(std::string_view uri) { dispatcher_.re
 // ----------------------------------------------------------------- Dispatcher
 
 Dispatcher::Dispatcher(registry::Registry& registry, session::SessionManager& sessions, session::MessageBus& bus,
-                       const ServerOptions& options, std::string node_id)
-    : registry_(registry), sessions_(sessions), bus_(bus), options_(options), node_id_(std::move(node_id)) {}
+                       const ServerOptions& options, std::string node_id, metrics::Metrics& metrics)
+    : registry_(registry),
+      sessions_(sessions),
+      bus_(bus),
+      options_(options),
+      node_id_(std::move(node_id)),
+      metrics_(metrics) {}
 
 json::object Dispatcher::capabilities() const {
   json::object caps{{"logging", json::object{}},
@@ -155,6 +160,13 @@ json::object Dispatcher::capabilities() const {
 }
 
 Result<json::object> Dispatcher::initialize(Session& s, const json::object* params) {
+  const auto started = std::chrono::steady_clock::now();
+  auto r = initialize_session(s, params);
+  metrics_.request_done(metrics::Method::initialize, r.has_value(), std::chrono::steady_clock::now() - started);
+  return r;
+}
+
+Result<json::object> Dispatcher::initialize_session(Session& s, const json::object* params) {
   if (!params) return Error::invalid_params("initialize needs params");
   auto pv = params->if_contains("protocolVersion");
   if (!pv || !pv->is_string()) return Error::invalid_params("initialize: protocolVersion must be a string");
@@ -184,6 +196,7 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
     co_return make_error(nullptr, cm ? Error{errc::kInvalidRequest, "not a request", {}} : cm.error());
   }
   const Message& m = *cm;
+  const auto started = std::chrono::steady_clock::now();
   json::value id = *m.id;
   static const json::object kEmpty;
   const json::object& params = m.params ? *m.params : kEmpty;
@@ -209,6 +222,7 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
     r = Error::internal("internal error");
   }
   if (session) session->end_request(key);
+  metrics_.request_done(metrics::method_of(m.method), r.has_value(), std::chrono::steady_clock::now() - started);
   if (ctx.cancelled()) co_return std::nullopt;
   if (!r) co_return make_error(id, r.error());
   co_return make_result(id, std::move(r).value());

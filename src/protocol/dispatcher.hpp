@@ -7,6 +7,7 @@
 #include "registry/registry.hpp"
 #include "session/message_bus.hpp"
 #include "session/session_manager.hpp"
+#include "util/metrics.hpp"
 
 #include <frontmcp/options.hpp>
 
@@ -20,7 +21,7 @@ class ContextImpl;
 class Dispatcher {
  public:
   Dispatcher(registry::Registry& registry, session::SessionManager& sessions, session::MessageBus& bus,
-             const ServerOptions& options, std::string node_id);
+             const ServerOptions& options, std::string node_id, metrics::Metrics& metrics);
 
   /// Serves one request (a classified Message of kind request, owned by `msg`).
   /// Returns its response, or nullopt when the client cancelled it (no response is sent).
@@ -47,6 +48,7 @@ class Dispatcher {
 
  private:
   json::object capabilities() const;
+  Result<json::object> initialize_session(session::Session& session, const json::object* params);
   Task<Result<json::value>> call(std::string_view method, ContextImpl& ctx, const json::object& params);
   Task<Result<json::value>> tools_call(ContextImpl& ctx, const json::object& params);
   Task<Result<json::value>> resources_read(ContextImpl& ctx, const json::object& params);
@@ -60,6 +62,7 @@ class Dispatcher {
   session::MessageBus& bus_;
   const ServerOptions& options_;
   std::string node_id_;
+  metrics::Metrics& metrics_;
 };
 
 }  // namespace frontmcp::protocol

@@ -11,6 +11,7 @@
 #include "redis/redis.hpp"
 #include "util/log.hpp"
 
+#include <algorithm>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -91,6 +92,7 @@ struct ClientState {
   void enqueue(Request req);
   bool deliver(Reply reply);
   void finish(Request req);
+  void observe(const Request& req, Config::Outcome outcome) const;
   void fail_pending(const std::string& reason);
   void shutdown();
 
@@ -126,6 +128,7 @@ struct ClientState {
 
 void ClientState::enqueue(Request req) {
   if (stopped.load() || !conn || !conn->ready || conn->closed) {
+    observe(req, Config::Outcome::failed);
     if (req.done) req.done.complete(redis_error("not connected"));
     return;
   }
@@ -149,7 +152,16 @@ bool ClientState::deliver(Reply reply) {
   return true;
 }
 
+void ClientState::observe(const Request& req, Config::Outcome outcome) const {
+  if (!cfg.on_command) return;
+  // Submitted at deadline - command_timeout (the deadline is set when a request is made).
+  auto elapsed = Clock::now() - (req.deadline - cfg.command_timeout);
+  cfg.on_command(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed), outcome);
+}
+
 void ClientState::finish(Request req) {
+  bool error_reply = std::any_of(req.replies.begin(), req.replies.end(), [](const Reply& r) { return r.is_error(); });
+  observe(req, error_reply ? Config::Outcome::error_reply : Config::Outcome::ok);
   if (req.done) {
     req.done.complete(std::move(req.replies));
     return;
@@ -163,6 +175,7 @@ void ClientState::fail_pending(const std::string& reason) {
   std::deque<Request> failed;
   failed.swap(pending);
   for (Request& req : failed) {
+    observe(req, Config::Outcome::failed);
     if (req.done) {
       req.done.complete(redis_error(reason));
     } else {
@@ -290,6 +303,7 @@ struct Submit {
       return;
     }
     if (!self->connected.load()) {
+      if (self->cfg.on_command) self->cfg.on_command(std::chrono::nanoseconds{0}, Config::Outcome::failed);
       req.done.complete(redis_error(self->stopped.load() ? "client stopped" : "not connected"));
       return;
     }
@@ -371,6 +385,7 @@ boost::asio::awaitable<Result<std::vector<Reply>>> Client::pipeline(std::vector<
 void Client::send(Command cmd) {
   std::shared_ptr<detail::ClientState> self = impl_;
   if (!self->connected.load()) {
+    if (self->cfg.on_command) self->cfg.on_command(std::chrono::nanoseconds{0}, Config::Outcome::failed);
     util::log().debug("redis: send() dropped: not connected");
     return;
   }

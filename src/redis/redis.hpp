@@ -45,6 +45,10 @@ struct Config {
   /// no reply comes within command_timeout (a subscriber has no commands of its own that
   /// would notice a dead peer).
   std::chrono::milliseconds ping_interval{5'000};
+  /// Client only, optional: called when a command or pipeline ends, with the time since it
+  /// was submitted and how it ended (for metrics; runs on the client's strand, keep it cheap).
+  enum class Outcome { ok, error_reply, failed };
+  std::function<void(std::chrono::nanoseconds elapsed, Outcome)> on_command;
 
   /// redis://[[user]:password@]host[:port][/db][?timeout=ms]  and  rediss://... (TLS).
   /// Query keys: timeout (command timeout, ms), connect_timeout (ms), verify (true|false),
