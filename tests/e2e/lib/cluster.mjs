@@ -166,8 +166,11 @@ function pairsToObject(arr) {
 // redis-server
 
 /**
- * Starts a private redis-server on a free loopback port, in its own temp dir, without
- * persistence, and waits (bounded) until it answers PING. Returns
+ * Starts a private redis-server on a free loopback port (or on `port` when given: one
+ * attempt, an error when it is taken), in its own temp dir, without persistence, and waits
+ * (bounded) until it answers PING. `detached`: in its own process group, so a terminal's
+ * Ctrl-C does not reach it and the caller decides when it stops (scripts/cluster.mjs stops
+ * it after the nodes). Returns
  *   { port, url, dir, proc,
  *     cli(...args)      -> redis-cli stdout (trimmed string),
  *     command(...args)  -> parsed RESP reply (string | number | null | array),
@@ -178,7 +181,7 @@ function pairsToObject(arr) {
  *     pause()   SIGSTOP (a stall), resume() SIGCONT,
  *     close()   SIGKILL and remove the temp dir }
  */
-export async function startRedis({ startTimeoutMs = 10_000 } = {}) {
+export async function startRedis({ startTimeoutMs = 10_000, port: fixedPort, detached = false } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'frontmcp-e2e-redis-'));
   const redis = { dir, proc: undefined, port: undefined, url: undefined, output: '' };
 
@@ -186,7 +189,7 @@ export async function startRedis({ startTimeoutMs = 10_000 } = {}) {
     const proc = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached },
     );
     liveRedis.add(proc);
     const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
@@ -222,7 +225,7 @@ export async function startRedis({ startTimeoutMs = 10_000 } = {}) {
   }
 
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
+    const port = fixedPort || (await freePort());
     const started = await launch(port);
     if (started) {
       redis.port = port;
@@ -231,7 +234,7 @@ export async function startRedis({ startTimeoutMs = 10_000 } = {}) {
       redis.exited = started.exited;
       break;
     }
-    if (attempt >= 4) throw new Error(`redis-server did not start (port taken?):\n${redis.output}`);
+    if (attempt >= 4 || fixedPort) throw new Error(`redis-server did not start on port ${port} (port taken?):\n${redis.output}`);
   }
 
   redis.command = (...args) => redisCommand(redis.port, args);

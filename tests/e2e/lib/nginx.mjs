@@ -219,13 +219,15 @@ export function writeConfig(httpText, prefix = 'frontmcp-nginx-') {
 
 /**
  * Starts NGINX in front of `upstreams` ([{ nodeId, host?, port }], e.g. cluster node handles)
- * on a free 127.0.0.1 port. `affinity: false` (default): round robin, no cookie routing;
+ * on a free 127.0.0.1 port (or on `port` when given: one attempt, an error when it is
+ * taken). `affinity: false` (default): round robin, no cookie routing;
  * `affinity: true`: the `__frontmcp_node` cookie picks the node (others as backups).
  * Resolves once the port accepts connections, to
  *   { port, url: 'http://127.0.0.1:PORT/mcp', base, dir, config, errorLog(), accessLog(),
  *     accessEntries(), close() }.
  */
-export async function startNginx(upstreams, { affinity = false, startTimeoutMs = 10_000 } = {}) {
+export async function startNginx(upstreams, { affinity = false, startTimeoutMs = 10_000, port: fixedPort } = {}) {
+  if (fixedPort) return startOnce(upstreams, { affinity, port: fixedPort, startTimeoutMs });
   let lastError;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();

@@ -3,7 +3,12 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Inbox, fetchTrackingGetStream, withTimeout } from './harness.mjs';
+
+// Re-exported for scripts outside tests/e2e (scripts/verify-ha.mjs), which cannot resolve
+// the SDK from tests/e2e/node_modules by package name.
+export { Client, ResourceUpdatedNotificationSchema, SSEClientTransport, StreamableHTTPClientTransport };
 
 /** Deadline of every SDK request in the tests (the SDK's own default is 60 s). */
 export const REQUEST_TIMEOUT_MS = 10_000;
