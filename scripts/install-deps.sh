@@ -9,7 +9,7 @@ APT_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libssl-dev libhiredis-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  redis-server nginx curl
+  redis-server nginx haproxy curl
 )
 # Node.js may come from Debian or from another vendor's nodejs package that bundles npm.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
