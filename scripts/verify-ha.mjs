@@ -41,7 +41,7 @@ import { performance } from 'node:perf_hooks';
 // The official SDK, as installed in tests/e2e/node_modules (pinned in tests/e2e/package.json).
 import { Client, ResourceUpdatedNotificationSchema, StreamableHTTPClientTransport } from '../tests/e2e/lib/sdk.mjs';
 import { AFFINITY_COOKIE, DEFAULT_PREFIX, redisCommand, sessionRecord } from '../tests/e2e/lib/cluster.mjs';
-import { Inbox, pollUntil, withTimeout } from '../tests/e2e/lib/harness.mjs';
+import { Inbox, httpRequest, pollUntil, withTimeout } from '../tests/e2e/lib/harness.mjs';
 import { REPO, checkPrerequisites, configFromEnv, haSummary, startLocalCluster } from './cluster.mjs';
 
 const WATCHED_URI = 'test://watched-resource'; // the reference server's subscribable resource
@@ -311,6 +311,36 @@ function getStreamOpenAfter(c, since, ms, what) {
   );
 }
 
+/**
+ * The HA counters of /metrics summed over `nodes` (informational: an older binary without
+ * /metrics gives undefined). Each node's /metrics is read once, bounded.
+ */
+async function takeoverMetrics(nodes) {
+  const names = ['frontmcp_takeovers_total{path="request"}', 'frontmcp_takeovers_total{path="scanner"}', 'frontmcp_orphans_claimed_total'];
+  const sums = Object.fromEntries(names.map((n) => [n, 0]));
+  let seen = 0;
+  for (const n of nodes) {
+    let text;
+    try {
+      const r = await httpRequest(n.url.replace(/\/mcp$/, '/metrics'), { timeoutMs: 2_000 });
+      if (r.status !== 200) continue;
+      text = r.body;
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      const sp = line.lastIndexOf(' ');
+      const name = line.slice(0, sp);
+      if (name in sums) {
+        sums[name] += Number(line.slice(sp + 1));
+        seen += 1;
+      }
+    }
+  }
+  if (!seen) return undefined;
+  return `${names.map((n) => `${n} ${sums[n]}`).join(', ')} (summed over the live nodes)`;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function verify(cluster, opts) {
@@ -466,11 +496,15 @@ async function verify(cluster, opts) {
   if (!finalRec) fail('the session record disappeared from Redis');
   if (newOwner !== undefined && killedIds.includes(finalRec.nodeId)) fail(`the session record names the killed node ${finalRec.nodeId} again`);
 
+  const m = await takeoverMetrics(cluster.nodes.filter((n) => !killedIds.includes(n.nodeId)));
+  say(`   metrics            ${m ?? '/metrics not available on the live nodes'}`);
+
   say();
   say('Summary');
   say(`   session            ${sid}`);
   say(`   killed             ${killedIds.join(', ')} (SIGKILL; it owned the session)`);
-  say(`   served after kill  by ${first.node} (first call), now by ${lastNode}; owner in Redis: ${finalRec.nodeId} (epoch ${finalRec.epoch})`);
+  const ownerNote = killedIds.includes(finalRec.nodeId) ? ', the dead node: claimed once its heartbeat expires; replicas serve meanwhile' : '';
+  say(`   served after kill  by ${first.node} (first call), now by ${lastNode}; owner in Redis: ${finalRec.nodeId} (epoch ${finalRec.epoch}${ownerNote})`);
   say(`   failover time      ${ms(failoverMs)} from SIGKILL to the first successful call (deadline ${opts.deadlineMs} ms)`);
   say(`   re-initialize      none: 1 initialize, the same Mcp-Session-Id throughout`);
   return { sid, killed: killedIds, servedBy: first.node, lastNode, owner: finalRec.nodeId, failoverMs };

@@ -178,6 +178,10 @@ describe('scripts/verify-ha.mjs (make verify-ha)', () => {
     assert.match(out, /^FAIL: the session did not continue within 2000 ms of the SIGKILL \(\d+ failed attempts; last: /m, out);
     assert.match(out, /^3\. SIGKILL node-\d \(pid \d+\), node-\d \(pid \d+\), node-\d \(pid \d+\)/m, 'all three nodes were killed');
     assert.ok(!/^PASS/m.test(out), out);
+    // On FAIL the script keeps its cluster's logs for the post-mortem: not needed here.
+    const logs = /^node logs: (\S*frontmcp-cluster-\S+)$/m.exec(out)?.[1];
+    assert.ok(logs, `the FAIL output names the kept logs:\n${out}`);
+    fs.rmSync(logs, { recursive: true, force: true });
   });
 
   it('rejects a bad option with exit 2 and says why', async () => {
