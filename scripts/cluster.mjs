@@ -324,7 +324,7 @@ export function describeCluster(cluster) {
   lines.push('Try:');
   lines.push(`  VERIFY_HA_CLUSTER=${cluster.stateFile} make verify-ha    # SIGKILLs a session's owner in this cluster`);
   lines.push(`  redis-cli -p ${cluster.redis.port} keys 'mcp:ha:*'`);
-  lines.push(`  curl -s ${cluster.nodes[0].base}/readyz`);
+  lines.push(`  curl -s ${cluster.nodes[0].base}/readyz; curl -s ${cluster.nodes[0].base}/metrics | grep '^frontmcp_'`);
   lines.push('Ctrl-C stops everything.');
   return lines.join('\n');
 }
