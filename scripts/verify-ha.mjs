@@ -467,8 +467,10 @@ async function verify(cluster, opts) {
     ).catch((err) => fail(`${err.message.split(';')[0]}; still ${killedIds.join(', ')}`));
     newOwner = claimed.nodeId;
     const claimedAfter = claimed.reassignedAt !== undefined ? `${claimed.reassignedAt - redisBefore} ms after the kill (Redis clock)` : 'time unknown';
-    const log = cluster.nodes.find((n) => n.nodeId === newOwner)?.log() ?? '';
-    const how = log.includes(`took over session ${sid}`) ? 'request path' : log.includes(`claimed orphaned session ${sid}`) ? 'orphan scanner' : undefined;
+    // Which path claimed it, from the claimant's log line about this session (plain or JSON
+    // lines; informational only, so a changed wording just leaves it out).
+    const lines = (cluster.nodes.find((n) => n.nodeId === newOwner)?.log() ?? '').split('\n').filter((l) => l.includes(sid));
+    const how = lines.some((l) => /orphaned session/i.test(l)) ? 'orphan scanner' : lines.some((l) => /took over/i.test(l)) ? 'request path' : undefined;
     say(`5. ownership: record now owned by ${newOwner} (epoch ${claimed.epoch}, reassignedFrom ${claimed.reassignedFrom}), claimed ${claimedAfter}${how ? ` by the ${how}` : ''}`);
   } else {
     say(`5. ownership: not waited for (heartbeat TTL ${ha?.heartbeatTtlMs ?? '?'} ms: the dead owner's sessions are claimed up to TTL + grace after the kill; requests are served by replicas meanwhile)`);
