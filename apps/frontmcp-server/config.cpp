@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <optional>
 
@@ -38,9 +40,44 @@ std::int64_t positive(std::int64_t v, const std::string& field) {
   return v;
 }
 
+/// An endpoint path: starts with '/', no query, no spaces.
+std::string http_path(const std::string& v, const std::string& field) {
+  if (v.empty() || v.front() != '/' || v.find_first_of("?# \t") != std::string::npos) {
+    throw ConfigError(field + ": '" + v + "' is not a path (it must start with / and have no query or spaces)");
+  }
+  return v;
+}
+/// Like http_path, or "" (the endpoint is off).
+std::string metrics_path(const std::string& v, const std::string& field) { return v.empty() ? v : http_path(v, field); }
+
+frontmcp::LogFormat parse_log_format(const std::string& s, const std::string& field) {
+  if (s == "text") return frontmcp::LogFormat::text;
+  if (s == "json") return frontmcp::LogFormat::json;
+  throw ConfigError(field + ": '" + s + "' is not one of text, json");
+}
+
+bool parse_bool(const std::string& s, const std::string& field) {
+  if (s == "true" || s == "on" || s == "1") return true;
+  if (s == "false" || s == "off" || s == "0") return false;
+  throw ConfigError(field + ": '" + s + "' is not one of true, false");
+}
+
+/// The first line of a file holding a secret (a token is not put on the command line,
+/// where every user of the machine can read it in ps).
+std::string read_token_file(const std::string& path, const std::string& field) {
+  std::ifstream in(path);
+  std::string token;
+  if (!in || !std::getline(in, token)) throw ConfigError(field + ": cannot read a token from '" + path + "'");
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) throw ConfigError(field + ": '" + path + "' holds an empty token");
+  return token;
+}
+
 /// Flags as given on the command line (unset = not given).
 struct Flags {
   std::optional<std::string> host, mode, redis, node_id, redis_key_prefix, config, log_level, response_mode;
+  std::optional<std::string> log_format, healthz_path, readyz_path, metrics_path, auth_token_file, dns_rebinding;
+  std::optional<std::int64_t> max_header_bytes, drain_timeout_ms;
   std::optional<int> port;
   std::optional<std::int64_t> heartbeat_interval_ms, heartbeat_ttl_ms, takeover_grace_ms, max_body_bytes;
   std::optional<std::int64_t> max_sessions, max_connections, session_idle_ttl_ms, idle_timeout_ms;
@@ -75,6 +112,12 @@ void apply_file(const std::string& path, AppConfig& cfg) {
     for (const auto& e : *arr) out.push_back(str(key, e));
     return out;
   };
+  auto boolean = [&](const std::string& key, const toml::node& n) {
+    auto v = n.value<bool>();
+    if (!v || !n.is_boolean()) throw ConfigError("config " + key + ": expected true or false");
+    return *v;
+  };
+  auto path_value = [&](const std::string& key, const toml::node& n) { return http_path(str(key, n), "config " + key); };
   for (const auto& [k, n] : t) {
     std::string key(k.str());
     if (key == "host") o.http.host = str(key, n);
@@ -97,6 +140,14 @@ void apply_file(const std::string& path, AppConfig& cfg) {
     else if (key == "allowedHosts") o.http.allowed_hosts = list(key, n);
     else if (key == "allowedOrigins") o.http.allowed_origins = list(key, n);
     else if (key == "corsOrigins") o.http.cors_allowed_origins = list(key, n);
+    else if (key == "healthzPath") o.http.healthz_path = path_value(key, n);
+    else if (key == "readyzPath") o.http.readyz_path = path_value(key, n);
+    else if (key == "metricsPath") o.http.metrics_path = metrics_path(str(key, n), "config " + key);
+    else if (key == "maxHeaderBytes") o.http.max_header_bytes = static_cast<std::size_t>(num(key, n));
+    else if (key == "dnsRebindingProtection") o.http.dns_rebinding_protection = boolean(key, n);
+    else if (key == "drainTimeoutMs") o.drain_timeout = std::chrono::milliseconds(num(key, n));
+    else if (key == "logFormat") cfg.log_format = parse_log_format(str(key, n), "config logFormat");
+    else if (key == "authTokenFile") cfg.auth_token = read_token_file(str(key, n), "config authTokenFile");
     else throw ConfigError("config file " + path + ": unknown key '" + key + "'");
   }
 }
@@ -130,6 +181,15 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   app.add_option("--allowed-host", f.allowed_hosts, "Extra Host accepted by DNS-rebinding protection (repeatable)");
   app.add_option("--allowed-origin", f.allowed_origins, "Extra Origin accepted by DNS-rebinding protection (repeatable)");
   app.add_option("--cors-origin", f.cors_origins, "Origin allowed by CORS, or * (repeatable)");
+  app.add_option("--dns-rebinding-protection", f.dns_rebinding, "true | false (default: true when bound to loopback)");
+  app.add_option("--max-header-bytes", f.max_header_bytes, "Largest request header block (default 16384)");
+  app.add_option("--drain-timeout-ms", f.drain_timeout_ms, "On SIGTERM, how long requests in flight may take (default 5000)");
+  app.add_option("--healthz-path", f.healthz_path, "Liveness endpoint (default /healthz)");
+  app.add_option("--readyz-path", f.readyz_path, "Readiness endpoint (default /readyz)");
+  app.add_option("--metrics-path", f.metrics_path, "Prometheus endpoint, \"\" to turn it off (default /metrics)");
+  app.add_option("--log-format", f.log_format, "text | json (JSON lines) (default text)");
+  app.add_option("--auth-token-file", f.auth_token_file,
+                 "File whose first line is the bearer token every MCP request must carry (env FRONTMCP_AUTH_TOKEN)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -147,6 +207,7 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   if (auto v = env("FRONTMCP_DEPLOYMENT_MODE")) o.mode = parse_mode(v, "FRONTMCP_DEPLOYMENT_MODE");
   if (auto v = env("FRONTMCP_REDIS_URL")) o.ha.redis_url = v;
   else if (auto r = env("REDIS_URL")) o.ha.redis_url = r;
+  if (auto v = env("FRONTMCP_AUTH_TOKEN")) cfg.auth_token = v;
   if (auto v = env("MACHINE_ID")) o.node_id = v;  // beats the file; HOSTNAME only fills a gap
   if (o.node_id.empty()) {
     if (auto v = env("HOSTNAME")) o.node_id = v;
@@ -172,6 +233,14 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   for (auto& h : f.allowed_hosts) o.http.allowed_hosts.push_back(h);
   for (auto& h : f.allowed_origins) o.http.allowed_origins.push_back(h);
   for (auto& h : f.cors_origins) o.http.cors_allowed_origins.push_back(h);
+  if (f.dns_rebinding) o.http.dns_rebinding_protection = parse_bool(*f.dns_rebinding, "--dns-rebinding-protection");
+  if (f.max_header_bytes) o.http.max_header_bytes = static_cast<std::size_t>(positive(*f.max_header_bytes, "--max-header-bytes"));
+  if (f.drain_timeout_ms) o.drain_timeout = std::chrono::milliseconds(positive(*f.drain_timeout_ms, "--drain-timeout-ms"));
+  if (f.healthz_path) o.http.healthz_path = http_path(*f.healthz_path, "--healthz-path");
+  if (f.readyz_path) o.http.readyz_path = http_path(*f.readyz_path, "--readyz-path");
+  if (f.metrics_path) o.http.metrics_path = metrics_path(*f.metrics_path, "--metrics-path");
+  if (f.log_format) cfg.log_format = parse_log_format(*f.log_format, "--log-format");
+  if (f.auth_token_file) cfg.auth_token = read_token_file(*f.auth_token_file, "--auth-token-file");
   cfg.stdio = f.stdio;
 
   // Validation that needs the whole picture.
@@ -192,6 +261,25 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
     throw ConfigError("log level: '" + cfg.log_level + "' is not one of trace, debug, info, warn, error, critical, off");
   }
   return cfg;
+}
+
+std::function<frontmcp::AuthDecision(const frontmcp::AuthRequest&)> bearer_check(std::string token) {
+  return [token = std::move(token)](const frontmcp::AuthRequest& req) {
+    auto given = req.bearer_token();
+    if (given.empty()) {
+      return frontmcp::AuthDecision::deny(R"(Bearer realm="frontmcp")", "Unauthorized: a bearer token is required");
+    }
+    // Constant time in the token's length: no early exit on the first differing byte.
+    unsigned char diff = given.size() == token.size() ? 0 : 1;
+    for (std::size_t i = 0; i < token.size(); ++i) {
+      diff |= static_cast<unsigned char>(token[i] ^ (i < given.size() ? given[i] : 0));
+    }
+    if (diff != 0) {
+      return frontmcp::AuthDecision::deny(R"(Bearer realm="frontmcp", error="invalid_token")",
+                                          "Unauthorized: invalid bearer token");
+    }
+    return frontmcp::AuthDecision::allow();
+  };
 }
 
 }  // namespace frontmcp_server

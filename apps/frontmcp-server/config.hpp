@@ -1,8 +1,10 @@
 #pragma once
 // Configuration of the reference server: flag > environment > config file (TOML) >
 // default. Errors (unknown keys, bad values) throw ConfigError naming the field.
+#include <frontmcp/logging.hpp>
 #include <frontmcp/options.hpp>
 
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -17,10 +19,18 @@ struct AppConfig {
   frontmcp::ServerOptions server;
   bool stdio = false;
   std::string log_level = "info";
+  frontmcp::LogFormat log_format = frontmcp::LogFormat::text;
+  /// Bearer token every MCP request must carry (authTokenFile / FRONTMCP_AUTH_TOKEN);
+  /// empty = no check. Installed as ServerOptions::http.authorize by main().
+  std::string auth_token;
 };
 
 /// Parses argv (and the environment, and --config FILE). Returns nullopt-like exit code
 /// via `exit_code` when the program should exit right away (--help, --version).
 AppConfig load_config(int argc, char** argv, int& exit_code);
+
+/// The authorization hook of --auth-token-file: `Authorization: Bearer <token>` must match
+/// (compared in constant time), else 401 with an RFC 6750 challenge.
+std::function<frontmcp::AuthDecision(const frontmcp::AuthRequest&)> bearer_check(std::string token);
 
 }  // namespace frontmcp_server

@@ -2,6 +2,7 @@
 #include "config.hpp"
 #include "fixtures.hpp"
 
+#include <frontmcp/logging.hpp>
 #include <frontmcp/server.hpp>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -23,7 +24,8 @@ int main(int argc, char** argv) {
     int exit_code = -1;
     auto cfg = frontmcp_server::load_config(argc, argv, exit_code);
     if (exit_code >= 0) return exit_code;
-    spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+    frontmcp::configure_logging(cfg.log_format, cfg.log_level);
+    if (!cfg.auth_token.empty()) cfg.server.http.authorize = frontmcp_server::bearer_check(cfg.auth_token);
     frontmcp::Server server(cfg.server);
     frontmcp_server::register_fixtures(server);
     if (cfg.stdio) return server.run_stdio();

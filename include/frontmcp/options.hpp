@@ -29,6 +29,36 @@ struct ServerInfo {
   std::string instructions;
 };
 
+/// What an authorization hook (HttpOptions::authorize) sees of a request.
+struct AuthRequest {
+  std::string_view method;          ///< "POST", "GET", "DELETE"
+  std::string_view path;            ///< "/mcp", "/sse", "/message"
+  std::string_view remote_address;  ///< peer IP (the proxy's, behind one)
+  std::string_view session_id;      ///< Mcp-Session-Id, or the sessionId of POST /message ("" if none)
+  /// A request header by name ("" when absent).
+  std::string_view header(std::string_view name) const { return lookup ? lookup(context, name) : std::string_view(); }
+  /// The token of an `Authorization: Bearer <token>` header ("" when there is none).
+  std::string_view bearer_token() const;
+
+  // Set by the server.
+  std::string_view (*lookup)(const void* context, std::string_view name) = nullptr;
+  const void* context = nullptr;
+};
+
+/// The hook's verdict: allow, or reject with 401 and a `WWW-Authenticate` challenge.
+struct AuthDecision {
+  bool allowed = true;
+  /// The WWW-Authenticate value of the 401, e.g. `Bearer realm="mcp", error="invalid_token"`
+  /// (MCP's authorization spec adds `resource_metadata="<url>"`).
+  std::string www_authenticate;
+  std::string message = "Unauthorized";
+
+  static AuthDecision allow() { return {}; }
+  static AuthDecision deny(std::string challenge, std::string message = "Unauthorized") {
+    return {false, std::move(challenge), std::move(message)};
+  }
+};
+
 struct HttpOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 3000;
@@ -63,6 +93,12 @@ struct HttpOptions {
   std::vector<std::string> allowed_origins;
   /// CORS: origins that may call from a browser ("*" for any). Empty = no CORS headers.
   std::vector<std::string> cors_allowed_origins;
+
+  /// Optional authorization hook, called (on an I/O thread; keep it fast, never block)
+  /// for every request to the MCP endpoints after the Host/Origin checks and CORS
+  /// preflight, before the request is read as MCP. Not called for the health, readiness
+  /// and metrics endpoints. A throwing hook counts as a rejection (401) and is logged.
+  std::function<AuthDecision(const AuthRequest&)> authorize;
 };
 
 struct SessionOptions {
@@ -102,6 +138,8 @@ struct ServerOptions {
   std::string node_id;
   /// I/O threads; 0 = one per core.
   unsigned threads = 0;
+  /// Graceful stop (SIGTERM, Server::run): how long requests in flight may take to finish.
+  std::chrono::milliseconds drain_timeout{5'000};
 };
 
 std::string_view to_string(DeploymentMode mode) noexcept;

@@ -138,6 +138,8 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
   const ServerOptions& opt;
   metrics::Metrics& metrics;
   std::string node;
+  /// Serverless mode: the records only (no heartbeat, scanner, relay or ownership).
+  const bool serverless = opt.mode == DeploymentMode::serverless;
   Keys keys;
   Scripts scripts;
   std::shared_ptr<MirroredEventStore> events;
@@ -304,7 +306,9 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       if (s) s->set_announce_owner();
       metrics.takeover(metrics::Takeover::scanner);
       metrics.orphans_claimed.inc();
-      util::log().info("claimed orphaned session {} from dead node {} (epoch {})", ids[i], dead, s ? s->epoch() : 0);
+      auto epoch_str = std::to_string(s ? s->epoch() : 0);
+      util::log_event(spdlog::level::info, "claimed an orphaned session (scanner)",
+                      {{"session", ids[i]}, {"from", dead}, {"epoch", epoch_str}});
       if (opt.ha.on_session_claimed) {
         try {
           opt.ha.on_session_claimed(ids[i], dead);
@@ -360,7 +364,24 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     if (sessions->remove(sid)) util::log().warn("session {}: {}; stopped serving it here", sid, why);
   }
 
+  /// Serverless: every request reads the record; nobody owns a session, nobody takes one over.
+  net::awaitable<Result<Resolution>> resolve_serverless(std::string sid) {
+    if (!client->connected()) co_return unavailable(Error{errc::kServerError, "redis: not connected", {}});
+    std::vector<std::string> r_keys{keys.session(sid)};
+    std::vector<std::string> r_args{keys.prefix, node, ttl_ms};
+    auto r = co_await scripts.lookup.run(*client, std::move(r_keys), std::move(r_args));
+    if (!r) co_return unavailable(r.error());
+    if (reply_str(*r, 0) != "FOUND") {
+      sessions->remove(sid);
+      co_return Resolution{};
+    }
+    auto st = parse_state(sid, std::string(reply_str(*r, 1)), reply_int(*r, 2), reply_str(*r, 3));
+    if (!st) co_return std::move(st).error();
+    co_return Resolution{sessions->adopt(std::move(st).value(), false), false};
+  }
+
   net::awaitable<Result<Resolution>> resolve(std::string sid) {
+    if (serverless) co_return co_await resolve_serverless(std::move(sid));
     auto local = sessions->find(sid);
     if (local && local->owned() && lease_valid() &&
         now_ns() - local->validated_at() < std::chrono::nanoseconds(kRevalidateInterval).count()) {
@@ -414,7 +435,9 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
         auto claimed = parse_state(sid, node, reply_int(*t, 1), reply_str(*t, 2));
         if (!claimed) co_return std::move(claimed).error();
         metrics.takeover(metrics::Takeover::request);
-        util::log().info("took over session {} from dead node {} (epoch {})", sid, owner, reply_int(*t, 1));
+        auto epoch_str = std::to_string(reply_int(*t, 1));
+        util::log_event(spdlog::level::info, "took over a session from a dead node (request path)",
+                        {{"session", sid}, {"from", owner}, {"epoch", epoch_str}});
         auto adopted = co_await adopt_owned(std::move(claimed).value());
         co_return Resolution{std::move(adopted), true};
       }
@@ -441,12 +464,16 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       auto [st, covers] = s->snapshot_for_save();
       std::vector<std::string> r_keys{keys.session(s->id())};
       std::vector<std::string> r_args{keys.prefix, s->id(), std::to_string(st.epoch), json::serialize(st.to_json()),
-                                      ttl_ms, create ? node : std::string()};
+                                      ttl_ms, create ? node : std::string(), serverless ? "0" : "1"};
       auto r = co_await scripts.save.run(*client, std::move(r_keys), std::move(r_args));
       if (!r) co_return unavailable(r.error());
       auto verdict = reply_str(*r, 0);
       if (verdict == "OK") {
         s->mark_saved(covers);
+        if (serverless) {
+          s->set_owned(false);  // any instance serves it from the record
+          co_return Ok{};
+        }
         if (!s->owned()) {
           // A replica changed the state (setLevel, subscribe): the owner applies it too.
           if (auto owner = owner_of(s->id()); !owner.empty()) {
@@ -694,6 +721,10 @@ void Cluster::start(session::SessionManager& sessions, net::any_io_executor ex) 
   im.client = std::make_unique<redis::Client>(ex, std::move(client_cfg));
   im.events->set_client(im.client.get());
   std::weak_ptr<Impl> weak = impl_;
+  if (im.serverless) {
+    im.client->start();
+    return;
+  }
   im.client->start([weak](bool up) {
     if (auto self = weak.lock()) self->on_client_state(up);
   });
@@ -713,8 +744,8 @@ bool Cluster::wait_ready(std::chrono::milliseconds wait) {
   // Startup only (not a request path): poll until the first heartbeat and subscription.
   while (!ready() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   if (ready()) {
-    util::log().info("distributed mode: node {} on redis {} (prefix {})", im.node, im.client->config().redacted(),
-                     im.keys.prefix);
+    util::log().info("{} mode: node {} on redis {} (prefix {})", to_string(im.opt.mode), im.node,
+                     im.client->config().redacted(), im.keys.prefix);
     return true;
   }
   util::log().warn("distributed mode: redis {} not ready yet ({}); retrying in the background",
@@ -724,7 +755,7 @@ bool Cluster::wait_ready(std::chrono::milliseconds wait) {
 
 void Cluster::leave() {
   auto& im = *impl_;
-  if (!im.client || im.stopping.exchange(true)) return;
+  if (!im.client || im.stopping.exchange(true) || im.serverless) return;
   im.lease_until.store(0);
   im.poke_heartbeat();
   im.poke_scanner();
@@ -764,6 +795,7 @@ void Cluster::release_io() {
 
 bool Cluster::ready() const {
   auto& im = *impl_;
+  if (im.serverless) return im.client && im.client->connected();
   return im.client && im.client->connected() && im.sub && im.sub->subscribed() && im.lease_valid();
 }
 
@@ -774,10 +806,13 @@ Cluster::Probes Cluster::probes() const {
     p.redis = "redis unreachable";
     if (im.client && !im.client->last_error().empty()) p.redis += ": " + im.client->last_error();
   }
+  if (im.serverless) return p;  // no relay, no heartbeat
   if (!im.sub || !im.sub->subscribed()) p.relay = "relay not subscribed";
   if (!im.lease_valid()) p.heartbeat = "no recent heartbeat";
   return p;
 }
+
+bool Cluster::serverless() const noexcept { return impl_->serverless; }
 
 double Cluster::heartbeat_age_seconds() const {
   auto last = impl_->last_beat.load(std::memory_order_relaxed);

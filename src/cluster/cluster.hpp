@@ -87,6 +87,8 @@ class Cluster {
   Probes probes() const;
   /// Seconds since this node's last successful heartbeat write (-1 before the first).
   double heartbeat_age_seconds() const;
+  /// Serverless mode: session records only (no heartbeat, scanner, relay, ownership).
+  bool serverless() const noexcept;
   const std::string& node_id() const noexcept;
 
   /// The session for a request (see the class comment). Error: Redis unavailable or

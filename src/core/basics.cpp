@@ -4,6 +4,7 @@
 #include <frontmcp/result.hpp>
 
 #include <array>
+#include <cctype>
 #include <stdexcept>
 
 namespace frontmcp {
@@ -35,6 +36,23 @@ std::string_view to_string(DeploymentMode mode) noexcept {
     case DeploymentMode::serverless: return "serverless";
   }
   return "standalone";
+}
+
+}  // namespace frontmcp
+
+namespace frontmcp {
+
+std::string_view AuthRequest::bearer_token() const {
+  auto v = header("Authorization");
+  constexpr std::string_view kScheme = "bearer ";
+  if (v.size() <= kScheme.size()) return {};
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(v[i])) != kScheme[i]) return {};
+  }
+  v.remove_prefix(kScheme.size());
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  return v;
 }
 
 }  // namespace frontmcp

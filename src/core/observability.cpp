@@ -67,8 +67,10 @@ ServerCore::Readiness ServerCore::readiness() const {
   if (cluster) {
     auto p = cluster->probes();
     checks.emplace_back("redis", p.redis.empty() ? std::string(kOk) : p.redis);
-    checks.emplace_back("relay", p.relay.empty() ? std::string(kOk) : p.relay);
-    checks.emplace_back("heartbeat", p.heartbeat.empty() ? std::string(kOk) : p.heartbeat);
+    if (!cluster->serverless()) {
+      checks.emplace_back("relay", p.relay.empty() ? std::string(kOk) : p.relay);
+      checks.emplace_back("heartbeat", p.heartbeat.empty() ? std::string(kOk) : p.heartbeat);
+    }
   } else {
     checks.emplace_back("sessionStore", std::string(kOk));  // in memory: answers while the process runs
   }
@@ -120,7 +122,7 @@ std::string ServerCore::render_metrics() const {
   write_sample(out, "frontmcp_connections_open", "", counters.connections_open.load());
   write_help(out, "frontmcp_connections_rejected_total", "counter", "Connections refused because maxConnections was reached.");
   write_sample(out, "frontmcp_connections_rejected_total", "", counters.connections_rejected.load());
-  if (cluster) {
+  if (cluster && !cluster->serverless()) {
     write_help(out, "frontmcp_heartbeat_age_seconds", "gauge",
                "Seconds since this node's last successful heartbeat write (-1 before the first).");
     write_sample(out, "frontmcp_heartbeat_age_seconds", "", cluster->heartbeat_age_seconds());

@@ -127,7 +127,7 @@ void Server::start() {
   auto& im = *impl_;
   if (im.started) return;
   const auto& ha = im.core.options.ha;
-  if (im.core.cluster) {
+  if (im.core.options.mode == DeploymentMode::distributed) {
     if (ha.redis_url.empty()) {
       throw std::runtime_error(
           "HaConfigurationError: distributed mode needs Redis: set ServerOptions::ha.redis_url "
@@ -139,6 +139,7 @@ void Server::start() {
                                std::to_string(ha.heartbeat_interval.count()) + ")");
     }
   }
+  util::set_log_node(im.core.node_id);
   im.core.io_threads = im.thread_count();
   im.http = std::make_unique<http::HttpServer>(im.core, im.ioc);
   im.http->start();  // throws on bind failure, before any thread starts
@@ -222,7 +223,7 @@ int Server::run() {
     impl_->cv.wait(lock, [this] { return impl_->signalled || impl_->stopped; });
   }
   // stop() joins the I/O threads, so it runs here, never on one of them.
-  stop();
+  stop(impl_->core.options.drain_timeout);
   return 0;
 }
 

@@ -38,13 +38,27 @@ bool is_loopback_host(std::string_view host) {
   return false;
 }
 
+namespace {
+/// Serverless mode: no long-lived streams, so every POST is answered with JSON and there
+/// is no event log to resume (docs/modes.md).
+ServerOptions effective(ServerOptions o) {
+  if (o.mode == DeploymentMode::serverless) {
+    o.response_mode = ResponseMode::json;
+    o.session.resumability = false;
+  }
+  return o;
+}
+bool uses_redis(const ServerOptions& o) {
+  return o.mode == DeploymentMode::distributed || (o.mode == DeploymentMode::serverless && !o.ha.redis_url.empty());
+}
+}  // namespace
+
 ServerCore::ServerCore(ServerOptions opts, std::string node)
-    : options(std::move(opts)),
+    : options(effective(std::move(opts))),
       node_id(std::move(node)),
       dns_rebinding_protection(options.http.dns_rebinding_protection.value_or(is_loopback_host(options.http.host))),
       registry(options.session.page_size),
-      cluster(options.mode == DeploymentMode::distributed ? std::make_unique<cluster::Cluster>(options, node_id, metrics)
-                                                          : nullptr),
+      cluster(uses_redis(options) ? std::make_unique<cluster::Cluster>(options, node_id, metrics) : nullptr),
       events(cluster ? cluster->event_store()
                      : std::make_shared<session::MemoryEventStore>(options.session.max_events_per_stream)),
       store(std::make_shared<session::MemorySessionStore>()),

@@ -1,5 +1,7 @@
 #include "http/http_io.hpp"
 
+#include <boost/url/parse.hpp>
+
 #include "protocol/jsonrpc.hpp"
 #include "transport/sse_format.hpp"
 #include "util/async_event.hpp"
@@ -46,6 +48,13 @@ Headers header_list(std::string name, std::string value) {
 std::string_view header(const Request& req, std::string_view name) {
   auto it = req.find(name);
   return it == req.end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
+}
+
+std::string query_param(const Request& req, std::string_view key) {
+  auto u = boost::urls::parse_origin_form(std::string_view(req.target().data(), req.target().size()));
+  if (!u) return {};
+  auto it = u->params().find(key);
+  return it == u->params().end() ? std::string() : std::string((*it).value);
 }
 
 bool accepts(const Request& req, std::string_view mime) {

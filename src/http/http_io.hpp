@@ -92,5 +92,7 @@ net::awaitable<bool> pump_sse(Exchange& ex, session::SseStream& stream, std::uin
 /// Header value helpers.
 std::string_view header(const Request& req, std::string_view name);
 bool accepts(const Request& req, std::string_view mime);
+/// A query parameter of the request target, decoded ("" when absent).
+std::string query_param(const Request& req, std::string_view key);
 
 }  // namespace frontmcp::http

@@ -90,6 +90,49 @@ bool cors_allows(const core::ServerCore& core, std::string_view origin) {
   return false;
 }
 
+struct Denied {
+  std::string message;
+  Headers headers;
+};
+
+std::string_view lookup_header(const void* req, std::string_view name) { return header(*static_cast<const Request*>(req), name); }
+
+/// Runs HttpOptions::authorize; nullopt = allowed.
+std::optional<Denied> authorize(Exchange& ex, std::string_view path) {
+  AuthRequest ar;
+  std::string method(ex.req.method_string());
+  ar.method = method;
+  ar.path = path;
+  boost::system::error_code ec;
+  auto peer = ex.stream.socket().remote_endpoint(ec);
+  std::string remote = ec ? std::string() : peer.address().to_string();
+  ar.remote_address = remote;
+  ar.session_id = header(ex.req, "Mcp-Session-Id");
+  std::string query_sid;
+  if (ar.session_id.empty() && path == ex.core.options.http.message_path) {
+    query_sid = query_param(ex.req, "sessionId");
+    ar.session_id = query_sid;
+  }
+  ar.lookup = &lookup_header;
+  ar.context = &ex.req;
+  AuthDecision d;
+  try {
+    d = ex.core.options.http.authorize(ar);
+  } catch (const std::exception& e) {
+    util::log().error("authorization hook threw: {}", e.what());
+    d = AuthDecision::deny("Bearer", "Unauthorized: authorization failed");
+  } catch (...) {
+    util::log().error("authorization hook threw a non-exception");
+    d = AuthDecision::deny("Bearer", "Unauthorized: authorization failed");
+  }
+  if (d.allowed) return std::nullopt;
+  util::log_event(spdlog::level::info, "request rejected by the authorization hook",
+                  {{"method", ar.method}, {"path", ar.path}, {"remote", ar.remote_address}, {"session", ar.session_id}});
+  Denied out{d.message.empty() ? std::string("Unauthorized") : d.message, {}};
+  out.headers.emplace_back("WWW-Authenticate", d.www_authenticate.empty() ? std::string("Bearer") : d.www_authenticate);
+  return out;
+}
+
 net::awaitable<bool> route(Exchange& ex) {
   auto& core = ex.core;
   const auto& opt = core.options.http;
@@ -142,6 +185,10 @@ net::awaitable<bool> route(Exchange& ex) {
       preflight.emplace_back("Access-Control-Max-Age", "600");
       co_return co_await write_response(ex, status::no_content, std::string(), std::string_view(), std::move(preflight));
     }
+  }
+  if (opt.authorize) {
+    if (auto denied = authorize(ex, path)) co_return co_await write_error(ex, status::unauthorized, errc::kServerError, denied->message,
+                                                                         std::move(denied->headers));
   }
   // Distributed mode keeps answering requests that still arrive on open connections
   // while draining (the sessions live in Redis, so any node may serve them); standalone

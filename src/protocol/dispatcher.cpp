@@ -94,6 +94,10 @@ std::string_view required_capability(std::string_view method) {
 Task<Result<json::value>> ContextImpl::request(std::string method, json::object params,
                                                std::chrono::milliseconds timeout) {
   if (!session_) co_return Error{errc::kServerError, "server->client requests need a session", {}};
+  if (dispatcher_.serverless()) {
+    // The answer would have to reach this instance on a stream it does not keep.
+    co_return Error{errc::kServerError, method + " is not available in serverless mode (no stream to the client)", {}};
+  }
   auto cap = required_capability(method);
   if (!cap.empty() && !client_capabilities().contains(cap)) {
     co_return Error{errc::kInvalidRequest, "client does not support " + std::string(cap), {}};
@@ -222,7 +226,15 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
     r = Error::internal("internal error");
   }
   if (session) session->end_request(key);
-  metrics_.request_done(metrics::method_of(m.method), r.has_value(), std::chrono::steady_clock::now() - started);
+  const auto took = std::chrono::steady_clock::now() - started;
+  metrics_.request_done(metrics::method_of(m.method), r.has_value(), took);
+  if (util::log().should_log(spdlog::level::debug)) {
+    auto us = std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(took).count());
+    auto outcome = r ? std::string("ok") : "error " + std::to_string(r.error().code);
+    util::log_event(spdlog::level::debug, "request served",
+                    {{"method", m.method}, {"id", json::serialize(id)}, {"session", session ? std::string_view(session->id()) : ""},
+                     {"outcome", outcome}, {"us", us}});
+  }
   if (ctx.cancelled()) co_return std::nullopt;
   if (!r) co_return make_error(id, r.error());
   co_return make_result(id, std::move(r).value());

@@ -45,6 +45,7 @@ class Dispatcher {
   void list_changed(registry::ListKind kind);
 
   const std::string& node_id() const noexcept { return node_id_; }
+  bool serverless() const noexcept { return options_.mode == DeploymentMode::serverless; }
 
  private:
   json::object capabilities() const;

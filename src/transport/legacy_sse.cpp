@@ -7,7 +7,6 @@
 #include "transport/transports.hpp"
 
 #include <boost/asio/this_coro.hpp>
-#include <boost/url/parse.hpp>
 #include "util/log.hpp"
 
 namespace frontmcp::transport {
@@ -63,6 +62,12 @@ std::function<void(const std::shared_ptr<session::Session>&, std::string)> legac
 }
 
 net::awaitable<bool> handle_legacy_stream(Exchange& ex) {
+  if (ex.core.options.mode == DeploymentMode::serverless) {
+    // The legacy transport answers on a long-lived stream only: not in serverless mode.
+    co_return co_await http::write_error(ex, status::not_found, errc::kServerError,
+                                         "Not Found: the HTTP+SSE transport needs a long-lived stream, which serverless mode "
+                                         "does not offer; use Streamable HTTP on the MCP endpoint");
+  }
   if (ex.req.method() != bhttp::verb::get) {
     co_return co_await http::write_error(ex, status::method_not_allowed, errc::kServerError, "Method not allowed.",
                                          http::header_list("Allow", "GET"));
@@ -107,11 +112,7 @@ net::awaitable<bool> handle_legacy_message(Exchange& ex) {
     co_return co_await http::write_error(ex, status::method_not_allowed, errc::kServerError, "Method not allowed.",
                                          http::header_list("Allow", "POST"));
   }
-  std::string sid;
-  if (auto u = boost::urls::parse_origin_form(std::string_view(ex.req.target().data(), ex.req.target().size()))) {
-    auto it = u->params().find("sessionId");
-    if (it != u->params().end()) sid = (*it).value;
-  }
+  std::string sid = http::query_param(ex.req, "sessionId");
   if (sid.empty()) {
     co_return co_await http::write_error(ex, status::bad_request, errc::kServerError,
                                          "Bad Request: sessionId query parameter is required");

@@ -38,6 +38,7 @@ net::awaitable<json::value> persist_changes(core::ServerCore& core, const std::s
 }
 
 void add_affinity_cookie(Exchange& ex) {
+  if (ex.core.options.mode == DeploymentMode::serverless) return;  // no node to stick to
   auto proto = http::header(ex.req, "X-Forwarded-Proto");
   ex.headers.emplace_back("Set-Cookie", cluster::affinity_cookie(ex.core.node_id, ex.core.options.session.idle_ttl,
                                                                  proto == "https"));
@@ -340,7 +341,8 @@ net::awaitable<bool> handle_post(Exchange& ex) {
     auto stream = session->open_stream();
     stream->send_response(protocol::make_result(id, std::move(result).value()));
     stream->finish();
-    util::log().debug("session {} initialized ({})", session->id(), session->protocol_version());
+    util::log_event(spdlog::level::debug, "session initialized",
+                    {{"session", session->id()}, {"version", session->protocol_version()}});
     co_return co_await answer_post(ex, *session, stream, false, http::header_list("Mcp-Session-Id", session->id()));
   }
 
@@ -454,13 +456,13 @@ net::awaitable<bool> handle_delete(Exchange& ex) {
     auto r = co_await ex.core.cluster->remove(std::string(sid));
     if (!r) co_return co_await write_store_error(ex, r.error());
     if (!*r) co_return co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
-    util::log().debug("session {} deleted by the client", sid);
+    util::log_event(spdlog::level::debug, "session deleted by the client", {{"session", sid}});
     co_return co_await http::write_response(ex, status::ok, {});
   }
   if (!ex.core.sessions.remove(sid)) {
     co_return co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
   }
-  util::log().debug("session {} deleted by the client", sid);
+  util::log_event(spdlog::level::debug, "session deleted by the client", {{"session", sid}});
   co_return co_await http::write_response(ex, status::ok, {});
 }
 
@@ -469,7 +471,15 @@ net::awaitable<bool> handle_delete(Exchange& ex) {
 net::awaitable<bool> handle_streamable(Exchange& ex) {
   switch (ex.req.method()) {
     case bhttp::verb::post: co_return co_await handle_post(ex);
-    case bhttp::verb::get: co_return co_await handle_get(ex);
+    case bhttp::verb::get:
+      // Serverless: an instance may be frozen or gone after the response, so it offers no
+      // standalone stream (the spec's answer for that is 405).
+      if (ex.core.options.mode == DeploymentMode::serverless) {
+        co_return co_await http::write_error(ex, status::method_not_allowed, errc::kServerError,
+                                             "Method Not Allowed: no standalone SSE stream in serverless mode",
+                                             http::header_list("Allow", "POST, DELETE"));
+      }
+      co_return co_await handle_get(ex);
     case bhttp::verb::delete_: co_return co_await handle_delete(ex);
     default:
       co_return co_await http::write_error(ex, status::method_not_allowed, errc::kServerError, "Method not allowed.",

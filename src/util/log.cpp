@@ -1,11 +1,102 @@
 #include "util/log.hpp"
 
+#include <frontmcp/logging.hpp>
+
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <vector>
+
 namespace frontmcp::util {
 
+namespace {
+
+std::atomic<bool> g_json{false};
+std::mutex g_node_mu;
+std::string g_node;  // guarded by g_node_mu
+
+/// Fields of the log_event() call running on this thread (the logger is synchronous, so
+/// the formatter runs inside that call, on the same thread).
+thread_local const std::initializer_list<LogField>* t_fields = nullptr;
+
+void append_json_string(spdlog::memory_buf_t& out, std::string_view s) {
+  out.push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"': out.append(std::string_view("\\\"")); break;
+      case '\\': out.append(std::string_view("\\\\")); break;
+      case '\n': out.append(std::string_view("\\n")); break;
+      case '\r': out.append(std::string_view("\\r")); break;
+      case '\t': out.append(std::string_view("\\t")); break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          char esc[] = {'\\', 'u', '0', '0', kHex[(c >> 4) & 0xf], kHex[c & 0xf]};
+          out.append(esc, esc + sizeof esc);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void append_key(spdlog::memory_buf_t& out, std::string_view key) {
+  out.push_back(',');
+  append_json_string(out, key);
+  out.push_back(':');
+}
+
+/// One JSON object per line: {"ts","level","node","msg",<fields>}.
+class JsonFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    auto tp = msg.time;
+    auto secs = std::chrono::system_clock::to_time_t(tp);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count() % 1000;
+    std::tm tm{};
+    ::gmtime_r(&secs, &tm);
+    char ts[32];
+    auto n = std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(ts + n, sizeof ts - n, ".%03dZ", static_cast<int>(ms));
+    dest.append(std::string_view(R"({"ts":")"));
+    dest.append(std::string_view(ts));
+    dest.push_back('"');
+    append_key(dest, "level");
+    auto lv = spdlog::level::to_string_view(msg.level);
+    append_json_string(dest, std::string_view(lv.data(), lv.size()));
+    {
+      std::lock_guard lock(g_node_mu);
+      if (!g_node.empty()) {
+        append_key(dest, "node");
+        append_json_string(dest, g_node);
+      }
+    }
+    append_key(dest, "msg");
+    append_json_string(dest, std::string_view(msg.payload.data(), msg.payload.size()));
+    if (t_fields) {
+      for (const auto& f : *t_fields) {
+        if (f.value.empty()) continue;
+        append_key(dest, f.key);
+        append_json_string(dest, f.value);
+      }
+    }
+    dest.append(std::string_view("}\n"));
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
+};
+
+}  // namespace
+
 spdlog::logger& log() {
+  // Looked up each time (a map lookup under spdlog's registry lock would be too much on
+  // hot paths, so the pointer is cached, and configure_logging() swaps the logger in
+  // place instead of replacing the object).
   static std::shared_ptr<spdlog::logger> logger = [] {
     if (auto existing = spdlog::get("frontmcp")) return existing;
     return spdlog::stderr_color_mt("frontmcp");
@@ -24,4 +115,44 @@ void log_escaped(std::exception_ptr e, const char* what) {
   }
 }
 
+void log_event(spdlog::level::level_enum level, std::string_view msg, std::initializer_list<LogField> fields) {
+  auto& l = log();
+  if (!l.should_log(level)) return;
+  if (g_json.load(std::memory_order_relaxed)) {
+    t_fields = &fields;
+    l.log(level, "{}", msg);
+    t_fields = nullptr;
+    return;
+  }
+  std::string line(msg);
+  for (const auto& f : fields) {
+    if (f.value.empty()) continue;
+    line += ' ';
+    line += f.key;
+    line += '=';
+    line += f.value;
+  }
+  l.log(level, "{}", line);
+}
+
+void set_log_node(std::string node_id) {
+  std::lock_guard lock(g_node_mu);
+  g_node = std::move(node_id);
+}
+
 }  // namespace frontmcp::util
+
+namespace frontmcp {
+
+void configure_logging(LogFormat format, std::string_view level) {
+  auto& l = util::log();
+  util::g_json.store(format == LogFormat::json);
+  if (format == LogFormat::json) {
+    l.set_formatter(std::make_unique<util::JsonFormatter>());
+  } else {
+    l.set_formatter(std::make_unique<spdlog::pattern_formatter>());
+  }
+  l.set_level(spdlog::level::from_str(std::string(level)));
+}
+
+}  // namespace frontmcp

@@ -4,6 +4,9 @@
 #include <spdlog/logger.h>
 
 #include <exception>
+#include <initializer_list>
+#include <string>
+#include <string_view>
 
 namespace frontmcp::util {
 spdlog::logger& log();
@@ -16,4 +19,16 @@ struct LogEscaped {
   const char* what;  // a string literal naming the task
   void operator()(std::exception_ptr e) const { log_escaped(e, what); }
 };
+
+/// A named value of a structured log line: `key=value` in text logs, a JSON field in
+/// JSON-lines logs (see frontmcp::configure_logging).
+struct LogField {
+  std::string_view key;
+  std::string_view value;
+};
+/// Logs `msg` with fields (session, request id, method ...). Cheap when `level` is off.
+void log_event(spdlog::level::level_enum level, std::string_view msg, std::initializer_list<LogField> fields);
+
+/// The node id every JSON log line carries (set by Server::start).
+void set_log_node(std::string node_id);
 }  // namespace frontmcp::util

@@ -122,7 +122,7 @@ function openGet(node, sessionId, lastEventId) {
 const isUpdate = (uri) => (ev) => ev.json?.method === 'notifications/resources/updated' && ev.json?.params?.uri === uri;
 
 function claimLine(sessionId, deadNode, epoch) {
-  return new RegExp(`\\binfo\\b.*claimed orphaned session ${escapeRegExp(sessionId)} from dead node ${escapeRegExp(deadNode)} \\(epoch ${epoch}\\)`, 'i');
+  return new RegExp(`\\binfo\\b.*claimed an orphaned session \\(scanner\\) session=${escapeRegExp(sessionId)} from=${escapeRegExp(deadNode)} epoch=${epoch}\\b`, 'i');
 }
 
 /** Runs the server binary to completion (it is expected to fail at start). Bounded. */
@@ -595,7 +595,7 @@ describe('distributed mode: failover', () => {
         Math.max(0, windowEnd - Date.now()),
         'the session staying with the restarted node at epoch 0',
       );
-      assert.deepEqual(n2.logLines(/claimed orphaned session/), [], 'node 2 claimed nothing');
+      assert.deepEqual(n2.logLines(/claimed an orphaned session/), [], 'node 2 claimed nothing');
 
       const router = createRouter(again);
       const { client } = await sdkClient(router, clients, { sessionId: sid, noGet: true });

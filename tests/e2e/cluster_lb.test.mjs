@@ -740,8 +740,8 @@ describe('(g) two nodes racing for orphaned sessions', () => {
       assert.ok(survivorIds.includes(rec.nodeId), `session ${sid} owned by a survivor: ${rec.nodeId}`);
       assert.equal(rec.reassignedFrom, victim, `session ${sid} reassignedFrom`);
       wins[rec.nodeId] += 1;
-      const claims = survivors.map((n) => n.logLines(new RegExp(`claimed orphaned session ${escapeRe(sid)} `)).length);
-      const takeovers = survivors.map((n) => n.logLines(new RegExp(`took over session ${escapeRe(sid)} `)).length);
+      const claims = survivors.map((n) => n.logLines(new RegExp(`claimed an orphaned session \\(scanner\\) session=${escapeRe(sid)} `)).length);
+      const takeovers = survivors.map((n) => n.logLines(new RegExp(`took over a session from a dead node \\(request path\\) session=${escapeRe(sid)} `)).length);
       assert.deepEqual(takeovers, [0, 0], `no request-path takeover of ${sid}`);
       assert.equal(claims[0] + claims[1], 1, `session ${sid} claimed exactly once across both logs (${JSON.stringify(claims)})`);
       const claimer = survivorIds[claims.indexOf(1)];

@@ -7,6 +7,8 @@
 -- ARGV[4]  state (JSON)
 -- ARGV[5]  session idle TTL in ms
 -- ARGV[6]  owner to create the record with ("" = the record must exist already)
+-- ARGV[7]  "0": do not add a created record to the owner's index (serverless mode: no
+--          scanner would ever clean it); anything else or absent: add it
 -- Returns {"OK", epoch} | {"STALE", nodeId, epoch} | {"MISSING"}
 -- A write with an epoch other than the stored one is rejected: the writer lost the
 -- session (or read it before a takeover) and must re-read.
@@ -16,7 +18,7 @@ if not rec[1] then
   if owner == '' then return {'MISSING'} end
   redis.call('HSET', KEYS[1], 'nodeId', owner, 'epoch', epoch, 'state', state)
   redis.call('PEXPIRE', KEYS[1], ttl)
-  redis.call('SADD', prefix .. 'node:' .. owner .. ':sessions', sid)
+  if ARGV[7] ~= '0' then redis.call('SADD', prefix .. 'node:' .. owner .. ':sessions', sid) end
   return {'OK', tonumber(epoch)}
 end
 if rec[2] ~= epoch then return {'STALE', rec[1], tonumber(rec[2]) or 0} end
