@@ -122,7 +122,9 @@ export function parseStatsCsv(text) {
 export async function startHaproxy(nodes, { waitUp = true, startTimeoutMs = 10_000 } = {}) {
   let lastError;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const [port, statsPort] = [await freePort(), await freePort()];
+    const port = await freePort();
+    let statsPort = await freePort();
+    while (statsPort === port) statsPort = await freePort();
     try {
       return await startOnce(nodes, { port, statsPort, waitUp, startTimeoutMs });
     } catch (err) {
@@ -172,7 +174,7 @@ async function startOnce(nodes, { port, statsPort, waitUp, startTimeoutMs }) {
     /** Waits (bounded) until server slot `i` has the given status (UP, DOWN, ...); resolves to its row. */
     waitServer: (i, status, ms = 10_000) =>
       pollUntil(
-        async () => (await servers()).find((r) => r.svname === serverName(i)),
+        async () => (await servers().catch(() => [])).find((r) => r.svname === serverName(i)),
         (row) => row?.status === status,
         ms,
         `HAProxy to report ${serverName(i)} ${status}`,
@@ -196,14 +198,10 @@ async function startOnce(nodes, { port, statsPort, waitUp, startTimeoutMs }) {
       failed.promise,
     ]);
     if (waitUp) {
-      await Promise.race([
-        pollUntil(servers, // UP from the start, so also wait for the first passed check (L7OK: /readyz answered 200).
-        (rows) => rows.length === NODE_SLOTS && rows.every((r) => r.status === 'UP' && r.check_status === 'L7OK'),
-        startTimeoutMs,
-        'every server UP with a passed /readyz check in /stats;csv',
-      ),
-        failed.promise,
-      ]);
+      // Servers are UP from the start: also wait for the first passed check (L7OK = /readyz 200).
+      const rows = () => servers().catch((err) => String(err.message));
+      const allUp = (r) => Array.isArray(r) && r.length === NODE_SLOTS && r.every((x) => x.status === 'UP' && x.check_status === 'L7OK');
+      await Promise.race([pollUntil(rows, allUp, startTimeoutMs, 'every server UP with a passed /readyz check in /stats;csv'), failed.promise]);
     }
   } catch (err) {
     proc.kill('SIGKILL');
