@@ -181,10 +181,12 @@ function externalCluster(file) {
     logDir: state.logDir,
     redis: redisOf(state.redis.port),
     nodes: state.nodes.map((n) => {
-      // Only a frontmcp-server started with this node id is ever signalled (pids get reused).
+      // Only the process started as this node of this cluster (its --node-id and this
+      // cluster's --redis URL on its command line) is ever signalled: pids get reused.
       const ours = () => {
         const argv = cmdline(n.pid);
-        return argv.some((a) => a.endsWith('frontmcp-server')) && argv.includes('--node-id') && argv[argv.indexOf('--node-id') + 1] === n.nodeId;
+        const flag = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+        return flag('--node-id') === n.nodeId && flag('--redis') === state.redis.url;
       };
       return {
         ...n,
