@@ -2,8 +2,9 @@
 // (only its environment variables point it at loopback ports) and a real redis-server:
 // the configuration is valid as shipped; cookie affinity on the server's own
 // __frontmcp_node cookie; the official SDK client keeps its session when its node is
-// SIGKILLed; an SSE stream passes through unbuffered; a node whose /readyz answers 503
-// leaves the rotation and its cookie is ignored until it is ready again.
+// SIGKILLed; an SSE stream passes through unbuffered; a rolling restart (SIGTERM) under
+// load fails no call; a node whose /readyz answers 503 leaves the rotation and its cookie
+// is ignored until it is ready again.
 // Needs haproxy (2.6+) and redis-server on PATH. docs: deploy/haproxy/haproxy.cfg (header).
 //
 // Every wait has a deadline; nothing sleeps to synchronise. The one deliberate duration is
@@ -325,6 +326,69 @@ describe('HAProxy in front of 3 nodes: affinity and streams', () => {
     assert.deepEqual(failedPosts, [], 'no POST failed');
     await lb.waitServer(slot, 'DOWN', WAIT_MS);
     t.diagnostic(`re-pinned to ${repinned}; HAProxy marked ${serverName(slot)} DOWN`);
+  });
+});
+
+describe('HAProxy during a rolling restart under load', () => {
+  let cluster;
+  let lb;
+  const clients = [];
+  before(async () => {
+    cluster = await startCluster(3, {});
+    lb = await startHaproxy(cluster.nodes);
+  });
+  after(async () => {
+    for (const c of clients.splice(0)) await c.close();
+    await lb?.close();
+    await cluster?.close();
+  });
+
+  it('each node in turn: SIGTERM, exit 0, DOWN in HAProxy, back on its port and UP; no call fails, no session is lost', async (t) => {
+    for (let i = 0; i < 6; i++) clients.push(await connectSdk(lb.url));
+    const sessionIds = clients.map((c) => c.transport.sessionId);
+    let stop = false;
+    let ok = 0;
+    const failures = [];
+    const loops = clients.map(async (c, i) => {
+      while (!stop) {
+        try {
+          const w = await c.whoami();
+          assert.equal(w.sessionId, sessionIds[i]);
+          ok += 1;
+        } catch (err) {
+          failures.push({ client: i, error: String(err) });
+        }
+      }
+    });
+    const restarts = [];
+    try {
+      await pollUntil(async () => ok, (n) => n >= 50, 10_000, '50 calls before the first restart');
+      for (let i = 0; i < cluster.nodes.length; i++) {
+        const { nodeId, port } = cluster.nodes[i];
+        const t0 = Date.now();
+        const exit = await killNode(cluster.nodes[i], 'SIGTERM');
+        assert.equal(exit.code, 0, `${nodeId} exit after SIGTERM: ${JSON.stringify(exit)}`);
+        const exitMs = Date.now() - t0;
+        // Stay down until the health checks see it (meanwhile the calls pinned to it are
+        // refused and redispatched), then come back on the same port.
+        await lb.waitServer(i, 'DOWN', 10_000);
+        const downMs = Date.now() - t0;
+        cluster.nodes[i] = await cluster.add({ nodeId, port });
+        await lb.waitServer(i, 'UP', 10_000);
+        const okAt = ok;
+        await pollUntil(async () => ok, (n) => n >= okAt + 20, 10_000, `calls going on after ${nodeId} came back`);
+        restarts.push({ nodeId, exitMs, downMs, upMs: Date.now() - t0 });
+      }
+    } finally {
+      stop = true;
+      await withTimeout(Promise.all(loops), 15_000, 'the load loops to stop');
+    }
+    const posts5xx = lb.entries().filter((e) => /^POST /.test(e.request ?? '') && e.status >= 500);
+    t.diagnostic(`calls ok: ${ok}, failed: ${failures.length}; restarts: ${JSON.stringify(restarts)}; POSTs retried by HAProxy: ${lb.entries().filter((e) => /^POST /.test(e.request ?? '') && e.retries !== '0').length}`);
+    assert.deepEqual(failures.slice(0, 3), [], `${failures.length} failed calls; HAProxy 5xx POSTs:\n${posts5xx.map((e) => e.line).join('\n')}`);
+    assert.deepEqual(posts5xx.map((e) => e.line), [], 'no POST answered 5xx by HAProxy');
+    assert.deepEqual(clients.map((c) => c.transport.sessionId), sessionIds, 'every client kept its session');
+    assert.deepEqual(clients.map((c) => c.initializeCount()), clients.map(() => 1), 'no re-initialize');
   });
 });
 

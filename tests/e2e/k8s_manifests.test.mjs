@@ -101,12 +101,11 @@ function preStopSeconds(container) {
   return Number(cmd[1]);
 }
 
-/** The server's drain after SIGTERM (ms): drain_timeout's default in options.hpp. */
-function drainMs() {
+/** A default of the server that --help may not state (older binaries): from options.hpp. */
+function optionsDefaultMs(field) {
   const text = fs.readFileSync(path.join(ROOT, 'include/frontmcp/options.hpp'), 'utf8');
-  const m = /drain_timeout\{([\d']+)\}/.exec(text);
-  assert.ok(m, 'drain_timeout{...} in include/frontmcp/options.hpp');
-  return Number(m[1].replaceAll("'", ''));
+  const m = new RegExp(`${field}\\{([\\d']+)\\}`).exec(text);
+  return m ? Number(m[1].replaceAll("'", '')) : undefined;
 }
 
 /** Whether --help lists `flag` exactly (not as the prefix of a longer flag). */
@@ -132,12 +131,41 @@ async function serverHelp() {
   return help;
 }
 
-/** "(default N)" of a flag in --help. */
-async function serverDefault(flag) {
-  const m = new RegExp(`${flag}\\b[\\s\\S]*?\\(default (\\d+)\\)`).exec(await serverHelp());
-  assert.ok(m, `no "${flag} ... (default N)" in --help`);
-  return Number(m[1]);
+/** "(default X)" of a flag in --help (a string), or undefined when the flag or its default is not there. */
+async function helpDefault(flag) {
+  const m = new RegExp(`^\\s*${flag}\\b[^\\n]*(?:\\n\\s{20,}[^\\n]*)*?\\(default ([^)\\s]+)\\)`, 'm').exec(await serverHelp());
+  return m?.[1];
 }
+
+/** "(default N)" of a flag in --help, as a number (asserted present). */
+async function serverDefault(flag) {
+  const v = await helpDefault(flag);
+  assert.ok(v !== undefined && /^\d+$/.test(v), `no "${flag} ... (default N)" in --help`);
+  return Number(v);
+}
+
+/**
+ * How the frontmcp container shuts down, from its own flags or the server defaults (ms):
+ * { shutdownDelay (--shutdown-delay-ms: /readyz 503 while still serving), drain
+ * (--drain-timeout-ms) }.
+ */
+async function shutdownTimes(args) {
+  const given = (flag) => (flagValue(args, flag) === undefined ? undefined : Number(flagValue(args, flag)));
+  const drain = given('--drain-timeout-ms') ?? Number((await helpDefault('--drain-timeout-ms')) ?? optionsDefaultMs('drain_timeout'));
+  const shutdownDelay = given('--shutdown-delay-ms') ?? Number((await helpDefault('--shutdown-delay-ms')) ?? optionsDefaultMs('shutdown_delay') ?? 0);
+  assert.ok(Number.isFinite(drain) && Number.isFinite(shutdownDelay), `drain ${drain} ms, shutdown delay ${shutdownDelay} ms`);
+  return { drain, shutdownDelay };
+}
+
+/** The probe paths the server answers with these args: its flags, else its defaults. */
+async function probePaths(args) {
+  return {
+    healthz: flagValue(args, '--healthz-path') ?? (await helpDefault('--healthz-path')) ?? '/healthz',
+    readyz: flagValue(args, '--readyz-path') ?? (await helpDefault('--readyz-path')) ?? '/readyz',
+  };
+}
+
+const argsOf = (c) => [...(c.command ?? []), ...(c.args ?? [])];
 
 // ---------------------------------------------------------------------------------------------
 
@@ -275,25 +303,28 @@ describe('deploy/k8s: what the schemas cannot check', () => {
     const h = await serverHelp();
     for (const name of Object.keys(env)) assert.ok(new RegExp(`\\b${name}\\b`).test(h), `--help names the environment variable ${name}`);
 
-    const args = [...(c.command ?? []), ...(c.args ?? [])];
+    const args = argsOf(c);
     assert.equal(flagValue(args, '--host'), '0.0.0.0', 'listens on every interface of the pod');
     for (const flag of args.filter((a) => a.startsWith('--'))) assert.ok(hasFlag(h, flag.split('=')[0]), `${flag} is a flag of the server`);
     const listenPort = Number(flagValue(args, '--port') ?? (await serverDefault('--port')));
     assert.equal(resolvePort(c, 'http'), listenPort, 'the container port named http is the port the server listens on');
     assert.equal(listenPort, 3000);
-    assert.equal(c.readinessProbe?.httpGet?.path, '/readyz');
-    assert.equal(c.livenessProbe?.httpGet?.path, '/healthz');
+    const paths = await probePaths(args);
+    assert.deepEqual(paths, { healthz: '/healthz', readyz: '/readyz' }, 'the server default probe paths');
+    assert.equal(c.readinessProbe?.httpGet?.path, paths.readyz, 'readiness probe on the readiness endpoint');
+    assert.equal(c.livenessProbe?.httpGet?.path, paths.healthz, 'liveness probe on the liveness endpoint (not /readyz: a Redis outage must not restart pods)');
     assert.equal(resolvePort(c, c.readinessProbe.httpGet.port), listenPort, 'readiness probe port');
     assert.equal(resolvePort(c, c.livenessProbe.httpGet.port), listenPort, 'liveness probe port');
   });
 
-  it('shutdown fits: terminationGracePeriodSeconds > preStop sleep + the server drain', () => {
+  it('shutdown fits: terminationGracePeriodSeconds > preStop sleep + the server drain', async (t) => {
     const c = containerOf(frontmcp, 'frontmcp');
     const pre = preStopSeconds(c);
-    const drain = drainMs() / 1000;
+    const { drain, shutdownDelay } = await shutdownTimes(argsOf(c));
     const grace = frontmcp.spec.template.spec.terminationGracePeriodSeconds ?? 30;
-    assert.ok(pre >= 2, `the preStop sleep (${pre} s) gives endpoint removal time to spread`);
-    assert.ok(grace > pre + drain, `terminationGracePeriodSeconds ${grace} > preStop ${pre} s + drain ${drain} s`);
+    t.diagnostic(`preStop ${pre} s + shutdown delay ${shutdownDelay / 1000} s + drain ${drain / 1000} s < grace ${grace} s`);
+    assert.ok(pre + shutdownDelay / 1000 >= 2, `the preStop sleep (${pre} s) gives endpoint removal time to spread`);
+    assert.ok(grace > pre + (shutdownDelay + drain) / 1000, `terminationGracePeriodSeconds ${grace} > preStop ${pre} s + shutdown delay ${shutdownDelay / 1000} s + drain ${drain / 1000} s`);
     const rollout = frontmcp.spec.strategy?.rollingUpdate ?? {};
     assert.equal(rollout.maxUnavailable, 0, 'rolling updates keep all nodes until a new one is ready');
   });
@@ -351,12 +382,13 @@ describe('deploy/k8s: the real server started as the Deployment starts it', () =
     redis = await startRedis();
   });
   after(async () => {
+    redis?.resume();
     stream?.close();
     if (node) await node.stop().catch(() => {});
     await redis?.close();
   });
 
-  it('with its args and env (loopback, a private Redis) it answers the probes, names itself by the pod, exits within the grace period', async (t) => {
+  it('with its args and env (loopback, a private Redis) it answers the probes (unready, not dead, while Redis stalls), names itself by the pod, exits within the grace period', async (t) => {
     const c = containerOf(frontmcp, 'frontmcp');
     // The pod's command line, bound to loopback instead of 0.0.0.0 (the harness adds
     // --host 127.0.0.1 --port 0) and the downward API resolved.
@@ -379,6 +411,17 @@ describe('deploy/k8s: the real server started as the Deployment starts it', () =
     const live = await httpRequest(`${node.base}${c.livenessProbe.httpGet.path}`, { timeoutMs: 3_000 });
     assert.equal(live.status, 200, `liveness ${c.livenessProbe.httpGet.path}: ${live.body}`);
     assert.ok(await redis.exists(`${DEFAULT_PREFIX}heartbeat:${podName}`), 'the node heartbeats in the Redis of FRONTMCP_REDIS_URL');
+
+    // Redis stalls (the fault): the pod turns unready but stays alive (no restart loop).
+    redis.pause();
+    try {
+      await pollUntil(() => httpRequest(`${node.base}${c.readinessProbe.httpGet.path}`, { timeoutMs: 3_000 }), (r) => r.status === 503, 8_000, 'the readiness probe to fail while Redis is stalled');
+      const stillLive = await httpRequest(`${node.base}${c.livenessProbe.httpGet.path}`, { timeoutMs: 3_000 });
+      assert.equal(stillLive.status, 200, 'the liveness probe passes while Redis is stalled');
+    } finally {
+      redis.resume();
+    }
+    await pollUntil(() => httpRequest(`${node.base}${c.readinessProbe.httpGet.path}`, { timeoutMs: 3_000 }), (r) => r.status === 200, 10_000, 'ready again once Redis is back');
 
     // The affinity cookie a client gets names the pod (what ingress-nginx.yaml's comment says).
     const init = await mcpPost(node.url, initializeRequest());
