@@ -77,7 +77,7 @@ std::string read_token_file(const std::string& path, const std::string& field) {
 struct Flags {
   std::optional<std::string> host, mode, redis, node_id, redis_key_prefix, config, log_level, response_mode;
   std::optional<std::string> log_format, healthz_path, readyz_path, metrics_path, auth_token_file, dns_rebinding;
-  std::optional<std::int64_t> max_header_bytes, drain_timeout_ms;
+  std::optional<std::int64_t> max_header_bytes, drain_timeout_ms, shutdown_delay_ms;
   std::optional<int> port;
   std::optional<std::int64_t> heartbeat_interval_ms, heartbeat_ttl_ms, takeover_grace_ms, max_body_bytes;
   std::optional<std::int64_t> max_sessions, max_connections, session_idle_ttl_ms, idle_timeout_ms;
@@ -111,6 +111,12 @@ void apply_file(const std::string& path, AppConfig& cfg) {
     if (!arr) throw ConfigError("config " + key + ": expected an array of strings");
     for (const auto& e : *arr) out.push_back(str(key, e));
     return out;
+  };
+  auto non_negative = [&](const std::string& key, const toml::node& n) {
+    auto v = n.value<std::int64_t>();
+    if (!v) throw ConfigError("config " + key + ": expected an integer");
+    if (*v < 0) throw ConfigError("config " + key + ": must not be negative, got " + std::to_string(*v));
+    return *v;
   };
   auto boolean = [&](const std::string& key, const toml::node& n) {
     auto v = n.value<bool>();
@@ -146,6 +152,7 @@ void apply_file(const std::string& path, AppConfig& cfg) {
     else if (key == "maxHeaderBytes") o.http.max_header_bytes = static_cast<std::size_t>(num(key, n));
     else if (key == "dnsRebindingProtection") o.http.dns_rebinding_protection = boolean(key, n);
     else if (key == "drainTimeoutMs") o.drain_timeout = std::chrono::milliseconds(num(key, n));
+    else if (key == "shutdownDelayMs") o.shutdown_delay = std::chrono::milliseconds(non_negative(key, n));
     else if (key == "logFormat") cfg.log_format = parse_log_format(str(key, n), "config logFormat");
     else if (key == "authTokenFile") cfg.auth_token = read_token_file(str(key, n), "config authTokenFile");
     else throw ConfigError("config file " + path + ": unknown key '" + key + "'");
@@ -184,6 +191,8 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   app.add_option("--dns-rebinding-protection", f.dns_rebinding, "true | false (default: true when bound to loopback)");
   app.add_option("--max-header-bytes", f.max_header_bytes, "Largest request header block (default 16384)");
   app.add_option("--drain-timeout-ms", f.drain_timeout_ms, "On SIGTERM, how long requests in flight may take (default 5000)");
+  app.add_option("--shutdown-delay-ms", f.shutdown_delay_ms,
+                 "On SIGTERM, serve this long with /readyz 503 before draining (default 0)")->check(CLI::NonNegativeNumber);
   app.add_option("--healthz-path", f.healthz_path, "Liveness endpoint (default /healthz)");
   app.add_option("--readyz-path", f.readyz_path, "Readiness endpoint (default /readyz)");
   app.add_option("--metrics-path", f.metrics_path, "Prometheus endpoint, \"\" to turn it off (default /metrics)");
@@ -235,6 +244,7 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   for (auto& h : f.cors_origins) o.http.cors_allowed_origins.push_back(h);
   if (f.dns_rebinding) o.http.dns_rebinding_protection = parse_bool(*f.dns_rebinding, "--dns-rebinding-protection");
   if (f.max_header_bytes) o.http.max_header_bytes = static_cast<std::size_t>(positive(*f.max_header_bytes, "--max-header-bytes"));
+  if (f.shutdown_delay_ms) o.shutdown_delay = std::chrono::milliseconds(*f.shutdown_delay_ms);
   if (f.drain_timeout_ms) o.drain_timeout = std::chrono::milliseconds(positive(*f.drain_timeout_ms, "--drain-timeout-ms"));
   if (f.healthz_path) o.http.healthz_path = http_path(*f.healthz_path, "--healthz-path");
   if (f.readyz_path) o.http.readyz_path = http_path(*f.readyz_path, "--readyz-path");

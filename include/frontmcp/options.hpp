@@ -138,7 +138,11 @@ struct ServerOptions {
   std::string node_id;
   /// I/O threads; 0 = one per core.
   unsigned threads = 0;
-  /// Graceful stop (SIGTERM, Server::run): how long requests in flight may take to finish.
+  /// Graceful stop (SIGTERM, Server::stop): first /readyz turns 503 while the server goes
+  /// on serving and accepting for `shutdown_delay` (time for load balancers and Kubernetes
+  /// endpoints to notice; 0 = none), then it drains: the listener closes and requests in
+  /// flight get `drain_timeout` to finish.
+  std::chrono::milliseconds shutdown_delay{0};
   std::chrono::milliseconds drain_timeout{5'000};
 };
 

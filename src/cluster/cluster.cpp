@@ -519,7 +519,14 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     client->send({"PUBLISH", keys.broadcast(), json::serialize(m)});
   }
   /// Counts a relayed message that was (or was not) delivered here.
-  void delivered(bool yes) { (yes ? metrics.relay_delivered : metrics.relay_dropped).inc(); }
+  void delivered(bool yes, std::string_view type = {}, std::string_view sid = {}) {
+    if (yes) {
+      metrics.relay_delivered.inc();
+      return;
+    }
+    metrics.relay_dropped.inc();
+    util::log_event(spdlog::level::debug, "relay: message dropped", {{"type", type}, {"session", sid}});
+  }
 
   void on_message(std::string_view channel, std::string_view payload) {
     boost::system::error_code ec;
@@ -536,7 +543,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       auto s = sessions->find(sid);
       bool ok = s && s->owned() && m.contains("m");
       if (ok) s->send_unsolicited(m.at("m"));
-      delivered(ok);
+      delivered(ok, type, sid);
     } else if (type == "sub") {
       // Broadcast: a node without subscribers of the URI has nothing to deliver (not a drop).
       if (origin == node || !m.contains("u") || !m.at("u").is_string() || !m.contains("m")) return;
@@ -557,7 +564,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     } else if (type == "resp") {
       auto s = sessions->find(sid);
       if (!s || !m.contains("r") || !m.at("r").is_string()) {
-        delivered(false);
+        delivered(false, type, sid);
         return;
       }
       std::string rid(m.at("r").get_string());
@@ -567,9 +574,9 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
                                                                  : errc::kInternalError,
                   e.contains("message") && e.at("message").is_string() ? std::string(e.at("message").get_string()) : "",
                   e.contains("data") ? e.at("data") : json::value()};
-        delivered(s->resolve_pending(rid, std::move(err)));
+        delivered(s->resolve_pending(rid, std::move(err)), type, sid);
       } else {
-        delivered(s->resolve_pending(rid, m.contains("ok") ? m.at("ok") : json::value()));
+        delivered(s->resolve_pending(rid, m.contains("ok") ? m.at("ok") : json::value()), type, sid);
       }
     } else if (type == "state") {
       auto s = sessions->find(sid);
@@ -593,7 +600,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     } else if (type == "legacy") {
       auto s = sessions->find(sid);
       if (!s || !s->owned() || !m.contains("b") || !m.at("b").is_string() || !legacy_handler) {
-        delivered(false);
+        delivered(false, type, sid);
         return;
       }
       legacy_handler(s, std::string(m.at("b").get_string()));
@@ -631,7 +638,7 @@ class ClusterBus final : public session::MessageBus {
     }
     std::string owner = impl_->owner_of(session_id);
     if (owner.empty() || !impl_->client) {
-      impl_->delivered(false);
+      impl_->delivered(false, "to_session (owner unknown)", session_id);
       return false;
     }
     impl_->publish(owner, json::object{{"t", "msg"}, {"s", session_id}, {"m", msg}});

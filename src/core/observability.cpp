@@ -63,7 +63,7 @@ ServerCore::Readiness ServerCore::readiness() const {
   // In order: the first failing probe is the one named in "failing".
   std::vector<std::pair<std::string_view, std::string>> checks;
   checks.emplace_back("startup", ready.load() ? std::string(kOk) : std::string("starting"));
-  checks.emplace_back("shutdown", draining.load() ? std::string("draining") : std::string(kOk));
+  checks.emplace_back("shutdown", stopping.load() || draining.load() ? std::string("draining") : std::string(kOk));
   if (cluster) {
     auto p = cluster->probes();
     checks.emplace_back("redis", p.redis.empty() ? std::string(kOk) : p.redis);

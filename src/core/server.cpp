@@ -175,6 +175,11 @@ void Server::stop(std::chrono::milliseconds drain) {
     }
   }
   if (im.threads.empty()) return;
+  im.core.stopping = true;
+  if (im.http && im.core.options.shutdown_delay.count() > 0) {
+    util::log().info("shutting down: not ready; serving for {} ms more before draining", im.core.options.shutdown_delay.count());
+    std::this_thread::sleep_for(im.core.options.shutdown_delay);  // the I/O threads go on serving
+  }
   im.core.draining = true;
   if (im.http) im.http->stop_accepting();
   if (im.sweeper) net::post(im.ioc, [&im] { im.sweeper->cancel(); });

@@ -47,6 +47,8 @@ struct ServerCore {
   /// Threads running the io_context (set by Server before it starts serving).
   unsigned io_threads = 0;
   std::atomic<bool> draining{false};
+  /// Set first on a graceful stop: readiness 503 while still serving (shutdown_delay).
+  std::atomic<bool> stopping{false};
   std::atomic<bool> ready{false};
 
   /// GET /readyz: ready, and a JSON body with every probe

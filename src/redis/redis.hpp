@@ -47,6 +47,7 @@ struct Config {
   std::chrono::milliseconds ping_interval{5'000};
   /// Client only, optional: called when a command or pipeline ends, with the time since it
   /// was submitted and how it ended (for metrics; runs on the client's strand, keep it cheap).
+  /// error_reply: a reply was an error other than NOSCRIPT (an empty script cache is normal).
   enum class Outcome { ok, error_reply, failed };
   std::function<void(std::chrono::nanoseconds elapsed, Outcome)> on_command;
 

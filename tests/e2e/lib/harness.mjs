@@ -132,7 +132,8 @@ class TailBuffer {
   }
 }
 
-const LISTENING_LINE = /^frontmcp-server listening on (http:\/\/127\.0\.0\.1:(\d+)\/mcp)\s*$/;
+// Any bind address (tests that bind 0.0.0.0 still connect through 127.0.0.1).
+const LISTENING_LINE = /^frontmcp-server listening on http:\/\/(?:127\.0\.0\.1|0\.0\.0\.0):(\d+)\/mcp\s*$/;
 
 /**
  * Starts the server in HTTP mode on 127.0.0.1 and a random free port, waits (bounded) for its
@@ -146,7 +147,8 @@ export async function startServer(args = [], { startTimeoutMs = 10_000, stopTime
   const bin = serverBinary();
   // A caller's own --port replaces the default 0 (the CLI rejects a second --port).
   const portArgs = args.includes('--port') ? [] : ['--port', '0'];
-  const proc = spawn(bin, ['--host', '127.0.0.1', ...portArgs, ...args], {
+  const hostArgs = args.includes('--host') ? [] : ['--host', '127.0.0.1'];
+  const proc = spawn(bin, [...hostArgs, ...portArgs, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -166,7 +168,7 @@ export async function startServer(args = [], { startTimeoutMs = 10_000, stopTime
   lines.on('line', (line) => {
     server.stdoutLines.push(line);
     const m = LISTENING_LINE.exec(line);
-    if (m) listening.resolve({ url: m[1], port: Number(m[2]) });
+    if (m) listening.resolve({ url: `http://127.0.0.1:${m[1]}/mcp`, port: Number(m[1]) });
   });
   proc.once('error', (err) => listening.reject(new Error(`cannot start ${bin}: ${err.message}`)));
   exited.then(({ code, signal }) =>
