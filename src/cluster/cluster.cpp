@@ -2,6 +2,7 @@
 
 #include "cluster/scripts.hpp"
 #include "redis/redis.hpp"
+#include "util/async_event.hpp"
 #include "util/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -36,6 +37,8 @@ namespace {
 constexpr int kScanNodes = 16;
 constexpr int kScanBatch = 128;
 constexpr int kScanPasses = 64;
+/// A replica waits this long for the owner to acknowledge a state change (see tell_owner).
+constexpr std::chrono::milliseconds kStateAckWait{500};
 /// How often acquire() re-reads the owner while waiting for a hand-off or a takeover.
 constexpr std::chrono::milliseconds kAcquirePoll{25};
 /// How often acquire() repeats its hand-off request to a live owner.
@@ -476,10 +479,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
         }
         if (!s->owned()) {
           // A replica changed the state (setLevel, subscribe): the owner applies it too.
-          if (auto owner = owner_of(s->id()); !owner.empty()) {
-            json::object m{{"t", "state"}, {"s", s->id()}, {"e", st.epoch}, {"st", st.to_json()}};
-            publish(owner, m);
-          }
+          if (auto owner = owner_of(s->id()); !owner.empty()) co_await tell_owner(s, owner, st.epoch, st.to_json());
         }
         co_return Ok{};
       }
@@ -579,15 +579,15 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
         delivered(s->resolve_pending(rid, m.contains("ok") ? m.at("ok") : json::value()), type, sid);
       }
     } else if (type == "state") {
-      auto s = sessions->find(sid);
-      if (!s || !s->owned() || !m.contains("st") || !m.at("st").is_object()) return;
-      auto e = m.contains("e") && m.at("e").is_number() ? m.at("e").to_number<std::uint64_t>() : 0;
-      if (e != s->epoch()) return;
-      auto st = SessionState::from_json(m.at("st").get_object());
-      if (!st) return;
-      st->node_id = node;
-      st->epoch = e;
-      sessions->adopt(std::move(st).value(), true);
+      apply_replica_state(sid, m);
+      // The replica waits for this before it answers its client (see save()): acknowledge
+      // whether or not it applied (a stale one changes nothing; the record has it anyway).
+      if (m.contains("r") && m.at("r").is_string()) {
+        std::string rid(m.at("r").get_string());
+        if (auto at = rid.rfind('@'); at != std::string::npos && rid.substr(at + 1) != node) {
+          publish(rid.substr(at + 1), json::object{{"t", "resp"}, {"s", sid}, {"r", rid}, {"ok", true}});
+        }
+      }
     } else if (type == "lost") {
       fence(sid, "taken over by " + (m.contains("by") && m.at("by").is_string() ? std::string(m.at("by").get_string()) : "?"));
     } else if (type == "drop") {
@@ -606,6 +606,41 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       legacy_handler(s, std::string(m.at("b").get_string()));
       delivered(true);
     }
+  }
+
+  /// A replica changed a session's state (subscriptions, log level): the owner applies it.
+  void apply_replica_state(const std::string& sid, const json::object& m) {
+    auto s = sessions->find(sid);
+    if (!s || !s->owned() || !m.contains("st") || !m.at("st").is_object()) return;
+    auto e = m.contains("e") && m.at("e").is_number() ? m.at("e").to_number<std::uint64_t>() : 0;
+    if (e != s->epoch()) return;
+    auto st = SessionState::from_json(m.at("st").get_object());
+    if (!st) return;
+    st->node_id = node;
+    st->epoch = e;
+    sessions->adopt(std::move(st).value(), true);
+  }
+
+  /// Sends a replica's state change to the owner and waits (at most kStateAckWait) until
+  /// the owner has applied it: a client told "subscribed" must get the next update, even
+  /// when its next request reaches the owner before Pub/Sub would have.
+  net::awaitable<void> tell_owner(std::shared_ptr<Session> s, std::string owner, std::uint64_t epoch, json::object st) {
+    auto waker = std::make_shared<util::Waker>(co_await net::this_coro::executor);
+    auto call = std::make_shared<session::PendingCall>(waker);
+    std::string rid = s->next_request_id();  // "<n>@<this node>": the owner answers here
+    s->add_pending(rid, call);
+    publish(owner, json::object{{"t", "state"}, {"s", s->id()}, {"e", epoch}, {"st", std::move(st)}, {"r", rid}});
+    waker->timer().expires_after(kStateAckWait);
+    while (!call->take()) {
+      boost::system::error_code ec;
+      co_await waker->timer().async_wait(net::redirect_error(net::use_awaitable, ec));
+      if (!ec) {
+        util::log_event(spdlog::level::debug, "relay: the owner did not acknowledge a state change in time",
+                        {{"session", s->id()}, {"owner", owner}});
+        break;
+      }
+    }
+    s->remove_pending(rid);
   }
 
   /// The live owner gives a session to the node where its client's GET stream arrived.

@@ -282,6 +282,33 @@ describe('distributed mode: a live cluster of three nodes', () => {
     assert.equal((await sessionRecord(cluster.redis, watcher.transport.sessionId)).nodeId, n1.nodeId);
   });
 
+  it('(f2) a subscription acknowledged by a replica is known to the owner before the client\'s next request (20 rounds, after a hand-off)', async () => {
+    // The replica writes the subscription to Redis and tells the owner over Pub/Sub; the
+    // client's next request (touch_resource straight at the owner) can overtake that
+    // message unless the replica waits for the owner's acknowledgement before answering.
+    let missed = 0;
+    for (let round = 0; round < 20; round++) {
+      const session = await initSession(n1.url); // owned by n1
+      const get = await openSse(n3.url, {
+        headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': session.sessionId, 'MCP-Protocol-Version': session.protocolVersion },
+      }); // n3 asks n1 for the session: a hand-off
+      try {
+        assert.equal(get.status, 200);
+        const subscriber = round % 2 === 0 ? n1 : n2; // the old owner, or a plain replica
+        const sub = await mcpPost(subscriber.url, rpc('resources/subscribe', { uri: WATCHED }), session);
+        assert.equal(sub.status, 200, sub.body);
+        const touch = await mcpPost(n3.url, rpc('tools/call', { name: 'touch_resource', arguments: { uri: WATCHED } }), session);
+        assert.equal(touch.status, 200, touch.body);
+        await get.events
+          .nextMatching((e) => e.json?.method === 'notifications/resources/updated', WAIT_MS, 'resources/updated on the new owner\'s stream')
+          .catch(() => (missed += 1));
+      } finally {
+        get.close();
+      }
+    }
+    assert.equal(missed, 0, `${missed} of 20 acknowledged subscriptions missed the next update`);
+  });
+
   it('(g) sampling: the client\'s answer POSTed to another node reaches the waiting node', async () => {
     // Requests go to node 1; JSON-RPC responses (the client's answers) to node 2.
     const router = createRouter(n1, { route: ({ message }) => (message && isResponseOnly(message) ? n2 : undefined) });
