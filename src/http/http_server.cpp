@@ -150,9 +150,9 @@ net::awaitable<bool> route(Exchange& ex) {
     co_return co_await write_response(ex, r.ready ? status::ok : status::service_unavailable, std::move(r.body));
   }
   if (path == opt.metrics_path && !opt.metrics_path.empty()) {
-    if (ex.req.method() != bhttp::verb::get && ex.req.method() != bhttp::verb::head) {
+    if (ex.req.method() != bhttp::verb::get) {
       co_return co_await write_error(ex, status::method_not_allowed, errc::kServerError, "Method Not Allowed",
-                                     header_list("Allow", "GET, HEAD"));
+                                     header_list("Allow", "GET"));
     }
     co_return co_await write_response(ex, status::ok, core.render_metrics(), "text/plain; version=0.0.4; charset=utf-8");
   }
