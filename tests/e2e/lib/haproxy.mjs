@@ -101,13 +101,18 @@ export function parseLogLine(line) {
   };
 }
 
-/** Parses HAProxy's `/stats;csv` into rows keyed by column name. */
+/**
+ * Parses HAProxy's `/stats;csv` into rows keyed by column name. `check_status` loses the
+ * "* " HAProxy puts in front of it while a check is running (the value is the last result).
+ */
 export function parseStatsCsv(text) {
   const lines = text.split('\n').filter(Boolean);
   const header = lines[0].replace(/^# /, '').split(',');
   return lines.slice(1).map((l) => {
     const cells = l.split(',');
-    return Object.fromEntries(header.map((h, i) => [h, cells[i]]));
+    const row = Object.fromEntries(header.map((h, i) => [h, cells[i]]));
+    if (typeof row.check_status === 'string') row.check_status = row.check_status.replace(/^\* /, '');
+    return row;
   });
 }
 
