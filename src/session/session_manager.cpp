@@ -78,7 +78,7 @@ std::size_t SessionManager::owned_count() const {
 
 std::shared_ptr<Session> SessionManager::find(std::string_view id) const {
   std::shared_lock lock(mu_);
-  auto it = sessions_.find(std::string(id));
+  auto it = sessions_.find(id);
   return it == sessions_.end() ? nullptr : it->second;
 }
 
@@ -86,7 +86,7 @@ bool SessionManager::remove(std::string_view id) {
   std::shared_ptr<Session> s;
   {
     std::unique_lock lock(mu_);
-    auto it = sessions_.find(std::string(id));
+    auto it = sessions_.find(id);
     if (it == sessions_.end()) return false;
     s = std::move(it->second);
     sessions_.erase(it);
@@ -126,7 +126,7 @@ void SessionManager::unsubscribe(const std::shared_ptr<Session>& s, std::string_
     if (it != st.subscriptions.end()) st.subscriptions.erase(it);
   });
   std::unique_lock lock(mu_);
-  auto it = subscribers_.find(std::string(uri));
+  auto it = subscribers_.find(uri);
   if (it == subscribers_.end()) return;
   it->second.erase(s->id());
   if (it->second.empty()) subscribers_.erase(it);
@@ -135,7 +135,7 @@ void SessionManager::unsubscribe(const std::shared_ptr<Session>& s, std::string_
 std::vector<std::shared_ptr<Session>> SessionManager::subscribers(std::string_view uri) const {
   std::vector<std::shared_ptr<Session>> out;
   std::shared_lock lock(mu_);
-  auto it = subscribers_.find(std::string(uri));
+  auto it = subscribers_.find(uri);
   if (it == subscribers_.end()) return out;
   for (const auto& id : it->second) {
     auto s = sessions_.find(id);

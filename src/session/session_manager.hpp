@@ -9,6 +9,7 @@
 #include <memory>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -55,8 +56,13 @@ class SessionManager {
   std::string node_id_;
   std::string request_id_suffix_;
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
-  std::unordered_map<std::string, std::unordered_set<std::string>> subscribers_;  // uri -> ids
+  /// Looked up by string_view without building a std::string (C++20 heterogeneous lookup).
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::shared_ptr<Session>, Hash, std::equal_to<>> sessions_;
+  std::unordered_map<std::string, std::unordered_set<std::string>, Hash, std::equal_to<>> subscribers_;  // uri -> ids
 };
 
 }  // namespace frontmcp::session

@@ -269,7 +269,7 @@ net::awaitable<bool> answer_inline(Exchange& ex, const std::shared_ptr<session::
     auto st = co_await ex.core.cluster->persist(session);
     if (!st) co_return co_await write_store_error(ex, st.error());
   }
-  if (resp) out->send_response(*resp);
+  if (resp) out->response = std::move(*resp);  // moved, not copied: the DOM is written once
   if (out->sent.empty()) {
     if (!out->response) co_return co_await http::write_response(ex, status::accepted, {});
     co_return co_await http::write_response(ex, status::ok, json::serialize(*out->response));
