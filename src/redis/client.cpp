@@ -221,36 +221,6 @@ net::awaitable<void> watch_deadlines(std::shared_ptr<ClientState> self, std::sha
   }
 }
 
-/// Reads replies and hands them to the pending requests, until the connection closes.
-net::awaitable<void> read_replies(std::shared_ptr<ClientState> self, std::shared_ptr<Connection> c) {
-  std::array<char, 16 * 1024> buf;
-  while (!c->closed) {
-    boost::system::error_code ec;
-    std::size_t n = co_await c->read_some(net::buffer(buf), ec);
-    if (c->closed) break;
-    if (ec) {
-      c->close(ec == net::error::eof ? std::string("connection closed by the server") : "read: " + ec.message());
-      break;
-    }
-    if (auto fed = c->reader.feed(buf.data(), n); !fed) {
-      c->close(fed.error().message);
-      break;
-    }
-    for (;;) {
-      auto next = c->reader.next();
-      if (!next) {
-        c->close(next.error().message);
-        break;
-      }
-      if (!*next) break;
-      if (!self->deliver(std::move(**next))) {
-        c->close("protocol error: a reply nobody asked for");
-        break;
-      }
-    }
-  }
-}
-
 /// Connects, serves the connection until it fails, reconnects with back-off; until stop().
 net::awaitable<void> run_client(std::shared_ptr<ClientState> self) {
   Backoff backoff(self->cfg.reconnect_min, self->cfg.reconnect_max);
@@ -268,7 +238,11 @@ net::awaitable<void> run_client(std::shared_ptr<ClientState> self) {
       self->state_log.connected();
       self->notify_state(true);
       net::co_spawn(self->strand, write_loop(c), util::LogEscaped{"redis: client coroutine"});
-      co_await read_replies(self, c);
+      // Replies go to the pending requests in order; one nobody asked for breaks the pairing.
+      Connection* conn = c.get();
+      co_await read_loop(c, [&self, conn](Reply reply) {
+        if (!self->deliver(std::move(reply))) conn->close("protocol error: a reply nobody asked for");
+      });
       self->connected.store(false);
       self->fail_pending(c->close_reason);
       if (!self->stopped.load()) {

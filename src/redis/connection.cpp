@@ -176,6 +176,32 @@ net::awaitable<void> write_loop(std::shared_ptr<Connection> c) {
   }
 }
 
+net::awaitable<void> read_loop(std::shared_ptr<Connection> c, std::function<void(Reply)> on_reply) {
+  std::array<char, 16 * 1024> buf;
+  while (!c->closed) {
+    boost::system::error_code ec;
+    std::size_t n = co_await c->read_some(net::buffer(buf), ec);
+    if (c->closed) break;
+    if (ec) {
+      c->close(ec == net::error::eof ? std::string("connection closed by the server") : "read: " + ec.message());
+      break;
+    }
+    if (auto fed = c->reader.feed(buf.data(), n); !fed) {
+      c->close(fed.error().message);
+      break;
+    }
+    while (!c->closed) {
+      auto next = c->reader.next();
+      if (!next) {
+        c->close(next.error().message);
+        break;
+      }
+      if (!*next) break;
+      on_reply(std::move(**next));
+    }
+  }
+}
+
 Backoff::Backoff(std::chrono::milliseconds min, std::chrono::milliseconds max)
     : min_(std::max(min, std::chrono::milliseconds(1))),
       max_(std::max(max, min_)),

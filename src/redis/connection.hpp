@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -77,6 +78,10 @@ net::awaitable<Status> open(Connection& c, const Config& cfg);
 /// Writes `c.out` whenever it is not empty, until the connection closes; a failed write
 /// closes it. Owners wake it with `c.wake.cancel()` after appending to `c.out`.
 net::awaitable<void> write_loop(std::shared_ptr<Connection> c);
+
+/// Reads until the connection closes and hands every complete reply to `on_reply` (which
+/// may close the connection to stop); a failed read or a malformed reply closes it.
+net::awaitable<void> read_loop(std::shared_ptr<Connection> c, std::function<void(Reply)> on_reply);
 
 /// Exponential back-off between reconnect attempts, with jitter (so that many nodes do
 /// not reconnect in lock-step after a Redis restart).

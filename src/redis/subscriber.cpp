@@ -144,32 +144,6 @@ net::awaitable<void> watch_subscription(std::shared_ptr<SubscriberState> self, s
   }
 }
 
-net::awaitable<void> read_messages(std::shared_ptr<SubscriberState> self, std::shared_ptr<Connection> c) {
-  std::array<char, 16 * 1024> buf;
-  while (!c->closed) {
-    boost::system::error_code ec;
-    std::size_t n = co_await c->read_some(net::buffer(buf), ec);
-    if (c->closed) break;
-    if (ec) {
-      c->close(ec == net::error::eof ? std::string("connection closed by the server") : "read: " + ec.message());
-      break;
-    }
-    if (auto fed = c->reader.feed(buf.data(), n); !fed) {
-      c->close(fed.error().message);
-      break;
-    }
-    while (!c->closed) {
-      auto next = c->reader.next();
-      if (!next) {
-        c->close(next.error().message);
-        break;
-      }
-      if (!*next) break;
-      self->handle(*c, **next);
-    }
-  }
-}
-
 net::awaitable<void> run_subscriber(std::shared_ptr<SubscriberState> self) {
   Backoff backoff(self->cfg.reconnect_min, self->cfg.reconnect_max);
   while (!self->stopped.load()) {
@@ -196,7 +170,8 @@ net::awaitable<void> run_subscriber(std::shared_ptr<SubscriberState> self) {
         c->watch.cancel();
       }
       net::co_spawn(self->strand, write_loop(c), util::LogEscaped{"redis subscriber: coroutine"});
-      co_await read_messages(self, c);
+      Connection* conn = c.get();
+      co_await read_loop(c, [&self, conn](Reply reply) { self->handle(*conn, reply); });
       was_subscribed = self->subscribed.exchange(false);
     } else {
       c->close(opened ? std::string("closed") : opened.error().message);
