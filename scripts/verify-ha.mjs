@@ -39,7 +39,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 // The official SDK, as installed in tests/e2e/node_modules (pinned in tests/e2e/package.json).
-import { Client, ResourceUpdatedNotificationSchema, StreamableHTTPClientTransport } from '../tests/e2e/lib/sdk.mjs';
+import { Client, ResourceUpdatedNotificationSchema, StreamableHTTPClientTransport, cookieJarFetch } from '../tests/e2e/lib/sdk.mjs';
 import { AFFINITY_COOKIE, DEFAULT_PREFIX, redisCommand, sessionRecord } from '../tests/e2e/lib/cluster.mjs';
 import { Inbox, httpRequest, pollUntil, withTimeout } from '../tests/e2e/lib/harness.mjs';
 import { REPO, checkPrerequisites, configFromEnv, haSummary, startLocalCluster } from './cluster.mjs';
@@ -218,36 +218,9 @@ function externalCluster(file) {
 // The SDK client with a cookie jar and a log of every HTTP exchange
 
 async function connectClient(url) {
-  const jar = new Map();
-  const exchanges = [];
-  const fetchWithJar = async (input, init = {}) => {
-    const headers = new Headers(init.headers);
-    if (jar.size) headers.set('Cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
-    let rpc = [];
-    if (typeof init.body === 'string') {
-      try {
-        const b = JSON.parse(init.body);
-        rpc = (Array.isArray(b) ? b : [b]).map((m) => m.method).filter(Boolean);
-      } catch {
-        /* not JSON */
-      }
-    }
-    const ex = { at: performance.now(), method: (init.method ?? 'GET').toUpperCase(), rpc, sessionId: headers.get('mcp-session-id') };
-    exchanges.push(ex);
-    let res;
-    try {
-      res = await fetch(input, { ...init, headers });
-    } catch (err) {
-      ex.error = String(err.cause?.code ?? err.message);
-      throw err;
-    }
-    for (const c of res.headers.getSetCookie()) {
-      const m = /^\s*([^=;\s]+)=([^;]*)/.exec(c);
-      if (m) jar.set(m[1], m[2]);
-    }
-    Object.assign(ex, { status: res.status, node: res.headers.get('x-frontmcp-machine-id'), doneAt: performance.now() });
-    return res;
-  };
+  // `sent`: every request from the moment it goes out (a check of all requests since the
+  // kill must see the ones still waiting for an answer too).
+  const { fetch: fetchWithJar, jar, sent: exchanges } = cookieJarFetch();
   const client = new Client({ name: 'frontmcp-verify-ha', version: '1.0.0' }, { capabilities: {} });
   const transport = new StreamableHTTPClientTransport(new URL(url), {
     fetch: fetchWithJar,
@@ -455,7 +428,7 @@ async function verify(cluster, opts) {
   if (lost.length) fail(`the server answered 404 (session not found) ${lost.length} time(s) after the kill`);
   if (c.transport.sessionId !== sid) fail(`the client's session id changed to ${c.transport.sessionId}`);
   const statuses = {};
-  for (const e of afterKill) statuses[e.status ?? e.error] = (statuses[e.status ?? e.error] ?? 0) + 1;
+  for (const e of afterKill) statuses[e.error ?? e.status] = (statuses[e.error ?? e.status] ?? 0) + 1;
   say(`   no re-initialize   1 initialize in total; all ${afterKill.length} requests since the kill sent Mcp-Session-Id ${sid}; none got 404 (HTTP: ${JSON.stringify(statuses)})`);
 
   // 5. Ownership ---------------------------------------------------------------------------

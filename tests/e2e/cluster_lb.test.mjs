@@ -31,7 +31,7 @@ import {
   rpc,
   withTimeout,
 } from './lib/harness.mjs';
-import { REQ, textOf } from './lib/sdk.mjs';
+import { REQ, cookieJarFetch, textOf } from './lib/sdk.mjs';
 import {
   EXAMPLE_NODES,
   SHIPPED_CONFIG,
@@ -110,37 +110,7 @@ async function assertEchoOn(node, session, what) {
  * exchange it makes: { client, transport, jar, exchanges, initializeCount(), close() }.
  */
 async function connectSdk(url, { name = 'frontmcp-e2e-lb', onResponse } = {}) {
-  const jar = new Map();
-  const exchanges = [];
-  const trackingFetch = async (input, init = {}) => {
-    const headers = new Headers(init.headers);
-    if (jar.size) headers.set('Cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
-    let rpcMethods = [];
-    if (typeof init.body === 'string') {
-      try {
-        const b = JSON.parse(init.body);
-        rpcMethods = (Array.isArray(b) ? b : [b]).map((m) => m.method).filter(Boolean);
-      } catch {
-        /* not JSON */
-      }
-    }
-    const method = (init.method ?? 'GET').toUpperCase();
-    let res;
-    try {
-      res = await fetch(input, { ...init, headers });
-    } catch (err) {
-      exchanges.push({ at: Date.now(), method, rpc: rpcMethods, status: 0, error: String(err) });
-      throw err;
-    }
-    for (const c of res.headers.getSetCookie()) {
-      const m = /^\s*([^=;\s]+)=([^;]*)/.exec(c);
-      if (m) jar.set(m[1], m[2]);
-    }
-    const ex = { at: Date.now(), method, rpc: rpcMethods, status: res.status, node: res.headers.get('x-frontmcp-machine-id'), cookie: jar.get('__frontmcp_node') };
-    exchanges.push(ex);
-    onResponse?.(ex);
-    return res;
-  };
+  const { fetch: trackingFetch, jar, exchanges } = cookieJarFetch({ onResponse });
   const client = new Client({ name, version: '0.0.0' }, { capabilities: {} });
   const transport = new StreamableHTTPClientTransport(new URL(url), {
     fetch: trackingFetch,

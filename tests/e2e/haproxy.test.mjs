@@ -27,7 +27,7 @@ import {
   rpc,
   withTimeout,
 } from './lib/harness.mjs';
-import { REQ } from './lib/sdk.mjs';
+import { REQ, cookieJarFetch } from './lib/sdk.mjs';
 import { AFFINITY_COOKIE, affinityCookie, killNode, startCluster, startNode, startRedis } from './lib/cluster.mjs';
 import { EXAMPLE_NODES } from './lib/nginx.mjs';
 import { NODE_SLOTS, SHIPPED_CONFIG, haproxyCheck, serverName, startHaproxy } from './lib/haproxy.mjs';
@@ -81,35 +81,7 @@ async function whoami(url, session, opts) {
  * or a cookie-aware HTTP client would talk to the proxy).
  */
 async function connectSdk(url) {
-  const jar = new Map();
-  const exchanges = [];
-  const cookieFetch = async (input, init = {}) => {
-    const headers = new Headers(init.headers);
-    if (jar.size) headers.set('Cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
-    let rpcMethods = [];
-    if (typeof init.body === 'string') {
-      try {
-        const b = JSON.parse(init.body);
-        rpcMethods = (Array.isArray(b) ? b : [b]).map((m) => m.method).filter(Boolean);
-      } catch {
-        /* not JSON */
-      }
-    }
-    const method = (init.method ?? 'GET').toUpperCase();
-    let res;
-    try {
-      res = await fetch(input, { ...init, headers });
-    } catch (err) {
-      exchanges.push({ method, rpc: rpcMethods, status: 0, error: String(err) });
-      throw err;
-    }
-    for (const c of res.headers.getSetCookie()) {
-      const m = /^\s*([^=;\s]+)=([^;]*)/.exec(c);
-      if (m) jar.set(m[1], m[2]);
-    }
-    exchanges.push({ method, rpc: rpcMethods, status: res.status, node: res.headers.get('x-frontmcp-machine-id') });
-    return res;
-  };
+  const { fetch: cookieFetch, jar, exchanges } = cookieJarFetch();
   const client = new Client({ name: 'frontmcp-e2e-haproxy', version: '0.0.0' }, { capabilities: {} });
   const transport = new StreamableHTTPClientTransport(new URL(url), {
     fetch: cookieFetch,

@@ -1,5 +1,6 @@
 // Connecting the official TypeScript SDK client to the server under test, with deadlines.
 
+import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -9,6 +10,58 @@ import { Inbox, fetchTrackingGetStream, withTimeout } from './harness.mjs';
 // Re-exported for scripts outside tests/e2e (scripts/verify-ha.mjs), which cannot resolve
 // the SDK from tests/e2e/node_modules by package name.
 export { Client, ResourceUpdatedNotificationSchema, SSEClientTransport, StreamableHTTPClientTransport };
+
+/**
+ * A `fetch` for the SDK's transport that keeps cookies as a browser would (the affinity
+ * cookie `__frontmcp_node`) and logs every HTTP exchange as an object
+ *   { at (performance.now() when sent), method, rpc (JSON-RPC methods in the body),
+ *     sessionId (its Mcp-Session-Id), then status (0 on a network error), error, node
+ *     (X-FrontMCP-Machine-Id), cookie (the affinity cookie after it), doneAt }.
+ * `sent` holds each exchange from the moment it is sent, `exchanges` from the moment it is
+ * answered or failed (the same objects); `onResponse(exchange)` runs for each answer.
+ */
+export function cookieJarFetch({ onResponse } = {}) {
+  const jar = new Map();
+  const sent = [];
+  const exchanges = [];
+  const fetchWithJar = async (input, init = {}) => {
+    const headers = new Headers(init.headers);
+    if (jar.size) headers.set('Cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
+    let rpc = [];
+    if (typeof init.body === 'string') {
+      try {
+        const b = JSON.parse(init.body);
+        rpc = (Array.isArray(b) ? b : [b]).map((m) => m.method).filter(Boolean);
+      } catch {
+        /* not JSON */
+      }
+    }
+    const ex = { at: performance.now(), method: (init.method ?? 'GET').toUpperCase(), rpc, sessionId: headers.get('mcp-session-id') };
+    sent.push(ex);
+    let res;
+    try {
+      res = await fetch(input, { ...init, headers });
+    } catch (err) {
+      Object.assign(ex, { status: 0, error: String(err.cause?.code ?? err.message), doneAt: performance.now() });
+      exchanges.push(ex);
+      throw err;
+    }
+    for (const c of res.headers.getSetCookie()) {
+      const m = /^\s*([^=;\s]+)=([^;]*)/.exec(c);
+      if (m) jar.set(m[1], m[2]);
+    }
+    Object.assign(ex, {
+      status: res.status,
+      node: res.headers.get('x-frontmcp-machine-id'),
+      cookie: jar.get('__frontmcp_node'),
+      doneAt: performance.now(),
+    });
+    exchanges.push(ex);
+    onResponse?.(ex);
+    return res;
+  };
+  return { fetch: fetchWithJar, jar, sent, exchanges };
+}
 
 /** Deadline of every SDK request in the tests (the SDK's own default is 60 s). */
 export const REQUEST_TIMEOUT_MS = 10_000;
