@@ -24,7 +24,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { deferred, pollUntil, startServer, withTimeout } from './harness.mjs';
+import { deferred, freePort, pollUntil, startServer, trackChild, withTimeout } from './harness.mjs';
 
 /** Default key prefix of distributed mode. */
 export const DEFAULT_PREFIX = 'mcp:ha:';
@@ -33,32 +33,7 @@ export const AFFINITY_COOKIE = '__frontmcp_node';
 /** Fast cluster timings used unless a test asks otherwise. */
 export const FAST = Object.freeze({ heartbeatIntervalMs: 100, heartbeatTtlMs: 400, takeoverGracePeriodMs: 200 });
 
-// ---------------------------------------------------------------------------------------------
-// Process bookkeeping: every redis-server started here dies with the test process.
-
-const liveRedis = new Set();
-process.once('exit', () => {
-  for (const p of liveRedis) {
-    try {
-      p.kill('SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-});
-
-/** A free TCP port on 127.0.0.1 (bound and released; the caller retries if it is taken since). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './harness.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // RESP: one connection per command, so a Redis restart between commands needs no reconnect
@@ -191,9 +166,7 @@ export async function startRedis({ startTimeoutMs = 10_000, port: fixedPort, det
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'],
       { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached },
     );
-    liveRedis.add(proc);
-    const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-    exited.then(() => liveRedis.delete(proc));
+    const exited = trackChild(proc);
     proc.stdout.setEncoding('utf8');
     proc.stderr.setEncoding('utf8');
     proc.stdout.on('data', (c) => (redis.output = (redis.output + c).slice(-16_384)));

@@ -9,11 +9,9 @@
 // Everything listens on 127.0.0.1; every wait has a deadline.
 
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deferred, httpRequest, pollUntil, withTimeout } from './harness.mjs';
-import { freePort } from './cluster.mjs';
+import { canConnect, deferred, freePort, httpRequest, pollUntil, trackChild, withTimeout } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -58,28 +56,6 @@ export function haproxyCheck(env = {}, file = SHIPPED_CONFIG) {
     'haproxy -c',
   );
 }
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-const live = new Set();
-process.once('exit', () => {
-  for (const p of live) {
-    try {
-      p.kill('SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-});
 
 /** One line of the shipped file's log-format (key=value fields; request is quoted). */
 export function parseLogLine(line) {
@@ -143,12 +119,10 @@ export async function startHaproxy(nodes, { waitUp = true, startTimeoutMs = 10_0
 async function startOnce(nodes, { port, statsPort, waitUp, startTimeoutMs }) {
   const env = configEnv(nodes, { port, statsPort });
   const proc = spawn('haproxy', ['-f', SHIPPED_CONFIG, '-db'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(proc);
+  const exited = trackChild(proc);
   let output = '';
   proc.stdout.setEncoding('utf8').on('data', (c) => (output += c));
   proc.stderr.setEncoding('utf8').on('data', (c) => (output += c));
-  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-  exited.then(() => live.delete(proc));
   const failed = deferred();
   proc.once('error', (err) => failed.reject(new Error(`cannot start haproxy: ${err.message}`)));
   exited.then(({ code, signal }) => failed.reject(new Error(`haproxy exited (code ${code}, signal ${signal}):\n${output}`)));

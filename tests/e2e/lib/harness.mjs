@@ -4,6 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -101,18 +102,52 @@ export class Inbox {
 // ---------------------------------------------------------------------------------------------
 // Server process
 
-const liveServers = new Set();
-
+// Every child process a test starts (servers, redis-server, nginx, haproxy) dies with the
+// test process, even when the test fails before its own clean-up.
+const liveChildren = new Set();
 function killAllSync() {
-  for (const s of liveServers) {
+  for (const p of liveChildren) {
     try {
-      s.proc.kill('SIGKILL');
+      p.kill('SIGKILL');
     } catch {
       /* already gone */
     }
   }
 }
 process.once('exit', killAllSync);
+
+/** Tracks `proc` until it exits (see above); resolves to its { code, signal } on exit. */
+export function trackChild(proc) {
+  liveChildren.add(proc);
+  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  exited.then(() => liveChildren.delete(proc));
+  return exited;
+}
+
+/** A free TCP port on 127.0.0.1 (bound and released; the caller retries if it is taken since). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether a TCP connection to 127.0.0.1:port is accepted now. */
+export function canConnect(port) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, () => {
     killAllSync();
@@ -156,12 +191,8 @@ export async function startServer(args = [], { startTimeoutMs = 10_000, stopTime
   proc.stderr.setEncoding('utf8');
   proc.stderr.on('data', (c) => stderr.append(c));
 
-  const exited = new Promise((resolve) => {
-    proc.once('exit', (code, signal) => resolve({ code, signal }));
-  });
+  const exited = trackChild(proc);
   const server = { proc, exited, stdoutLines: [], stderr: () => stderr.text };
-  liveServers.add(server);
-  exited.then(() => liveServers.delete(server));
 
   const listening = deferred();
   const lines = readline.createInterface({ input: proc.stdout });

@@ -14,11 +14,10 @@
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deferred, pollUntil, withTimeout } from './harness.mjs';
+import { canConnect, deferred, freePort, pollUntil, trackChild, withTimeout } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -154,40 +153,6 @@ http {
 `;
 }
 
-/** A free TCP port on 127.0.0.1 (bound and released; nginx binds it right after). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-const live = new Set();
-process.once('exit', () => {
-  for (const p of live) {
-    try {
-      p.kill('SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-});
-
 /** `nginx -t` of a configuration directory made by `writeConfig` (for the config test). */
 export function nginxTest(dir) {
   return withTimeout(
@@ -249,12 +214,10 @@ async function startOnce(upstreams, { affinity, port, startTimeoutMs }) {
   fs.writeFileSync(path.join(dir, 'frontmcp.conf'), config);
 
   const proc = spawn('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(proc);
+  const exited = trackChild(proc);
   let output = '';
   proc.stdout.setEncoding('utf8').on('data', (c) => (output += c));
   proc.stderr.setEncoding('utf8').on('data', (c) => (output += c));
-  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-  exited.then(() => live.delete(proc));
   const failed = deferred();
   proc.once('error', (err) => failed.reject(new Error(`cannot start nginx: ${err.message}`)));
   exited.then(({ code, signal }) => {
