@@ -1,15 +1,14 @@
 // GET /readyz and GET /metrics of ServerCore (docs/observability.md).
-#include "cluster/cluster.hpp"
-#include "core/server_core.hpp"
-
-#include <boost/json/serialize.hpp>
-
 #include <unistd.h>
 
+#include <boost/json/serialize.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "cluster/cluster.hpp"
+#include "core/server_core.hpp"
 
 namespace frontmcp::core {
 
@@ -33,25 +32,24 @@ void render_process(std::string& out) {
   auto field = [&](std::size_t n) -> double { return n - 3 < f.size() ? std::stod(f[n - 3]) : 0; };
   const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
   const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
-  metrics::write_help(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent in seconds.");
-  metrics::write_sample(out, "process_cpu_seconds_total", "", (field(14) + field(15)) / ticks);
-  metrics::write_help(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-  metrics::write_sample(out, "process_resident_memory_bytes", "", field(24) * page);
+  metrics::write_metric(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent in seconds.",
+                        (field(14) + field(15)) / ticks);
+  metrics::write_metric(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+                        field(24) * page);
   std::ifstream up("/proc/uptime");
   double uptime = 0;
   if (up >> uptime) {
     auto now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    metrics::write_help(out, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
-    metrics::write_sample(out, "process_start_time_seconds", "", now - uptime + field(22) / ticks);
+    metrics::write_metric(out, "process_start_time_seconds", "gauge",
+                          "Start time of the process since unix epoch in seconds.", now - uptime + field(22) / ticks);
   }
   std::error_code ec;
   std::uint64_t fds = 0;
-  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::directory_iterator();
-       it.increment(ec)) {
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     ++fds;
   }
-  metrics::write_help(out, "process_open_fds", "gauge", "Number of open file descriptors.");
-  metrics::write_sample(out, "process_open_fds", "", fds);
+  metrics::write_metric(out, "process_open_fds", "gauge", "Number of open file descriptors.", fds);
 #else
   (void)out;
 #endif
@@ -98,16 +96,16 @@ std::string ServerCore::render_metrics() const {
   std::string out;
   out.reserve(16 * 1024);
   using metrics::write_help;
+  using metrics::write_metric;
   using metrics::write_sample;
-  write_help(out, "frontmcp_up", "gauge", "1 while the server process serves.");
-  write_sample(out, "frontmcp_up", "", std::uint64_t{1});
+  write_metric(out, "frontmcp_up", "gauge", "1 while the server process serves.", std::uint64_t{1});
   write_help(out, "frontmcp_build_info", "gauge", "Version, deployment mode and node id of this server.");
   write_sample(out, "frontmcp_build_info",
                "version=\"" + metrics::escape_label(options.info.version) + "\",mode=\"" +
                    std::string(to_string(options.mode)) + "\",node=\"" + metrics::escape_label(node_id) + "\"",
                std::uint64_t{1});
-  write_help(out, "frontmcp_ready", "gauge", "1 when /readyz answers 200.");
-  write_sample(out, "frontmcp_ready", "", std::uint64_t{readiness().ready ? 1u : 0u});
+  write_metric(out, "frontmcp_ready", "gauge", "1 when /readyz answers 200.",
+               std::uint64_t{readiness().ready ? 1u : 0u});
 
   std::uint64_t owned = 0, replica = 0;
   for (const auto& s : sessions.all()) (s->owned() ? owned : replica) += 1;
@@ -116,16 +114,15 @@ std::string ServerCore::render_metrics() const {
              "owned by another node).");
   write_sample(out, "frontmcp_sessions", "state=\"owned\"", owned);
   write_sample(out, "frontmcp_sessions", "state=\"replica\"", replica);
-  write_help(out, "frontmcp_sessions_rejected_total", "counter", "initialize requests refused because maxSessions was reached.");
-  write_sample(out, "frontmcp_sessions_rejected_total", "", counters.sessions_rejected.load());
-  write_help(out, "frontmcp_connections_open", "gauge", "Open HTTP connections.");
-  write_sample(out, "frontmcp_connections_open", "", counters.connections_open.load());
-  write_help(out, "frontmcp_connections_rejected_total", "counter", "Connections refused because maxConnections was reached.");
-  write_sample(out, "frontmcp_connections_rejected_total", "", counters.connections_rejected.load());
+  write_metric(out, "frontmcp_sessions_rejected_total", "counter",
+               "initialize requests refused because maxSessions was reached.", counters.sessions_rejected.load());
+  write_metric(out, "frontmcp_connections_open", "gauge", "Open HTTP connections.", counters.connections_open.load());
+  write_metric(out, "frontmcp_connections_rejected_total", "counter",
+               "Connections refused because maxConnections was reached.", counters.connections_rejected.load());
   if (cluster && !cluster->serverless()) {
-    write_help(out, "frontmcp_heartbeat_age_seconds", "gauge",
-               "Seconds since this node's last successful heartbeat write (-1 before the first).");
-    write_sample(out, "frontmcp_heartbeat_age_seconds", "", cluster->heartbeat_age_seconds());
+    write_metric(out, "frontmcp_heartbeat_age_seconds", "gauge",
+                 "Seconds since this node's last successful heartbeat write (-1 before the first).",
+                 cluster->heartbeat_age_seconds());
   }
   metrics::render(metrics, out);
   render_process(out);

@@ -9,13 +9,20 @@ namespace frontmcp::metrics {
 namespace {
 
 constexpr std::array<std::string_view, kMethods> kMethodNames{
-    "initialize",     "ping",
-    "tools/list",     "tools/call",
-    "resources/list", "resources/templates/list",
-    "resources/read", "resources/subscribe",
-    "resources/unsubscribe", "prompts/list",
-    "prompts/get",    "completion/complete",
-    "logging/setLevel", "other",
+    "initialize",
+    "ping",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+    "logging/setLevel",
+    "other",
 };
 
 void append_number(std::string& out, double v) {
@@ -53,7 +60,9 @@ Method method_of(std::string_view name) noexcept {
   return Method::other;
 }
 
-std::string_view name_of(Method m) noexcept { return kMethodNames[static_cast<std::size_t>(m)]; }
+std::string_view name_of(Method m) noexcept {
+  return kMethodNames[static_cast<std::size_t>(m)];
+}
 
 void Histogram::observe(std::chrono::nanoseconds d) noexcept {
   const double s = std::chrono::duration<double>(d).count();
@@ -87,7 +96,8 @@ void Histogram::render(std::string& out, std::string_view name, std::string_view
     le += '"';
     write_sample(out, bucket_name, le, cumulative);
   }
-  write_sample(out, std::string(name) + "_sum", labels, static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9);
+  write_sample(out, std::string(name) + "_sum", labels,
+               static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9);
   write_sample(out, std::string(name) + "_count", labels, cumulative);
 }
 
@@ -120,6 +130,17 @@ void write_sample(std::string& out, std::string_view name, std::string_view labe
   out += '\n';
 }
 
+void write_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, double value) {
+  write_help(out, name, type, help);
+  write_sample(out, name, "", value);
+}
+
+void write_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+                  std::uint64_t value) {
+  write_help(out, name, type, help);
+  write_sample(out, name, "", value);
+}
+
 std::string escape_label(std::string_view v) {
   std::string out;
   out.reserve(v.size());
@@ -137,7 +158,8 @@ std::string escape_label(std::string_view v) {
 }
 
 void render(const Metrics& m, std::string& out) {
-  write_help(out, "frontmcp_requests_total", "counter", "JSON-RPC requests answered, by method and outcome (error: a JSON-RPC error response).");
+  write_help(out, "frontmcp_requests_total", "counter",
+             "JSON-RPC requests answered, by method and outcome (error: a JSON-RPC error response).");
   for (std::size_t i = 0; i < kMethods; ++i) {
     for (int e = 0; e < 2; ++e) {
       std::string labels = "method=\"" + std::string(kMethodNames[i]) + "\",status=\"" + (e ? "error" : "ok") + "\"";
@@ -147,7 +169,8 @@ void render(const Metrics& m, std::string& out) {
   write_help(out, "frontmcp_request_duration_seconds", "histogram",
              "Time from a request's dispatch to its response (handler time, including waits for the client).");
   for (std::size_t i = 0; i < kMethods; ++i) {
-    m.request_duration[i].render(out, "frontmcp_request_duration_seconds", "method=\"" + std::string(kMethodNames[i]) + "\"");
+    m.request_duration[i].render(out, "frontmcp_request_duration_seconds",
+                                 "method=\"" + std::string(kMethodNames[i]) + "\"");
   }
   write_help(out, "frontmcp_http_responses_total", "counter", "HTTP responses sent, by status code.");
   for (std::size_t i = 0; i <= kHttpCodes.size(); ++i) {
@@ -164,18 +187,18 @@ void render(const Metrics& m, std::string& out) {
              "Sessions this node took over from a dead node (takeover.lua won), by the path that did it.");
   write_sample(out, "frontmcp_takeovers_total", "path=\"request\"", m.takeovers[0].value());
   write_sample(out, "frontmcp_takeovers_total", "path=\"scanner\"", m.takeovers[1].value());
-  write_help(out, "frontmcp_orphans_claimed_total", "counter", "Orphaned sessions claimed by this node's scanner.");
-  write_sample(out, "frontmcp_orphans_claimed_total", "", m.orphans_claimed.value());
-  write_help(out, "frontmcp_relay_published_total", "counter", "Messages this node published to other nodes (Pub/Sub relay).");
-  write_sample(out, "frontmcp_relay_published_total", "", m.relay_published.value());
-  write_help(out, "frontmcp_relay_delivered_total", "counter", "Relayed messages delivered here to a stream or a waiting request.");
-  write_sample(out, "frontmcp_relay_delivered_total", "", m.relay_delivered.value());
-  write_help(out, "frontmcp_relay_dropped_total", "counter",
-             "Relayed messages that found no session, stream or waiting request here, or had no known target.");
-  write_sample(out, "frontmcp_relay_dropped_total", "", m.relay_dropped.value());
-  write_help(out, "frontmcp_redis_errors_total", "counter",
-             "Redis commands that failed (connection lost, timeout, not connected) or got an error reply.");
-  write_sample(out, "frontmcp_redis_errors_total", "", m.redis_errors.value());
+  write_metric(out, "frontmcp_orphans_claimed_total", "counter", "Orphaned sessions claimed by this node's scanner.",
+               m.orphans_claimed.value());
+  write_metric(out, "frontmcp_relay_published_total", "counter",
+               "Messages this node published to other nodes (Pub/Sub relay).", m.relay_published.value());
+  write_metric(out, "frontmcp_relay_delivered_total", "counter",
+               "Relayed messages delivered here to a stream or a waiting request.", m.relay_delivered.value());
+  write_metric(out, "frontmcp_relay_dropped_total", "counter",
+               "Relayed messages that found no session, stream or waiting request here, or had no known target.",
+               m.relay_dropped.value());
+  write_metric(out, "frontmcp_redis_errors_total", "counter",
+               "Redis commands that failed (connection lost, timeout, not connected) or got an error reply.",
+               m.redis_errors.value());
   write_help(out, "frontmcp_redis_command_duration_seconds", "histogram",
              "Round trip of Redis commands and pipelines that got replies.");
   m.redis_command_duration.render(out, "frontmcp_redis_command_duration_seconds", "");

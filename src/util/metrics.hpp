@@ -97,6 +97,10 @@ struct Metrics {
 void write_help(std::string& out, std::string_view name, std::string_view type, std::string_view help);
 void write_sample(std::string& out, std::string_view name, std::string_view labels, double value);
 void write_sample(std::string& out, std::string_view name, std::string_view labels, std::uint64_t value);
+/// A metric without labels: its HELP and TYPE lines and its one sample.
+void write_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, double value);
+void write_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+                  std::uint64_t value);
 /// A label value escaped for the exposition format (\\, \" and \n).
 std::string escape_label(std::string_view v);
 
