@@ -790,8 +790,8 @@ bool Cluster::wait_ready(std::chrono::milliseconds wait) {
                      im.client->config().redacted(), im.keys.prefix);
     return true;
   }
-  util::log().warn("distributed mode: redis {} not ready yet ({}); retrying in the background",
-                   im.client->config().redacted(), problem());
+  util::log().warn("{} mode: redis {} not ready yet ({}); retrying in the background", to_string(im.opt.mode),
+                   im.client->config().redacted(), probes().failing());
   return false;
 }
 
@@ -835,12 +835,6 @@ void Cluster::release_io() {
   legacy_handler = nullptr;
 }
 
-bool Cluster::ready() const {
-  auto& im = *impl_;
-  if (im.serverless) return im.client && im.client->connected();
-  return im.client && im.client->connected() && im.sub && im.sub->subscribed() && im.lease_valid();
-}
-
 Cluster::Probes Cluster::probes() const {
   auto& im = *impl_;
   Probes p;
@@ -860,14 +854,6 @@ double Cluster::heartbeat_age_seconds() const {
   auto last = impl_->last_beat.load(std::memory_order_relaxed);
   if (last == 0) return -1;
   return static_cast<double>(now_ns() - last) / 1e9;
-}
-
-std::string Cluster::problem() const {
-  auto& im = *impl_;
-  if (!im.client || !im.client->connected()) return "redis unreachable";
-  if (!im.sub || !im.sub->subscribed()) return "relay not subscribed";
-  if (!im.lease_valid()) return "no recent heartbeat";
-  return {};
 }
 
 net::awaitable<Result<Resolution>> Cluster::resolve(std::string session_id) {

@@ -75,16 +75,19 @@ class Cluster {
   /// destroys the timers and connections (I/O objects must not outlive their context).
   void release_io();
 
-  /// Redis reachable, relay subscribed and lease valid.
-  bool ready() const;
-  /// Why not ready ("" when ready).
-  std::string problem() const;
   /// Readiness probes, each "" when it passes, else why not: Redis (the session store)
-  /// answers, the relay is subscribed, this node's heartbeat is current.
+  /// answers, the relay is subscribed, this node's heartbeat is current (the last two are
+  /// not probed in serverless mode).
   struct Probes {
     std::string redis, relay, heartbeat;
+    /// The first failing probe's reason ("" when all pass).
+    const std::string& failing() const noexcept {
+      return !redis.empty() ? redis : !relay.empty() ? relay : heartbeat;
+    }
   };
   Probes probes() const;
+  /// Every probe passes.
+  bool ready() const { return probes().failing().empty(); }
   /// Seconds since this node's last successful heartbeat write (-1 before the first).
   double heartbeat_age_seconds() const;
   /// Serverless mode: session records only (no heartbeat, scanner, relay, ownership).
