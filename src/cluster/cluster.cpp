@@ -367,12 +367,18 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     if (sessions->remove(sid)) util::log().warn("session {}: {}; stopped serving it here", sid, why);
   }
 
+  /// lookup.lua for one session (also slides its idle TTL): {"MISSING"} or
+  /// {"FOUND", nodeId, epoch, state, alive}.
+  net::awaitable<Result<redis::Reply>> lookup(std::string sid) {  // by value: a coroutine parameter
+    std::vector<std::string> r_keys{keys.session(sid)};
+    std::vector<std::string> r_args{keys.prefix, node, ttl_ms};
+    co_return co_await scripts.lookup.run(*client, std::move(r_keys), std::move(r_args));
+  }
+
   /// Serverless: every request reads the record; nobody owns a session, nobody takes one over.
   net::awaitable<Result<Resolution>> resolve_serverless(std::string sid) {
     if (!client->connected()) co_return unavailable(Error{errc::kServerError, "redis: not connected", {}});
-    std::vector<std::string> r_keys{keys.session(sid)};
-    std::vector<std::string> r_args{keys.prefix, node, ttl_ms};
-    auto r = co_await scripts.lookup.run(*client, std::move(r_keys), std::move(r_args));
+    auto r = co_await lookup(sid);
     if (!r) co_return unavailable(r.error());
     if (reply_str(*r, 0) != "FOUND") {
       sessions->remove(sid);
@@ -393,9 +399,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     }
     if (!client->connected()) co_return unavailable(Error{errc::kServerError, "redis: not connected", {}});
     for (int attempt = 0; attempt < kClaimAttempts; ++attempt) {
-      std::vector<std::string> r_keys{keys.session(sid)};
-      std::vector<std::string> r_args{keys.prefix, node, ttl_ms};
-      auto r = co_await scripts.lookup.run(*client, std::move(r_keys), std::move(r_args));
+      auto r = co_await lookup(sid);
       if (!r) co_return unavailable(r.error());
       if (reply_str(*r, 0) != "FOUND") {
         if (local) fence(sid, "its record is gone (deleted or expired)");
@@ -490,9 +494,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       // STALE: the session changed owner since this node read it (a hand-off while the
       // request ran, or a takeover). Re-read it and apply this request's changes on top
       // of the current state, under the current epoch.
-      std::vector<std::string> l_keys{keys.session(s->id())};
-      std::vector<std::string> l_args{keys.prefix, node, ttl_ms};
-      auto l = co_await scripts.lookup.run(*client, std::move(l_keys), std::move(l_args));
+      auto l = co_await lookup(s->id());
       if (!l) co_return unavailable(l.error());
       if (reply_str(*l, 0) != "FOUND") {
         fence(s->id(), "its record is gone");
