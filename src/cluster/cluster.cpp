@@ -183,6 +183,31 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     poke_heartbeat();
   }
 
+  /// The relay (re)subscribed. Messages published while it was down are lost (Pub/Sub keeps
+  /// nothing): a "lost" (another node took a session over while this one stalled) or a
+  /// replica's state change. Re-read the records of the sessions this node owns.
+  void on_relay_state(bool up) {
+    if (!up || stopping) return;
+    net::co_spawn(ex, revalidate_owned(shared_from_this()), net::detached);
+  }
+
+  static net::awaitable<void> revalidate_owned(std::shared_ptr<Impl> self) {
+    for (const auto& s : self->sessions->all()) {
+      if (!s->owned() || self->stopping) continue;
+      auto r = co_await self->lookup(s->id());
+      // Unreachable or missing (Redis restarted empty): restore_all and the request path decide.
+      if (!r || reply_str(*r, 0) != "FOUND") continue;
+      std::string owner(reply_str(*r, 1));
+      if (owner != self->node) {
+        self->fence(s->id(), "owned by " + owner + " now");
+        continue;
+      }
+      if (static_cast<std::uint64_t>(reply_int(*r, 2)) != s->epoch()) continue;  // the request path re-adopts it
+      auto st = parse_state(s->id(), owner, reply_int(*r, 2), reply_str(*r, 3));
+      if (st) self->sessions->adopt(std::move(st).value(), true);  // merged: picks up lost replica changes
+    }
+  }
+
   void poke_heartbeat() {
     if (!strand) return;
     net::post(*strand, [self = shared_from_this()] {
@@ -776,6 +801,9 @@ void Cluster::start(session::SessionManager& sessions, net::any_io_executor ex) 
       ex, *cfg, std::vector<std::string>{im.keys.notify(im.node), im.keys.broadcast()},
       [weak](std::string_view ch, std::string_view payload) {
         if (auto self = weak.lock()) self->on_message(ch, payload);
+      },
+      [weak](bool up) {
+        if (auto self = weak.lock()) self->on_relay_state(up);
       });
   im.sub->start();
   net::co_spawn(*im.strand, Impl::heartbeat_loop(impl_), net::detached);
