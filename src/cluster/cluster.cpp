@@ -657,15 +657,16 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     std::string rid = s->next_request_id();  // "<n>@<this node>": the owner answers here
     s->add_pending(rid, call);
     publish(owner, json::object{{"t", "state"}, {"s", s->id()}, {"e", epoch}, {"st", std::move(st)}, {"r", rid}});
-    waker->timer().expires_after(kStateAckWait);
-    while (!call->take()) {
-      boost::system::error_code ec;
-      co_await waker->timer().async_wait(net::redirect_error(net::use_awaitable, ec));
-      if (!ec) {
-        util::log_event(spdlog::level::debug, "relay: the owner did not acknowledge a state change in time",
-                        {{"session", s->id()}, {"owner", owner}});
-        break;
-      }
+    const auto deadline = util::Waker::Clock::now() + kStateAckWait;
+    bool acked = call->take().has_value();
+    while (!acked) {
+      bool woken = co_await waker->wait_until(deadline);
+      acked = call->take().has_value();  // it may have come with the deadline
+      if (!woken) break;
+    }
+    if (!acked) {
+      util::log_event(spdlog::level::debug, "relay: the owner did not acknowledge a state change in time",
+                      {{"session", s->id()}, {"owner", owner}});
     }
     s->remove_pending(rid);
   }

@@ -152,13 +152,14 @@ net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::
       co_await net::async_write(ex.stream, bhttp::make_chunk(net::buffer(buf)), net::redirect_error(net::use_awaitable, ec));
       if (ec) co_return false;
       buf.clear();
+      // Look again before waiting: an event, finish() or disconnect() that came during the
+      // write woke no one (its notify found no wait to cancel), and `fin` and `events`
+      // are from before the write.
+      continue;
     }
-    if (events.size() == kMaxEventsPerWrite) continue;
     if (fin || stream.take_disconnect()) break;
     ex.deadline.never();  // waiting for events is not a socket operation
-    waker.timer().expires_after(http.sse_keepalive_interval);
-    co_await waker.timer().async_wait(net::redirect_error(net::use_awaitable, ec));
-    if (!ec) sse::append_comment(buf, "keepalive");
+    if (!co_await waker.wait_for(http.sse_keepalive_interval)) sse::append_comment(buf, "keepalive");
   }
   ex.deadline.after(http.write_timeout);
   co_await net::async_write(ex.stream, bhttp::make_chunk_last(), net::redirect_error(net::use_awaitable, ec));
@@ -186,11 +187,7 @@ net::awaitable<bool> pump_sse(Exchange& ex, session::SseStream& stream, std::uin
   // The watcher uses the connection's socket and buffer: it must be gone before they
   // are used again (or destroyed).
   if (!peer->done) ex.stream.socket().cancel();
-  while (!peer->done) {
-    boost::system::error_code ec;
-    waker->timer().expires_after(ex.core.options.http.write_timeout);
-    co_await waker->timer().async_wait(net::redirect_error(net::use_awaitable, ec));
-  }
+  while (!peer->done) co_await waker->wait_for(ex.core.options.http.write_timeout);
   co_return ok && !peer->closed;
 }
 

@@ -3,7 +3,6 @@
 #include "protocol/context_impl.hpp"
 #include "protocol/versions.hpp"
 
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
@@ -114,16 +113,15 @@ Task<Result<json::value>> ContextImpl::request(std::string method, json::object 
   if (cancelled()) call->complete(Error{errc::kServerError, "request cancelled", {}});
   out_->send(make_request(json::string(id), method, std::move(params)));
 
-  waker->timer().expires_after(timeout);
+  const auto deadline = util::Waker::Clock::now() + timeout;
   std::optional<Result<json::value>> result;
   bool timed_out = false;
   while (!result) {
     result = call->take();
     if (result) break;
-    boost::system::error_code ec;
-    co_await waker->timer().async_wait(net::redirect_error(net::use_awaitable, ec));
-    if (!ec) {
-      timed_out = true;
+    if (!co_await waker->wait_until(deadline)) {
+      result = call->take();  // it may have come with the deadline
+      timed_out = !result;
       break;
     }
   }

@@ -197,9 +197,7 @@ net::awaitable<void> wait_for_decision(Exchange& ex, session::SseStream& stream)
   auto waker = ex.waker;
   if (!stream.attach([waker] { waker->notify(); })) co_return;
   while (!stream.finished() && !stream.has_non_response() && !ex.core.draining.load()) {
-    boost::system::error_code ec;
-    waker->timer().expires_after(ex.core.options.http.sse_keepalive_interval);
-    co_await waker->timer().async_wait(net::redirect_error(net::use_awaitable, ec));
+    co_await waker->wait_for(ex.core.options.http.sse_keepalive_interval);
   }
   stream.detach();
 }
