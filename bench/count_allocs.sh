@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Heap allocations per `tools/call echo`, counted (not timed): deterministic, unlike this
+# VM's throughput. Starts frontmcp-server with bench/alloc/alloc_count.so preloaded, reads
+# the process's malloc count before and after one mcp_load run, and divides the difference
+# by every request of that run (warm-up, measured, and the two of each session's set-up).
+#
+# Usage: bench/count_allocs.sh [--server PATH] [--load PATH] [--shim PATH]
+# Env: CLIENTS=32 DURATION=3 WARMUP=1 FRONTMCP_THREADS=1 (same defaults from build-bench/).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SERVER=${FRONTMCP_SERVER:-$ROOT/build-bench/bin/frontmcp-server}
+LOAD=${MCP_LOAD:-$ROOT/build-bench/bin/mcp_load}
+SHIM=${ALLOC_SHIM:-$ROOT/build-bench/bin/alloc_count.so}
+while (($#)); do
+  case $1 in
+    --server) SERVER=$2; shift 2 ;;
+    --load) LOAD=$2; shift 2 ;;
+    --shim) SHIM=$2; shift 2 ;;
+    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+    *) echo "count_allocs.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+CLIENTS=${CLIENTS:-32}
+DURATION=${DURATION:-3}
+WARMUP=${WARMUP:-1}
+FRONTMCP_THREADS=${FRONTMCP_THREADS:-1}
+for f in "$SERVER" "$LOAD" "$SHIM"; do [[ -e $f ]] || { echo "count_allocs.sh: $f missing (make bench builds it)" >&2; exit 2; }; done
+
+DIR=$(mktemp -d /tmp/frontmcp-allocs.XXXXXX)
+COUNTS=$DIR/counts
+PID=""
+cleanup() { [[ -z $PID ]] || { kill -KILL "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }; }
+trap cleanup EXIT
+
+ALLOC_COUNT_FILE=$COUNTS LD_PRELOAD=$SHIM "$SERVER" --host 127.0.0.1 --port 0 --threads "$FRONTMCP_THREADS" \
+  --log-level warn >"$DIR/server.out" 2>"$DIR/server.err" &
+PID=$!
+URL=""
+for _ in $(seq 150); do
+  URL=$(grep -o 'http://[0-9.]*:[0-9]*/mcp' "$DIR/server.out" 2>/dev/null | head -1 || true)
+  [[ -n $URL ]] && break
+  kill -0 "$PID" 2>/dev/null || break
+  sleep 0.1
+done
+[[ -n $URL ]] || { echo "count_allocs.sh: server did not start" >&2; cat "$DIR/server.err" >&2; exit 1; }
+
+# snapshot N: asks for the count and waits (≤ 5 s) until it is line N of the file.
+snapshot() {
+  kill -USR2 "$PID"
+  for _ in $(seq 50); do
+    [[ -f $COUNTS && $(wc -l <"$COUNTS") -ge $1 ]] && { sed -n "${1}p" "$COUNTS"; return; }
+    sleep 0.1
+  done
+  echo "count_allocs.sh: no count from the server" >&2; exit 1
+}
+
+before=$(snapshot 1)
+timeout $((WARMUP + DURATION + 60)) "$LOAD" --url "$URL" --clients "$CLIENTS" --warmup-s "$WARMUP" \
+  --duration-s "$DURATION" --json >"$DIR/load.json"
+after=$(snapshot 2)
+python3 - "$DIR/load.json" "$before" "$after" "$CLIENTS" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+before, after, clients = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+total = r["requests"] + r["warmup_requests"] + 2 * clients
+print(f"requests {total}  errors {r['errors'] + r['warmup_errors']}  allocations {after - before}  "
+      f"per request {(after - before) / total:.2f}")
+PY
