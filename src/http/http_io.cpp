@@ -13,10 +13,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/serializer.hpp>
-#include <boost/beast/http/write.hpp>
 
+#include <array>
 #include <cctype>
 
 namespace frontmcp::http {
@@ -26,8 +24,14 @@ namespace sse = transport::sse;
 namespace {
 constexpr std::size_t kMaxEventsPerWrite = 256;
 
-void add_headers(bhttp::fields& f, const Headers& h) {
-  for (const auto& [k, v] : h) f.set(k, v);
+// Room for the status line and the usual fields, so the head is one allocation.
+constexpr std::size_t kHeadReserve = 384;
+
+// Fields of every SSE response (outside the coroutine: g++ 12 and braced literals).
+const Headers& sse_fields() {
+  static const Headers fields{{"Cache-Control", "no-cache, no-transform"},
+                              {"X-Accel-Buffering", "no"}};  // NGINX: do not buffer the stream
+  return fields;
 }
 
 bool iequals_prefix(std::string_view hay, std::size_t pos, std::string_view needle) {
@@ -66,24 +70,40 @@ bool accepts(const Request& req, std::string_view mime) {
   return false;
 }
 
-net::awaitable<bool> write_response(Exchange& ex, bhttp::status status, std::string body, std::string_view content_type,
-                                    Headers extra) {
-  bhttp::response<bhttp::string_body> res{status, ex.req.version()};
-  if (!content_type.empty() && !body.empty()) res.set(bhttp::field::content_type, content_type);
-  add_headers(res, ex.headers);
-  add_headers(res, extra);
-  res.body() = std::move(body);
-  res.keep_alive(ex.keep_alive);
-  res.prepare_payload();
-  ex.core.metrics.http_response(static_cast<int>(status));
+Reply error_reply(bhttp::status status, int code, std::string_view message, Headers extra) {
+  return Reply{status, protocol::error_body(code, message), "application/json", std::move(extra)};
+}
+
+net::awaitable<bool> write_reply(Exchange& ex, Reply reply) {
+  const int code = static_cast<int>(reply.status);
+  if (status_forbids_body(code)) reply.body.clear();
+  ResponseHead head_spec;
+  head_spec.status = code;
+  head_spec.version = ex.req.version();
+  head_spec.keep_alive = ex.keep_alive;
+  if (!reply.body.empty()) head_spec.content_type = reply.content_type;
+  head_spec.content_length = reply.body.size();
+  std::string head;
+  head.reserve(kHeadReserve);
+  const Headers* lists[] = {&ex.headers, &reply.extra};
+  append_response_head(head, head_spec, lists);
+  // HEAD: the fields of a GET (Content-Length included), without the body.
+  if (ex.req.method() == bhttp::verb::head) reply.body.clear();
+  ex.core.metrics.http_response(code);
   ex.deadline.after(ex.core.options.http.write_timeout);
+  std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(reply.body)};
   boost::system::error_code ec;
-  co_await bhttp::async_write(ex.stream, res, net::redirect_error(net::use_awaitable, ec));
+  co_await net::async_write(ex.stream, buffers, net::redirect_error(net::use_awaitable, ec));
   co_return !ec && ex.keep_alive;
 }
 
+net::awaitable<bool> write_response(Exchange& ex, bhttp::status status, std::string body, std::string_view content_type,
+                                    Headers extra) {
+  return write_reply(ex, Reply{status, std::move(body), content_type, std::move(extra)});
+}
+
 net::awaitable<bool> write_error(Exchange& ex, bhttp::status status, int code, std::string_view message, Headers extra) {
-  return write_response(ex, status, protocol::error_body(code, message), "application/json", std::move(extra));
+  return write_reply(ex, error_reply(status, code, message, std::move(extra)));
 }
 
 namespace {
@@ -112,20 +132,20 @@ net::awaitable<void> watch_peer(beast::tcp_stream& stream, beast::flat_buffer& b
 
 net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::uint64_t cursor, const SseOptions& opts,
                                  const Headers& extra, util::Waker& waker, const PeerWatch& peer) {
-  bhttp::response<bhttp::empty_body> res{bhttp::status::ok, ex.req.version()};
-  res.set(bhttp::field::content_type, "text/event-stream");
-  res.set(bhttp::field::cache_control, "no-cache, no-transform");
-  res.set("X-Accel-Buffering", "no");  // NGINX: do not buffer the stream
-  add_headers(res, ex.headers);
-  add_headers(res, extra);
-  res.keep_alive(ex.keep_alive);
-  res.chunked(true);
+  ResponseHead head_spec;
+  head_spec.version = ex.req.version();
+  head_spec.keep_alive = ex.keep_alive;
+  head_spec.content_type = "text/event-stream";
+  head_spec.chunked = true;
+  std::string head;
+  head.reserve(kHeadReserve);
+  const Headers* lists[] = {&sse_fields(), &ex.headers, &extra};
+  append_response_head(head, head_spec, lists);
   ex.core.metrics.http_response(200);
-  bhttp::response_serializer<bhttp::empty_body> sr{res};
   const auto& http = ex.core.options.http;
   boost::system::error_code ec;
   ex.deadline.after(http.write_timeout);
-  co_await bhttp::async_write_header(ex.stream, sr, net::redirect_error(net::use_awaitable, ec));
+  co_await net::async_write(ex.stream, net::buffer(head), net::redirect_error(net::use_awaitable, ec));
   if (ec) co_return false;
 
   std::string buf = opts.first_event;

@@ -2,6 +2,7 @@
 // Beast types and response helpers shared by the HTTP transports. Heavy: include only
 // from the few .cpp files that speak HTTP (Asio/Beast are compiled once, separately).
 #include "core/server_core.hpp"
+#include "http/response_head.hpp"
 #include "session/stream.hpp"
 #include "util/async_event.hpp"
 
@@ -15,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,7 +27,6 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using Request = bhttp::request<bhttp::string_body>;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 /// A connection's current deadline. Cheaper than a timer per socket operation (whose
 /// cost grows with the number of open connections): the server's reaper looks at every
@@ -70,10 +71,37 @@ struct Exchange {
 /// literals in coroutine arguments: "array used as initializer").
 Headers header_list(std::string name, std::string value);
 
+/// A whole response, decided without I/O. A coroutine that can answer in several ways
+/// builds one and writes it from a single co_await: every co_await site keeps its own
+/// temporaries in the coroutine's frame, and a frame that outgrows Asio's recycled blocks
+/// costs a malloc per request (docs/benchmarks.md).
+struct Reply {
+  bhttp::status status = bhttp::status::ok;
+  std::string body;
+  std::string_view content_type = "application/json";  // a static string
+  Headers extra;
+};
+
+/// What a request handler leaves to its connection: a reply to write, or nothing when
+/// it wrote the response itself (a stream); `keep` then says whether the connection may
+/// be reused. Returning the reply instead of writing it lets every coroutine frame of the
+/// handler go before the write suspends, so the next request on another connection
+/// reuses them (Asio recycles a few frames per thread) instead of allocating its own.
+struct Answer {
+  std::optional<Reply> reply;
+  bool keep = true;
+
+  static Answer of(Reply r) { return Answer{std::move(r), true}; }
+  static Answer written(bool keep) { return Answer{std::nullopt, keep}; }
+};
+
+/// A JSON-RPC error body (id null) with the given HTTP status.
+Reply error_reply(bhttp::status status, int code, std::string_view message, Headers extra = {});
+
 /// Writes a complete response. Returns false if the connection must close.
+net::awaitable<bool> write_reply(Exchange& ex, Reply reply);
 net::awaitable<bool> write_response(Exchange& ex, bhttp::status status, std::string body,
                                     std::string_view content_type = "application/json", Headers extra = {});
-/// A JSON-RPC error body (id null) with the given HTTP status.
 net::awaitable<bool> write_error(Exchange& ex, bhttp::status status, int code, std::string_view message,
                                  Headers extra = {});
 

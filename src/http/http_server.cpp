@@ -133,7 +133,12 @@ std::optional<Denied> authorize(Exchange& ex, std::string_view path) {
   return out;
 }
 
-net::awaitable<bool> route(Exchange& ex) {
+/// Where route() hands a request that it does not answer itself.
+enum class Handler { streamable, legacy_stream, legacy_message };
+
+/// Everything route() decides without I/O: the reply to write (health, metrics, CORS
+/// preflight, rejections), or else the transport that serves the request.
+std::optional<Reply> plan_route(Exchange& ex, Handler& handler) {
   auto& core = ex.core;
   const auto& opt = core.options.http;
   std::string_view target(ex.req.target().data(), ex.req.target().size());
@@ -141,24 +146,25 @@ net::awaitable<bool> route(Exchange& ex) {
   // Distributed mode: every response names the node (load balancers and operators).
   if (core.cluster) ex.headers.emplace_back("X-FrontMCP-Machine-Id", core.node_id);
 
-  if (path == opt.healthz_path) {
-    std::string body = R"({"status":"ok"})";
-    co_return co_await write_response(ex, status::ok, std::move(body));
-  }
+  if (path == opt.healthz_path) return Reply{status::ok, R"({"status":"ok"})", "application/json", {}};
   if (path == opt.readyz_path) {
     auto r = core.readiness();
-    co_return co_await write_response(ex, r.ready ? status::ok : status::service_unavailable, std::move(r.body));
+    return Reply{r.ready ? status::ok : status::service_unavailable, std::move(r.body), "application/json", {}};
   }
   if (path == opt.metrics_path && !opt.metrics_path.empty()) {
     if (ex.req.method() != bhttp::verb::get) {
-      co_return co_await write_error(ex, status::method_not_allowed, errc::kServerError, "Method Not Allowed",
-                                     header_list("Allow", "GET"));
+      return error_reply(status::method_not_allowed, errc::kServerError, "Method Not Allowed", header_list("Allow", "GET"));
     }
-    co_return co_await write_response(ex, status::ok, core.render_metrics(), "text/plain; version=0.0.4; charset=utf-8");
+    return Reply{status::ok, core.render_metrics(), "text/plain; version=0.0.4; charset=utf-8", {}};
   }
-  bool mcp = path == opt.mcp_path, sse = path == opt.sse_path, message = path == opt.message_path;
-  if (!mcp && !sse && !message) {
-    co_return co_await write_error(ex, status::not_found, errc::kServerError, "Not Found");
+  if (path == opt.mcp_path) {
+    handler = Handler::streamable;
+  } else if (path == opt.sse_path) {
+    handler = Handler::legacy_stream;
+  } else if (path == opt.message_path) {
+    handler = Handler::legacy_message;
+  } else {
+    return error_reply(status::not_found, errc::kServerError, "Not Found");
   }
 
   // DNS-rebinding protection: a browser page on another site may reach a loopback
@@ -167,11 +173,11 @@ net::awaitable<bool> route(Exchange& ex) {
   if (core.dns_rebinding_protection) {
     if (!host_allowed(core, header(ex.req, "Host"))) {
       util::log().warn("rejected request with Host '{}' (DNS-rebinding protection)", header(ex.req, "Host"));
-      co_return co_await write_error(ex, status::forbidden, errc::kServerError, "Forbidden: Host not allowed");
+      return error_reply(status::forbidden, errc::kServerError, "Forbidden: Host not allowed");
     }
     if (!origin.empty() && !origin_allowed(core, origin)) {
       util::log().warn("rejected request with Origin '{}' (DNS-rebinding protection)", origin);
-      co_return co_await write_error(ex, status::forbidden, errc::kServerError, "Forbidden: Origin not allowed");
+      return error_reply(status::forbidden, errc::kServerError, "Forbidden: Origin not allowed");
     }
   }
   if (!origin.empty() && cors_allows(core, origin)) {
@@ -183,24 +189,34 @@ net::awaitable<bool> route(Exchange& ex) {
       preflight.emplace_back("Access-Control-Allow-Headers",
                              "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID");
       preflight.emplace_back("Access-Control-Max-Age", "600");
-      co_return co_await write_response(ex, status::no_content, std::string(), std::string_view(), std::move(preflight));
+      return Reply{status::no_content, {}, {}, std::move(preflight)};
     }
   }
   if (opt.authorize) {
-    if (auto denied = authorize(ex, path)) co_return co_await write_error(ex, status::unauthorized, errc::kServerError, denied->message,
-                                                                         std::move(denied->headers));
+    if (auto denied = authorize(ex, path)) {
+      return error_reply(status::unauthorized, errc::kServerError, denied->message, std::move(denied->headers));
+    }
   }
   // Distributed mode keeps answering requests that still arrive on open connections
   // while draining (the sessions live in Redis, so any node may serve them); standalone
   // mode cannot hand them anywhere.
   if (core.draining.load() && !core.cluster) {
-    co_return co_await write_error(ex, status::service_unavailable, errc::kServerError,
-                                   "Service Unavailable: server is shutting down", header_list("Retry-After", "1"));
+    return error_reply(status::service_unavailable, errc::kServerError, "Service Unavailable: server is shutting down",
+                       header_list("Retry-After", "1"));
   }
-  core.counters.requests.fetch_add(1, std::memory_order_relaxed);
-  if (mcp) co_return co_await transport::handle_streamable(ex);
-  if (sse) co_return co_await transport::handle_legacy_stream(ex);
-  co_return co_await transport::handle_legacy_message(ex);
+  return std::nullopt;
+}
+
+net::awaitable<Answer> route(Exchange& ex) {
+  Handler handler{};
+  if (std::optional<Reply> reply = plan_route(ex, handler)) co_return Answer::of(std::move(*reply));
+  ex.core.counters.requests.fetch_add(1, std::memory_order_relaxed);
+  switch (handler) {
+    case Handler::streamable: co_return co_await transport::handle_streamable(ex);
+    case Handler::legacy_stream: co_return Answer::written(co_await transport::handle_legacy_stream(ex));
+    case Handler::legacy_message: break;
+  }
+  co_return Answer::written(co_await transport::handle_legacy_message(ex));
 }
 
 /// Answers a request that could not be read (too large, malformed) and closes.
@@ -361,7 +377,8 @@ net::awaitable<void> run_connection(core::ServerCore& core, std::shared_ptr<Conn
     Request req = parser.release();
     conn->deadline.never();  // handlers may take long; each write sets its own deadline
     Exchange ex{core, stream, buffer, conn->deadline, req, waker, {}, req.keep_alive() && !core.draining.load()};
-    bool keep = co_await route(ex);
+    Answer answer = co_await route(ex);
+    bool keep = answer.reply ? co_await write_reply(ex, std::move(*answer.reply)) : answer.keep;
     ++conn->served;
     if (!keep) break;
   }

@@ -1,4 +1,5 @@
 #pragma once
+#include <memory>
 // The Context a handler sees, bound to one request of one session (or none).
 #include "session/session.hpp"
 
@@ -37,7 +38,9 @@ class ContextImpl final : public Context {
   json::value progress_token_;
   std::shared_ptr<session::InFlight> inflight_;
   const session::SessionState& snapshot() const;
-  mutable std::optional<session::SessionState> state_;  // copied on first use only
+  // Copied on first use only; behind a pointer because a ContextImpl lives in the
+  // request's coroutine frame, which stays small enough for Asio to recycle.
+  mutable std::unique_ptr<session::SessionState> state_;
   std::string protocol_version_;
 };
 

@@ -43,7 +43,7 @@ ContextImpl::ContextImpl(Dispatcher& d, std::shared_ptr<Session> s, std::shared_
       protocol_version_(session_ ? session_->protocol_version() : std::string(kLatestVersion)) {}
 
 const session::SessionState& ContextImpl::snapshot() const {
-  if (!state_) state_ = session_ ? session_->state() : session::SessionState{};
+  if (!state_) state_ = std::make_unique<session::SessionState>(session_ ? session_->state() : session::SessionState{});
   return *state_;
 }
 
@@ -191,6 +191,18 @@ Result<json::object> Dispatcher::initialize_session(Session& s, const json::obje
   return result;
 }
 
+// Outside handle_request: its temporaries would otherwise sit in every request's frame.
+void Dispatcher::request_served(std::string_view method, const json::value& id, const session::Session* session,
+                                const Result<json::value>& r, std::chrono::steady_clock::duration took) {
+  metrics_.request_done(metrics::method_of(method), r.has_value(), took);
+  if (!util::log().should_log(spdlog::level::debug)) return;
+  auto us = std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(took).count());
+  auto outcome = r ? std::string("ok") : "error " + std::to_string(r.error().code);
+  util::log_event(spdlog::level::debug, "request served",
+                  {{"method", method}, {"id", json::serialize(id)}, {"session", session ? std::string_view(session->id()) : ""},
+                   {"outcome", outcome}, {"us", us}});
+}
+
 Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Session> session, json::value msg,
                                                             std::shared_ptr<session::Outbound> out) {
   auto cm = classify(msg);
@@ -224,15 +236,7 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
     r = Error::internal("internal error");
   }
   if (session) session->end_request(key);
-  const auto took = std::chrono::steady_clock::now() - started;
-  metrics_.request_done(metrics::method_of(m.method), r.has_value(), took);
-  if (util::log().should_log(spdlog::level::debug)) {
-    auto us = std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(took).count());
-    auto outcome = r ? std::string("ok") : "error " + std::to_string(r.error().code);
-    util::log_event(spdlog::level::debug, "request served",
-                    {{"method", m.method}, {"id", json::serialize(id)}, {"session", session ? std::string_view(session->id()) : ""},
-                     {"outcome", outcome}, {"us", us}});
-  }
+  request_served(m.method, id, session.get(), r, std::chrono::steady_clock::now() - started);
   if (ctx.cancelled()) co_return std::nullopt;
   if (!r) co_return make_error(id, r.error());
   co_return make_result(id, std::move(r).value());

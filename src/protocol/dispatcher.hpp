@@ -11,6 +11,7 @@
 
 #include <frontmcp/options.hpp>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -49,6 +50,8 @@ class Dispatcher {
 
  private:
   json::object capabilities() const;
+  void request_served(std::string_view method, const json::value& id, const session::Session* session,
+                      const Result<json::value>& r, std::chrono::steady_clock::duration took);
   Result<json::object> initialize_session(session::Session& session, const json::object* params);
   Task<Result<json::value>> call(std::string_view method, ContextImpl& ctx, const json::object& params);
   Task<Result<json::value>> tools_call(ContextImpl& ctx, const json::object& params);

@@ -44,13 +44,12 @@ void add_affinity_cookie(Exchange& ex) {
                                                                  proto == "https"));
 }
 
-net::awaitable<bool> write_store_error(Exchange& ex, const Error& e) {
-  if (e.code == errc::kSessionNotFound) {
-    co_return co_await http::write_error(ex, status::not_found, e.code, e.message);
-  }
-  co_return co_await http::write_error(ex, status::service_unavailable, e.code, e.message,
-                                       http::header_list("Retry-After", "1"));
+http::Reply store_error_reply(const Error& e) {
+  if (e.code == errc::kSessionNotFound) return http::error_reply(status::not_found, e.code, e.message);
+  return http::error_reply(status::service_unavailable, e.code, e.message, http::header_list("Retry-After", "1"));
 }
+
+net::awaitable<bool> write_store_error(Exchange& ex, const Error& e) { return http::write_reply(ex, store_error_reply(e)); }
 
 std::shared_ptr<session::Outbound> unsolicited_target(core::ServerCore& core, const std::shared_ptr<session::Session>& s) {
   if (s->owned()) return s->standalone();
@@ -159,35 +158,28 @@ std::optional<std::string> bad_version(const Exchange& ex) {
 
 /// Looks up the session of a non-initialize request; writes the error itself.
 net::awaitable<std::shared_ptr<session::Session>> require_session(Exchange& ex, bool& wrote) {
-  wrote = true;
+  std::shared_ptr<session::Session> s;
+  std::optional<http::Reply> reply;
   auto sid = http::header(ex.req, "Mcp-Session-Id");
   if (sid.empty()) {
-    ex.keep_alive = co_await http::write_error(ex, status::bad_request, errc::kServerError,
-                                               "Bad Request: Mcp-Session-Id header is required");
-    co_return nullptr;
-  }
-  if (auto why = bad_version(ex)) {
-    ex.keep_alive = co_await http::write_error(ex, status::bad_request, errc::kServerError, *why);
-    co_return nullptr;
-  }
-  std::shared_ptr<session::Session> s;
-  if (ex.core.cluster) {
+    reply = http::error_reply(status::bad_request, errc::kServerError, "Bad Request: Mcp-Session-Id header is required");
+  } else if (auto why = bad_version(ex)) {
+    reply = http::error_reply(status::bad_request, errc::kServerError, *why);
+  } else if (ex.core.cluster) {
     auto r = co_await ex.core.cluster->resolve(std::string(sid));
     if (!r) {
-      ex.keep_alive = co_await write_store_error(ex, r.error());
-      co_return nullptr;
+      reply = store_error_reply(r.error());
+    } else {
+      // A new owner (takeover) re-pins the load balancer to itself.
+      if (r->became_owner) add_affinity_cookie(ex);
+      s = std::move(r->session);
     }
-    // A new owner (takeover) re-pins the load balancer to itself.
-    if (r->became_owner) add_affinity_cookie(ex);
-    s = std::move(r->session);
   } else {
     s = ex.core.sessions.find(sid);
   }
-  if (!s) {
-    ex.keep_alive = co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
-    co_return nullptr;
-  }
-  wrote = false;
+  if (!s && !reply) reply = http::error_reply(status::not_found, errc::kSessionNotFound, "Session not found");
+  wrote = reply.has_value();
+  if (reply) ex.keep_alive = co_await http::write_reply(ex, std::move(*reply));
   co_return s;
 }
 
@@ -254,24 +246,10 @@ class CollectingOutbound final : public session::Outbound {
   std::shared_ptr<session::Outbound> standalone_;
 };
 
-/// One request whose handler cannot suspend (Dispatcher::runs_synchronously), served on
-/// the connection's own coroutine. Same answers as the general path: JSON when the
-/// handler only produced its result, else an SSE stream with everything it sent.
-net::awaitable<bool> answer_inline(Exchange& ex, const std::shared_ptr<session::Session>& session, json::value msg) {
-  bool json_mode = ex.core.options.response_mode == ResponseMode::json;
-  auto out = std::make_shared<CollectingOutbound>(json_mode ? unsolicited_target(ex.core, session) : nullptr);
-  auto resp = co_await ex.core.dispatcher.handle_request(session, std::move(msg), out);
-  if (resp && ex.core.cluster && session->has_unsaved_changes()) {
-    // The change must be in the store before the client hears "done"; a failure is a
-    // retryable HTTP error (the client repeats the request), not a JSON-RPC one.
-    auto st = co_await ex.core.cluster->persist(session);
-    if (!st) co_return co_await write_store_error(ex, st.error());
-  }
-  if (resp) out->response = std::move(*resp);  // moved, not copied: the DOM is written once
-  if (out->sent.empty()) {
-    if (!out->response) co_return co_await http::write_response(ex, status::accepted, {});
-    co_return co_await http::write_response(ex, status::ok, json::serialize(*out->response));
-  }
+/// What a synchronous handler sent besides its response, as an SSE stream (with the
+/// response last).
+net::awaitable<bool> answer_collected_as_stream(Exchange& ex, const std::shared_ptr<session::Session>& session,
+                                                std::shared_ptr<CollectingOutbound> out) {
   auto stream = session->open_stream();
   for (const auto& m : out->sent) stream->send(m);
   if (out->response) stream->send_response(*out->response);
@@ -279,109 +257,159 @@ net::awaitable<bool> answer_inline(Exchange& ex, const std::shared_ptr<session::
   co_return co_await answer_post(ex, *session, stream, false, {});
 }
 
-net::awaitable<bool> handle_post(Exchange& ex) {
-  auto& core = ex.core;
-  if (!http::accepts(ex.req, "application/json") || !http::accepts(ex.req, "text/event-stream")) {
-    co_return co_await http::write_error(ex, status::not_acceptable, errc::kServerError,
-                                         "Not Acceptable: Client must accept both application/json and text/event-stream");
+/// One request whose handler cannot suspend (Dispatcher::runs_synchronously), served on
+/// the connection's own coroutine. Same answers as the general path: JSON when the
+/// handler only produced its result, else an SSE stream with everything it sent.
+net::awaitable<http::Answer> answer_inline(Exchange& ex, const std::shared_ptr<session::Session>& session, json::value msg) {
+  bool json_mode = ex.core.options.response_mode == ResponseMode::json;
+  auto out = std::make_shared<CollectingOutbound>(json_mode ? unsolicited_target(ex.core, session) : nullptr);
+  auto resp = co_await ex.core.dispatcher.handle_request(session, std::move(msg), out);
+  if (resp && ex.core.cluster && session->has_unsaved_changes()) {
+    // The change must be in the store before the client hears "done"; a failure is a
+    // retryable HTTP error (the client repeats the request), not a JSON-RPC one.
+    auto st = co_await ex.core.cluster->persist(session);
+    if (!st) co_return http::Answer::of(store_error_reply(st.error()));
   }
-  if (!is_json_content_type(http::header(ex.req, "Content-Type"))) {
-    co_return co_await http::write_error(ex, status::unsupported_media_type, errc::kServerError,
-                                         "Unsupported Media Type: Content-Type must be application/json");
-  }
-  auto parsed = protocol::parse_body(ex.req.body());
-  if (!parsed) co_return co_await http::write_error(ex, status::bad_request, parsed.error().code, parsed.error().message);
+  if (resp) out->response = std::move(*resp);  // moved, not copied: the DOM is written once
+  if (!out->sent.empty()) co_return http::Answer::written(co_await answer_collected_as_stream(ex, session, std::move(out)));
+  if (!out->response) co_return http::Answer::of(http::Reply{status::accepted, {}, {}, {}});
+  co_return http::Answer::of(http::Reply{status::ok, json::serialize(*out->response), "application/json", {}});
+}
 
-  std::vector<protocol::Message> msgs;
-  msgs.reserve(parsed->messages.size());
+/// A POST body, read and checked without I/O.
+struct PostBody {
+  protocol::ParsedBody parsed;
+  std::vector<protocol::Message> msgs;  // point into parsed.messages
   bool has_init = false;
   std::size_t requests = 0;
-  for (const auto& v : parsed->messages) {
+};
+
+/// Checks the POST's headers and parses its body; a reply when the POST is refused.
+std::optional<http::Reply> read_post(const Exchange& ex, PostBody& post) {
+  if (!http::accepts(ex.req, "application/json") || !http::accepts(ex.req, "text/event-stream")) {
+    return http::error_reply(status::not_acceptable, errc::kServerError,
+                             "Not Acceptable: Client must accept both application/json and text/event-stream");
+  }
+  if (!is_json_content_type(http::header(ex.req, "Content-Type"))) {
+    return http::error_reply(status::unsupported_media_type, errc::kServerError,
+                             "Unsupported Media Type: Content-Type must be application/json");
+  }
+  auto parsed = protocol::parse_body(ex.req.body());
+  if (!parsed) return http::error_reply(status::bad_request, parsed.error().code, parsed.error().message);
+  post.parsed = std::move(parsed).value();
+  post.msgs.reserve(post.parsed.messages.size());
+  for (const auto& v : post.parsed.messages) {
     auto m = protocol::classify(v);
-    if (!m) co_return co_await http::write_error(ex, status::bad_request, m.error().code, m.error().message);
+    if (!m) return http::error_reply(status::bad_request, m.error().code, m.error().message);
     if (m->kind == MessageKind::request) {
-      ++requests;
-      if (m->method == "initialize") has_init = true;
+      ++post.requests;
+      if (m->method == "initialize") post.has_init = true;
     }
-    msgs.push_back(*m);
+    post.msgs.push_back(*m);
   }
-
-  if (has_init) {
-    if (parsed->messages.size() > 1) {
-      co_return co_await http::write_error(ex, status::bad_request, errc::kInvalidRequest,
-                                           "Invalid Request: initialize must not be part of a batch");
-    }
-    auto sid = http::header(ex.req, "Mcp-Session-Id");
-    if (!sid.empty() && core.sessions.find(sid)) {
-      co_return co_await http::write_error(ex, status::bad_request, errc::kInvalidRequest,
-                                           "Invalid Request: Server already initialized");
-    }
-    auto session = core.sessions.create(session::TransportKind::streamable_http);
-    if (!session) {
-      core.counters.sessions_rejected.fetch_add(1);
-      co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError,
-                                           "Service Unavailable: session limit reached", http::header_list("Retry-After", "5"));
-    }
-    auto result = core.dispatcher.initialize(*session, msgs[0].params);
-    const json::value& id = *msgs[0].id;
-    if (!result) {
-      core.sessions.remove(session->id());
-      co_return co_await http::write_response(ex, status::ok, json::serialize(protocol::make_error(id, result.error())));
-    }
-    if (core.cluster) {
-      auto st = co_await core.cluster->create(session);
-      if (!st) {
-        core.sessions.remove(session->id());
-        co_return co_await write_store_error(ex, st.error());
-      }
-      add_affinity_cookie(ex);
-    }
-    util::log_event(spdlog::level::debug, "session initialized",
-                    {{"session", session->id()}, {"version", session->protocol_version()}});
-    auto response = protocol::make_result(id, std::move(result).value());
-    if (core.options.response_mode != ResponseMode::sse) {
-      // Only the response, answered as JSON: no stream and no event log (nothing could
-      // resume it; in distributed mode that saves a Redis write and ~0.5 KB per session).
-      co_return co_await http::write_response(ex, status::ok, json::serialize(response), "application/json",
-                                              http::header_list("Mcp-Session-Id", session->id()));
-    }
-    auto stream = session->open_stream();
-    stream->send_response(response);
-    stream->finish();
-    co_return co_await answer_post(ex, *session, stream, false, http::header_list("Mcp-Session-Id", session->id()));
+  if (post.has_init && post.parsed.messages.size() > 1) {
+    return http::error_reply(status::bad_request, errc::kInvalidRequest,
+                             "Invalid Request: initialize must not be part of a batch");
   }
+  return std::nullopt;
+}
 
-  bool wrote = false;
-  auto session = co_await require_session(ex, wrote);
-  if (wrote) co_return ex.keep_alive;
+/// Session-level checks, and the messages that are not requests (handled here); a reply
+/// when that is all the POST needs.
+std::optional<http::Reply> take_messages(core::ServerCore& core, const std::shared_ptr<session::Session>& session,
+                                         const PostBody& post) {
   session->touch();
-  if (parsed->is_batch && protocol::forbids_batches(session->protocol_version())) {
-    co_return co_await http::write_error(ex, status::bad_request, errc::kInvalidRequest,
-                                         "Invalid Request: JSON-RPC batches are not allowed in protocol version " +
-                                             session->protocol_version());
+  if (post.parsed.is_batch && protocol::forbids_batches(session->protocol_version())) {
+    return http::error_reply(status::bad_request, errc::kInvalidRequest,
+                             "Invalid Request: JSON-RPC batches are not allowed in protocol version " +
+                                 session->protocol_version());
   }
-  for (const auto& m : msgs) {
+  for (const auto& m : post.msgs) {
     if (m.kind == MessageKind::notification) core.dispatcher.handle_notification(session, m);
     if (m.kind == MessageKind::response || m.kind == MessageKind::error_response) core.dispatcher.handle_response(session, m);
   }
-  if (requests == 0) co_return co_await http::write_response(ex, status::accepted, {});
+  if (post.requests == 0) return http::Reply{status::accepted, {}, {}, {}};
+  return std::nullopt;
+}
 
-  if (msgs.size() == 1 && core.options.response_mode != ResponseMode::sse && core.dispatcher.runs_synchronously(msgs[0])) {
-    co_return co_await answer_inline(ex, session, std::move(parsed->messages[0]));
+net::awaitable<bool> handle_initialize(Exchange& ex, PostBody& post) {
+  auto& core = ex.core;
+  auto sid = http::header(ex.req, "Mcp-Session-Id");
+  if (!sid.empty() && core.sessions.find(sid)) {
+    co_return co_await http::write_error(ex, status::bad_request, errc::kInvalidRequest,
+                                         "Invalid Request: Server already initialized");
   }
+  auto session = core.sessions.create(session::TransportKind::streamable_http);
+  if (!session) {
+    core.counters.sessions_rejected.fetch_add(1);
+    co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError,
+                                         "Service Unavailable: session limit reached", http::header_list("Retry-After", "5"));
+  }
+  auto result = core.dispatcher.initialize(*session, post.msgs[0].params);
+  const json::value& id = *post.msgs[0].id;
+  if (!result) {
+    core.sessions.remove(session->id());
+    co_return co_await http::write_response(ex, status::ok, json::serialize(protocol::make_error(id, result.error())));
+  }
+  if (core.cluster) {
+    auto st = co_await core.cluster->create(session);
+    if (!st) {
+      core.sessions.remove(session->id());
+      co_return co_await write_store_error(ex, st.error());
+    }
+    add_affinity_cookie(ex);
+  }
+  util::log_event(spdlog::level::debug, "session initialized",
+                  {{"session", session->id()}, {"version", session->protocol_version()}});
+  auto response = protocol::make_result(id, std::move(result).value());
+  if (core.options.response_mode != ResponseMode::sse) {
+    // Only the response, answered as JSON: no stream and no event log (nothing could
+    // resume it; in distributed mode that saves a Redis write and ~0.5 KB per session).
+    co_return co_await http::write_response(ex, status::ok, json::serialize(response), "application/json",
+                                            http::header_list("Mcp-Session-Id", session->id()));
+  }
+  auto stream = session->open_stream();
+  stream->send_response(response);
+  stream->finish();
+  co_return co_await answer_post(ex, *session, stream, false, http::header_list("Mcp-Session-Id", session->id()));
+}
 
+/// Requests that may suspend (or several): each runs as its own task on the session's
+/// POST stream, answered as JSON or SSE by answer_post.
+net::awaitable<bool> answer_spawned(Exchange& ex, const std::shared_ptr<session::Session>& session, PostBody& post) {
+  auto& core = ex.core;
   auto stream = session->open_stream();
   std::shared_ptr<session::Outbound> out = stream;
   if (core.options.response_mode == ResponseMode::json) {
     out = std::make_shared<SplitOutbound>(unsolicited_target(core, session), stream);
   }
-  auto countdown = std::make_shared<Countdown>(requests);
+  auto countdown = std::make_shared<Countdown>(post.requests);
   auto exec = co_await net::this_coro::executor;
-  for (std::size_t i = 0; i < msgs.size(); ++i) {
-    if (msgs[i].kind != MessageKind::request) continue;
-    spawn_request(exec, core, session, std::move(parsed->messages[i]), out, stream, countdown);
+  for (std::size_t i = 0; i < post.msgs.size(); ++i) {
+    if (post.msgs[i].kind != MessageKind::request) continue;
+    spawn_request(exec, core, session, std::move(post.parsed.messages[i]), out, stream, countdown);
   }
-  co_return co_await answer_post(ex, *session, stream, parsed->is_batch, {});
+  co_return co_await answer_post(ex, *session, stream, post.parsed.is_batch, {});
+}
+
+net::awaitable<http::Answer> handle_post(Exchange& ex) {
+  auto& core = ex.core;
+  PostBody post;
+  std::optional<http::Reply> reply = read_post(ex, post);
+  if (!reply && post.has_init) co_return http::Answer::written(co_await handle_initialize(ex, post));
+  std::shared_ptr<session::Session> session;
+  if (!reply) {
+    bool wrote = false;
+    session = co_await require_session(ex, wrote);
+    if (wrote) co_return http::Answer::written(ex.keep_alive);
+    reply = take_messages(core, session, post);
+  }
+  if (reply) co_return http::Answer::of(std::move(*reply));
+  if (post.msgs.size() == 1 && core.options.response_mode != ResponseMode::sse &&
+      core.dispatcher.runs_synchronously(post.msgs[0])) {
+    co_return co_await answer_inline(ex, session, std::move(post.parsed.messages[0]));
+  }
+  co_return http::Answer::written(co_await answer_spawned(ex, session, post));
 }
 
 net::awaitable<bool> handle_get(Exchange& ex) {
@@ -473,23 +501,21 @@ net::awaitable<bool> handle_delete(Exchange& ex) {
 
 }  // namespace
 
-net::awaitable<bool> handle_streamable(Exchange& ex) {
+net::awaitable<http::Answer> handle_streamable(Exchange& ex) {
   switch (ex.req.method()) {
     case bhttp::verb::post: co_return co_await handle_post(ex);
     case bhttp::verb::get:
       // Serverless: an instance may be frozen or gone after the response, so it offers no
       // standalone stream (the spec's answer for that is 405).
-      if (ex.core.options.mode == DeploymentMode::serverless) {
-        co_return co_await http::write_error(ex, status::method_not_allowed, errc::kServerError,
-                                             "Method Not Allowed: no standalone SSE stream in serverless mode",
-                                             http::header_list("Allow", "POST, DELETE"));
-      }
-      co_return co_await handle_get(ex);
-    case bhttp::verb::delete_: co_return co_await handle_delete(ex);
-    default:
-      co_return co_await http::write_error(ex, status::method_not_allowed, errc::kServerError, "Method not allowed.",
-                                           http::header_list("Allow", "GET, POST, DELETE"));
+      if (ex.core.options.mode != DeploymentMode::serverless) co_return http::Answer::written(co_await handle_get(ex));
+      co_return http::Answer::of(http::error_reply(status::method_not_allowed, errc::kServerError,
+                                                   "Method Not Allowed: no standalone SSE stream in serverless mode",
+                                                   http::header_list("Allow", "POST, DELETE")));
+    case bhttp::verb::delete_: co_return http::Answer::written(co_await handle_delete(ex));
+    default: break;
   }
+  co_return http::Answer::of(http::error_reply(status::method_not_allowed, errc::kServerError, "Method not allowed.",
+                                               http::header_list("Allow", "GET, POST, DELETE")));
 }
 
 }  // namespace frontmcp::transport

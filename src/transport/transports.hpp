@@ -1,7 +1,7 @@
 #pragma once
 // The HTTP transports: Streamable HTTP (/mcp) and the legacy HTTP+SSE pair
 // (/sse + /message). Each answers one request and says whether the connection may be
-// reused.
+// reused (handle_streamable: or returns the reply for the connection to write).
 #include "http/http_io.hpp"
 
 namespace frontmcp::transport {
@@ -9,7 +9,7 @@ namespace frontmcp::transport {
 using http::Exchange;
 namespace net = boost::asio;
 
-net::awaitable<bool> handle_streamable(Exchange& ex);
+net::awaitable<http::Answer> handle_streamable(Exchange& ex);
 net::awaitable<bool> handle_legacy_stream(Exchange& ex);
 net::awaitable<bool> handle_legacy_message(Exchange& ex);
 

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +91,41 @@ describe('health and readiness', () => {
         node: 'probe-node',
         checks: { startup: 'ok', shutdown: 'ok', sessionStore: 'ok' },
       });
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('HEAD /healthz: the fields of a GET without the body; HTTP/1.0 gets Connection: keep-alive', async () => {
+    const s = await startServer(['--log-level', 'error']);
+    try {
+      // One connection, three requests written at once: a body sent for the HEAD would be
+      // read as the start of the next response.
+      const socket = net.connect(s.port, '127.0.0.1');
+      socket.on('error', () => {});
+      const got = new Promise((resolve) => {
+        let text = '';
+        socket.on('data', (d) => (text += d));
+        socket.on('close', () => resolve(text));
+      });
+      const host = `Host: 127.0.0.1:${s.port}\r\n`;
+      socket.write(
+        `HEAD /healthz HTTP/1.1\r\n${host}\r\n` +
+          `GET /healthz HTTP/1.0\r\n${host}Connection: keep-alive\r\n\r\n` +
+          `GET /healthz HTTP/1.1\r\n${host}Connection: close\r\n\r\n`,
+      );
+      const text = await withTimeout(got, 5000, 'three responses and the close');
+      const parts = text.split('HTTP/1.');
+      assert.equal(parts.length, 4, text);
+      const [head, get10, getClose] = parts.slice(1);
+      assert.match(head, /^1 200 OK\r\n/);
+      assert.match(head, /\r\nContent-Length: 15\r\n/);
+      assert.ok(head.endsWith('\r\n\r\n'), `HEAD answered with a body: ${JSON.stringify(head)}`);
+      assert.match(get10, /^0 200 OK\r\n/);
+      assert.match(get10, /\r\nConnection: keep-alive\r\n/);
+      assert.ok(get10.endsWith('\r\n\r\n{"status":"ok"}'), JSON.stringify(get10));
+      assert.match(getClose, /\r\nConnection: close\r\n/);
+      assert.ok(getClose.endsWith('\r\n\r\n{"status":"ok"}'), JSON.stringify(getClose));
     } finally {
       await s.stop();
     }
