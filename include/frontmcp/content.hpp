@@ -40,7 +40,9 @@ struct ToolResult {
   /// A tool execution error: reported to the model in the result (isError: true), as the
   /// spec asks, rather than as a JSON-RPC protocol error.
   static ToolResult error(std::string_view message);
-  json::object to_json() const;
+  json::object to_json() const&;
+  /// Moves the content instead of copying it (the server's path: a result is written once).
+  json::object to_json() &&;
 };
 
 /// One message of prompts/get.

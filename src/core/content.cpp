@@ -49,11 +49,15 @@ ToolResult ToolResult::error(std::string_view message) {
   return r;
 }
 
-json::object ToolResult::to_json() const {
-  json::object o{{"content", content}};
-  if (structured_content) o["structuredContent"] = *structured_content;
-  if (is_error) o["isError"] = true;
-  if (!meta.empty()) o["_meta"] = meta;
+json::object ToolResult::to_json() const& { return ToolResult(*this).to_json(); }
+
+json::object ToolResult::to_json() && {
+  json::object o;
+  o.reserve(4);
+  o.emplace("content", std::move(content));
+  if (structured_content) o.emplace("structuredContent", std::move(*structured_content));
+  if (is_error) o.emplace("isError", true);
+  if (!meta.empty()) o.emplace("_meta", std::move(meta));
   return o;
 }
 

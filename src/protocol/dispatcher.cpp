@@ -319,7 +319,7 @@ Task<Result<json::value>> Dispatcher::tools_call(ContextImpl& ctx, const json::o
   try {
     Result<ToolResult> r = co_await invoke<ToolResult, Context&, const json::object&>(tool->handler, ctx, *args);
     if (!r) co_return std::move(r).error();
-    co_return json::value(r->to_json());
+    co_return json::value(std::move(*r).to_json());
   } catch (const std::exception& e) {
     util::log().warn("tool {} threw: {}", tool->name, e.what());
     co_return json::value(ToolResult::error(e.what()).to_json());

@@ -83,6 +83,19 @@ TEST(ToolResult, StructuredContentMetaAndSeveralBlocks) {
     "structuredContent":{"n":1},"_meta":{"trace":"t1"}})"));
 }
 
+TEST(ToolResult, RvalueToJsonMovesTheSameFieldsAndLvalueKeepsThem) {
+  ToolResult r;
+  r.content.push_back(content::text("a long enough text to live on the heap, not inline"));
+  r.structured_content = json::object{{"n", 1}};
+  r.is_error = true;
+  r.meta = json::object{{"trace", "t1"}};
+  const json::value copied(r.to_json());
+  EXPECT_EQ(r.content.size(), 1u) << "to_json() on an lvalue leaves the result as it was";
+  EXPECT_EQ(json::value(std::move(r).to_json()), copied);
+  EXPECT_EQ(copied, J(R"({"content":[{"type":"text","text":"a long enough text to live on the heap, not inline"}],
+    "structuredContent":{"n":1},"isError":true,"_meta":{"trace":"t1"}})"));
+}
+
 TEST(ToolResult, StructuredContentMayBeANonObjectValue) {
   ToolResult r;
   r.structured_content = json::value(nullptr);
