@@ -1,10 +1,10 @@
 #include "http/response_head.hpp"
 
+#include "util/decimal.hpp"
 #include "util/log.hpp"
 
 #include <boost/beast/http/status.hpp>
 
-#include <charconv>
 
 namespace frontmcp::http {
 
@@ -25,12 +25,6 @@ bool is_field_value(std::string_view s) noexcept {
   return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
-void append_number(std::string& out, std::size_t n) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, n);
-  out.append(buf, r.ptr);
-}
-
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out += name;
   out += ": ";
@@ -44,7 +38,7 @@ bool status_forbids_body(int status) noexcept { return status < 200 || status ==
 
 void append_response_head(std::string& out, const ResponseHead& head, std::span<const Headers* const> extra) {
   out += head.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  append_number(out, static_cast<std::size_t>(head.status));
+  util::append_decimal(out, static_cast<std::uint64_t>(head.status));
   out += ' ';
   auto reason = boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(head.status));
   out.append(reason.data(), reason.size());
@@ -65,7 +59,7 @@ void append_response_head(std::string& out, const ResponseHead& head, std::span<
   if (head.chunked) out += "Transfer-Encoding: chunked\r\n";
   if (head.content_length && !status_forbids_body(head.status)) {
     out += "Content-Length: ";
-    append_number(out, *head.content_length);
+    util::append_decimal(out, *head.content_length);
     out += "\r\n";
   }
   out += "\r\n";

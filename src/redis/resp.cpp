@@ -1,8 +1,9 @@
 #include "redis/resp.hpp"
 
+#include "util/decimal.hpp"
+
 #include <hiredis/hiredis.h>
 
-#include <charconv>
 #include <memory>
 #include <new>
 #include <stdexcept>
@@ -11,11 +12,8 @@ namespace frontmcp::redis {
 
 namespace {
 void append_header(std::string& out, char kind, std::size_t n) {
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
-  (void)ec;  // 24 characters always hold a size_t
   out.push_back(kind);
-  out.append(digits, end);
+  util::append_decimal(out, n);
   out.append("\r\n", 2);
 }
 }  // namespace

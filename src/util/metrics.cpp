@@ -1,5 +1,7 @@
 #include "util/metrics.hpp"
 
+#include "util/decimal.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -35,11 +37,7 @@ void append_number(std::string& out, double v) {
   out.append(buf, r.ptr);
 }
 
-void append_number(std::string& out, std::uint64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
+void append_number(std::string& out, std::uint64_t v) { util::append_decimal(out, v); }
 
 void open_labels(std::string& out, std::string_view name, std::string_view labels) {
   out += name;
