@@ -4,20 +4,24 @@
 # the process's malloc count before and after one mcp_load run, and divides the difference
 # by every request of that run (warm-up, measured, and the two of each session's set-up).
 #
-# Usage: bench/count_allocs.sh [--server PATH] [--load PATH] [--shim PATH]
+# Usage: bench/count_allocs.sh [--server PATH] [--load PATH] [--shim PATH] [--max-per-request N]
 # Env: CLIENTS=32 DURATION=3 WARMUP=1 FRONTMCP_THREADS=1 (same defaults from build-bench/).
+# With --max-per-request it exits 1 above N (ctest integration.alloc_budget: a coroutine
+# frame that stops being recycled, say, adds ~8 per request).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SERVER=${FRONTMCP_SERVER:-$ROOT/build-bench/bin/frontmcp-server}
 LOAD=${MCP_LOAD:-$ROOT/build-bench/bin/mcp_load}
 SHIM=${ALLOC_SHIM:-$ROOT/build-bench/bin/alloc_count.so}
+MAX=""
 while (($#)); do
   case $1 in
     --server) SERVER=$2; shift 2 ;;
     --load) LOAD=$2; shift 2 ;;
     --shim) SHIM=$2; shift 2 ;;
-    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+    --max-per-request) MAX=$2; shift 2 ;;
+    -h|--help) sed -n 2,11p "$0"; exit 0 ;;
     *) echo "count_allocs.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -59,11 +63,16 @@ before=$(snapshot 1)
 timeout $((WARMUP + DURATION + 60)) "$LOAD" --url "$URL" --clients "$CLIENTS" --warmup-s "$WARMUP" \
   --duration-s "$DURATION" --json >"$DIR/load.json"
 after=$(snapshot 2)
-python3 - "$DIR/load.json" "$before" "$after" "$CLIENTS" <<'PY'
+python3 - "$DIR/load.json" "$before" "$after" "$CLIENTS" "$MAX" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 before, after, clients = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 total = r["requests"] + r["warmup_requests"] + 2 * clients
-print(f"requests {total}  errors {r['errors'] + r['warmup_errors']}  allocations {after - before}  "
-      f"per request {(after - before) / total:.2f}")
+errors = r["errors"] + r["warmup_errors"]
+per = (after - before) / max(total, 1)
+print(f"requests {total}  errors {errors}  allocations {after - before}  per request {per:.2f}")
+if errors or total < 1000:
+    sys.exit(f"count_allocs.sh: the run is not usable ({total} requests, {errors} errors)")
+if sys.argv[5] and per > float(sys.argv[5]):
+    sys.exit(f"count_allocs.sh: {per:.2f} allocations per request, over the budget of {sys.argv[5]}")
 PY
