@@ -657,14 +657,8 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     std::string rid = s->next_request_id();  // "<n>@<this node>": the owner answers here
     s->add_pending(rid, call);
     publish(owner, json::object{{"t", "state"}, {"s", s->id()}, {"e", epoch}, {"st", std::move(st)}, {"r", rid}});
-    const auto deadline = util::Waker::Clock::now() + kStateAckWait;
-    bool acked = call->take().has_value();
-    while (!acked) {
-      bool woken = co_await waker->wait_until(deadline);
-      acked = call->take().has_value();  // it may have come with the deadline
-      if (!woken) break;
-    }
-    if (!acked) {
+    auto ack = co_await call->wait_until(util::Waker::Clock::now() + kStateAckWait);
+    if (!ack) {
       util::log_event(spdlog::level::debug, "relay: the owner did not acknowledge a state change in time",
                       {{"session", s->id()}, {"owner", owner}});
     }

@@ -34,6 +34,17 @@ const Headers& sse_fields() {
   return fields;
 }
 
+/// The head of a response to `ex`: its HTTP version and keep-alive, `head`'s fields, then
+/// every field of `lists`.
+std::string response_head(const Exchange& ex, ResponseHead head, std::span<const Headers* const> lists) {
+  head.version = ex.req.version();
+  head.keep_alive = ex.keep_alive;
+  std::string out;
+  out.reserve(kHeadReserve);
+  append_response_head(out, head, lists);
+  return out;
+}
+
 bool iequals_prefix(std::string_view hay, std::size_t pos, std::string_view needle) {
   if (pos + needle.size() > hay.size()) return false;
   for (std::size_t i = 0; i < needle.size(); ++i) {
@@ -79,14 +90,10 @@ net::awaitable<bool> write_reply(Exchange& ex, Reply reply) {
   if (status_forbids_body(code)) reply.body.clear();
   ResponseHead head_spec;
   head_spec.status = code;
-  head_spec.version = ex.req.version();
-  head_spec.keep_alive = ex.keep_alive;
   if (!reply.body.empty()) head_spec.content_type = reply.content_type;
   head_spec.content_length = reply.body.size();
-  std::string head;
-  head.reserve(kHeadReserve);
   const Headers* lists[] = {&ex.headers, &reply.extra};
-  append_response_head(head, head_spec, lists);
+  std::string head = response_head(ex, head_spec, lists);
   // HEAD: the fields of a GET (Content-Length included), without the body.
   if (ex.req.method() == bhttp::verb::head) reply.body.clear();
   ex.core.metrics.http_response(code);
@@ -133,14 +140,10 @@ net::awaitable<void> watch_peer(beast::tcp_stream& stream, beast::flat_buffer& b
 net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::uint64_t cursor, const SseOptions& opts,
                                  const Headers& extra, util::Waker& waker, const PeerWatch& peer) {
   ResponseHead head_spec;
-  head_spec.version = ex.req.version();
-  head_spec.keep_alive = ex.keep_alive;
   head_spec.content_type = "text/event-stream";
   head_spec.chunked = true;
-  std::string head;
-  head.reserve(kHeadReserve);
   const Headers* lists[] = {&sse_fields(), &ex.headers, &extra};
-  append_response_head(head, head_spec, lists);
+  std::string head = response_head(ex, head_spec, lists);
   ex.core.metrics.http_response(200);
   const auto& http = ex.core.options.http;
   boost::system::error_code ec;

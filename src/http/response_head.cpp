@@ -5,7 +5,6 @@
 
 #include <boost/beast/http/status.hpp>
 
-
 namespace frontmcp::http {
 
 namespace {

@@ -1,9 +1,10 @@
 #pragma once
-#include <memory>
 // The Context a handler sees, bound to one request of one session (or none).
 #include "session/session.hpp"
 
 #include <frontmcp/context.hpp>
+
+#include <memory>
 
 namespace frontmcp::protocol {
 

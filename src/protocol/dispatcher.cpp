@@ -113,24 +113,13 @@ Task<Result<json::value>> ContextImpl::request(std::string method, json::object 
   if (cancelled()) call->complete(Error{errc::kServerError, "request cancelled", {}});
   out_->send(make_request(json::string(id), method, std::move(params)));
 
-  const auto deadline = util::Waker::Clock::now() + timeout;
-  std::optional<Result<json::value>> result;
-  bool timed_out = false;
-  while (!result) {
-    result = call->take();
-    if (result) break;
-    if (!co_await waker->wait_until(deadline)) {
-      result = call->take();  // it may have come with the deadline
-      timed_out = !result;
-      break;
-    }
-  }
+  std::optional<Result<json::value>> result = co_await call->wait_until(util::Waker::Clock::now() + timeout);
   session_->remove_pending(id);
   if (inflight_) {
     std::lock_guard lock(inflight_->mu);
     inflight_->waiting_on.reset();
   }
-  if (timed_out) {
+  if (!result) {
     // Tell the client to stop working on it (spec: cancellation on timeout).
     out_->send(make_notification("notifications/cancelled",
                                  json::object{{"requestId", id}, {"reason", "timeout"}}));

@@ -20,6 +20,14 @@ std::optional<Result<json::value>> PendingCall::take() {
   return std::exchange(result_, std::nullopt);
 }
 
+boost::asio::awaitable<std::optional<Result<json::value>>> PendingCall::wait_until(
+    util::Waker::Clock::time_point deadline) {
+  for (;;) {
+    if (auto r = take()) co_return r;
+    if (!co_await waker_->wait_until(deadline)) co_return take();  // it may have come with the deadline
+  }
+}
+
 void InFlight::cancel(std::string reason) {
   cancelled.store(true, std::memory_order_release);
   std::shared_ptr<PendingCall> w;

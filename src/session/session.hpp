@@ -25,6 +25,8 @@ class PendingCall {
   /// First completion wins; later ones are ignored. Any thread.
   void complete(Result<json::value> r);
   std::optional<Result<json::value>> take();
+  /// The answer, once it comes, or nullopt at `deadline`. On the waker's executor.
+  boost::asio::awaitable<std::optional<Result<json::value>>> wait_until(util::Waker::Clock::time_point deadline);
   util::Waker& waker() { return *waker_; }
 
  private:
