@@ -98,6 +98,8 @@ struct ClientState {
 
   // Any thread.
   void notify_state(bool up);
+  /// Why a command cannot be sent now.
+  const char* unavailable() const { return stopped.load() ? "client stopped" : "not connected"; }
   void set_last_error(const std::string& reason) {
     std::lock_guard lock(error_mutex);
     last_error = reason;
@@ -129,7 +131,8 @@ struct ClientState {
 void ClientState::enqueue(Request req) {
   if (stopped.load() || !conn || !conn->ready || conn->closed) {
     observe(req, Config::Outcome::failed);
-    if (req.done) req.done.complete(redis_error("not connected"));
+    // stop() may have come between Submit's check and this (then "stopped", as there).
+    if (req.done) req.done.complete(redis_error(unavailable()));
     return;
   }
   Connection& c = *conn;
@@ -281,7 +284,7 @@ struct Submit {
     }
     if (!self->connected.load()) {
       if (self->cfg.on_command) self->cfg.on_command(std::chrono::nanoseconds{0}, Config::Outcome::failed);
-      req.done.complete(redis_error(self->stopped.load() ? "client stopped" : "not connected"));
+      req.done.complete(redis_error(self->unavailable()));
       return;
     }
     req.bytes = std::move(bytes);
