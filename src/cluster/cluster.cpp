@@ -3,6 +3,7 @@
 #include "cluster/scripts.hpp"
 #include "redis/redis.hpp"
 #include "util/async_event.hpp"
+#include "util/ids.hpp"
 #include "util/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -45,6 +46,8 @@ constexpr std::chrono::milliseconds kAcquirePoll{25};
 constexpr std::chrono::milliseconds kHandoffRepeat{250};
 /// Replica objects (sessions served here but owned elsewhere) idle this long are dropped.
 constexpr std::chrono::seconds kReplicaIdle{60};
+/// Nodes per liveness probe (liveness.lua); a cluster larger than this is probed in part.
+constexpr int kLivenessNodes = 256;
 
 std::int64_t now_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 std::int64_t wall_ms() {
@@ -86,43 +89,44 @@ Result<SessionState> parse_state(std::string_view sid, std::string_view node, lo
   return st;
 }
 
-/// Memory for live delivery, Redis (write-behind, pipelined, fire and forget) for replay
-/// on any node. A SIGKILL can lose the last few milliseconds of events (docs/ha.md).
+/// Copies every stream's events to Redis (write-behind, pipelined, fire and forget) for
+/// replay on any node. A SIGKILL can lose the last few milliseconds of events (docs/ha.md).
 class MirroredEventStore final : public session::EventStore {
  public:
-  MirroredEventStore(std::size_t max, Keys keys, std::chrono::milliseconds ttl, bool mirror)
-      : local_(max), max_(max), keys_(std::move(keys)), ttl_(std::to_string(ttl.count())), mirror_(mirror) {}
+  MirroredEventStore(std::size_t max, Keys keys, std::chrono::milliseconds ttl, bool mirror, std::string writer)
+      : EventStore(max),
+        keys_(std::move(keys)),
+        ttl_(std::to_string(ttl.count())),
+        max_(std::to_string(max)),
+        mirror_(mirror),
+        writer_(std::move(writer)) {}
   void set_client(redis::Client* c) { client_.store(c, std::memory_order_release); }
 
-  void append(const std::string& stream_key, std::uint64_t seq, std::string data) override {
+  void mirror(const std::string& stream_key, std::uint64_t seq, std::string_view data) override {
     auto* c = client_.load(std::memory_order_acquire);
-    if (mirror_ && c) {
-      std::string key = keys_.events(stream_key);
-      std::string item = std::to_string(seq);
-      item += ' ';
-      item += data;
-      c->send({"RPUSH", key, std::move(item)});
-      c->send({"LTRIM", key, "-" + std::to_string(max_), "-1"});
-      c->send({"PEXPIRE", std::move(key), ttl_});
-    }
-    local_.append(stream_key, seq, std::move(data));
+    if (!mirror_ || !c) return;
+    std::string key = keys_.events(stream_key);
+    std::string item = std::to_string(seq);
+    item += ' ';
+    item += data;
+    c->send({"RPUSH", key, std::move(item)});
+    c->send({"LTRIM", key, "-" + max_, "-1"});
+    c->send({"PEXPIRE", std::move(key), ttl_});
   }
-  std::vector<StoredEvent> read_after(const std::string& stream_key, std::uint64_t after_seq, std::size_t max,
-                                      bool* gap) override {
-    return local_.read_after(stream_key, after_seq, max, gap);
-  }
-  /// Local only: the shared copy stays for other nodes and expires with the session.
-  void remove_stream(const std::string& stream_key) override { local_.remove_stream(stream_key); }
-  void restore(const std::string& stream_key, std::uint64_t seq, std::string data) override {
-    local_.append(stream_key, seq, std::move(data));
+  /// "<node> <boot>" under writer:{stream}: a replaying node follows the log only while
+  /// that process lives (Cluster::writer_alive).
+  void announce_writer(const std::string& stream_key) override {
+    auto* c = client_.load(std::memory_order_acquire);
+    if (!mirror_ || !c) return;
+    c->send({"SET", keys_.writer(stream_key), writer_, "PX", ttl_});
   }
 
  private:
-  session::MemoryEventStore local_;
-  std::size_t max_;
   Keys keys_;
   std::string ttl_;
+  std::string max_;
   bool mirror_;
+  std::string writer_;
   std::atomic<redis::Client*> client_{nullptr};
 };
 
@@ -134,8 +138,9 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
         metrics(m),
         node(std::move(n)),
         keys{o.ha.redis_key_prefix},
+        boot(util::random_hex_id().substr(0, 16)),
         events(std::make_shared<MirroredEventStore>(o.session.max_events_per_stream, keys, o.session.idle_ttl,
-                                                    o.session.resumability)),
+                                                    o.session.resumability, node + " " + boot)),
         ttl_ms(std::to_string(o.session.idle_ttl.count())) {}
 
   const ServerOptions& opt;
@@ -144,6 +149,9 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
   /// Serverless mode: the records only (no heartbeat, scanner, relay or ownership).
   const bool serverless = opt.mode == DeploymentMode::serverless;
   Keys keys;
+  /// This process among the incarnations of `node` (a restart with the same id gets a new
+  /// one): in the heartbeat and in the writer records of the streams it writes.
+  std::string boot;
   Scripts scripts;
   std::shared_ptr<MirroredEventStore> events;
   std::string ttl_ms;  // session idle TTL, as a script argument
@@ -156,7 +164,14 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
   std::function<void(const std::shared_ptr<Session>&, std::string)> legacy_handler;
   std::int64_t started_at_ms = wall_ms();
 
-  std::atomic<std::int64_t> lease_until{0};
+  std::atomic<std::int64_t> lease_until{0};  // the heartbeat lease (now_ns())
+  /// The relay lease (now_ns()): this node's relay subscription was alive at a time T
+  /// (a PING sent at T was answered), so no other node declares it dead before
+  /// T + kRelayLease (liveness.lua); 0 while the subscription is down. Armed only by a
+  /// heartbeat sent after the subscription came up (see on_relay_state and beat()).
+  std::atomic<std::int64_t> relay_until{0};
+  std::atomic<bool> relay_armed{false};
+  std::atomic<std::int64_t> relay_up_since{0};  // now_ns() when the subscription last came up; 0: down
   std::atomic<std::int64_t> last_beat{0};  // now_ns() when the last successful heartbeat was sent
   std::atomic<bool> stopping{false};
   std::atomic<bool> beating{false};  // last heartbeat succeeded
@@ -172,7 +187,23 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     return it == replica_owner.end() ? std::string() : it->second;
   }
 
-  bool lease_valid() const { return now_ns() < lease_until.load(std::memory_order_acquire); }
+  /// Whether this node may serve its sessions from memory: both leases hold.
+  bool lease_valid() const {
+    auto n = now_ns();
+    return n < lease_until.load(std::memory_order_acquire) && n < relay_until.load(std::memory_order_acquire);
+  }
+  static std::int64_t lease_margin(std::chrono::nanoseconds lease) {
+    return std::min<std::chrono::nanoseconds>(lease / 10, std::chrono::seconds(1)).count();
+  }
+  /// The relay subscription was alive at `sent_ns`: extend the relay lease (if armed).
+  void relay_alive(std::int64_t sent_ns) {
+    if (!relay_armed.load(std::memory_order_acquire)) return;
+    auto lease = std::chrono::nanoseconds(kRelayLease).count();
+    std::int64_t until = sent_ns + lease - lease_margin(kRelayLease);
+    auto cur = relay_until.load(std::memory_order_acquire);
+    while (cur < until && !relay_until.compare_exchange_weak(cur, until, std::memory_order_acq_rel)) {
+    }
+  }
 
   // ---- Redis state ------------------------------------------------------------------
 
@@ -186,9 +217,24 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
   /// The relay (re)subscribed. Messages published while it was down are lost (Pub/Sub keeps
   /// nothing): a "lost" (another node took a session over while this one stalled) or a
   /// replica's state change. Re-read the records of the sessions this node owns.
+  ///
+  /// The relay lease ends with the subscription: an owner that lost it may have been
+  /// declared dead (liveness.lua), so it stops serving from memory at once. It is armed
+  /// again by the first heartbeat sent after the subscription is back (poked here): that
+  /// write changes the heartbeat, which liveness.lua requires to be unchanged before it
+  /// declares a node dead, or it finds the key gone and makes this node re-read its
+  /// sessions first.
   void on_relay_state(bool up) {
-    if (!up || stopping) return;
+    if (!up) {
+      relay_up_since.store(0, std::memory_order_release);
+      relay_armed.store(false, std::memory_order_release);
+      relay_until.store(0, std::memory_order_release);
+      return;
+    }
+    relay_up_since.store(now_ns(), std::memory_order_release);
+    if (stopping) return;
     net::co_spawn(ex, revalidate_owned(shared_from_this()), net::detached);
+    poke_heartbeat();
   }
 
   static net::awaitable<void> revalidate_owned(std::shared_ptr<Impl> self) {
@@ -240,20 +286,35 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
 
   net::awaitable<void> beat() {
     auto sent = now_ns();
+    auto up_since = relay_up_since.load(std::memory_order_acquire);
     auto ttl = opt.ha.heartbeat_ttl;
     std::vector<std::string> r_keys{keys.heartbeat(node), keys.nodes()};
     std::vector<std::string> r_args{node, std::to_string(ttl.count()), std::to_string(started_at_ms),
-                                             std::to_string(sessions->owned_count()), R"({"version":"0.1.0"})"};
+                                    std::to_string(sessions->owned_count()),
+                                    json::serialize(json::object{{"version", "0.1.0"}, {"boot", boot}})};
     auto r = co_await scripts.heartbeat.run(*client, std::move(r_keys), std::move(r_args));
     if (stopping) co_return;
     if (!r) {
       if (beating.exchange(false)) util::log().warn("heartbeat failed: {}", r.error().message);
       co_return;
     }
+    if (reply_int(*r, 1) == 0 && last_beat.load(std::memory_order_relaxed) != 0) {
+      // The key was gone: this node was declared dead (its subscription was missing, or
+      // the key expired while it stalled) and its sessions may be someone else's now.
+      // Re-read them before trusting any lease again.
+      lease_until.store(0, std::memory_order_release);
+      util::log().warn("heartbeat {} was gone (this node counted as dead); re-reading its sessions", keys.heartbeat(node));
+      co_await revalidate_owned(shared_from_this());
+      if (stopping) co_return;
+    }
     // The key lives until at least sent + ttl (Redis ran SET PX after we sent it); keep
     // a margin for clock rate differences.
-    auto margin = std::min<std::chrono::nanoseconds>(ttl / 10, std::chrono::seconds(1));
-    lease_until.store(sent + std::chrono::nanoseconds(ttl).count() - margin.count(), std::memory_order_release);
+    lease_until.store(sent + std::chrono::nanoseconds(ttl).count() - lease_margin(ttl), std::memory_order_release);
+    if (up_since != 0 && up_since <= sent && relay_up_since.load(std::memory_order_acquire) == up_since) {
+      // Subscribed since before this heartbeat was sent and ever since: arm the relay lease.
+      relay_armed.store(true, std::memory_order_release);
+      relay_alive(sent);
+    }
     last_beat.store(sent, std::memory_order_relaxed);
     if (!beating.exchange(true)) util::log().info("heartbeat {} written (every {} ms, ttl {} ms)", keys.heartbeat(node),
                                                   opt.ha.heartbeat_interval.count(), ttl.count());
@@ -270,14 +331,33 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
 
   // ---- orphan scanner -----------------------------------------------------------------
 
+  /// Every probe interval: liveness (nodes whose process died), then the orphans that are
+  /// due (cheap: O(log N + due nodes)), so a dead node's sessions are claimed
+  /// takeoverGracePeriodMs after it died plus at most one probe interval.
   static net::awaitable<void> scanner_loop(std::shared_ptr<Impl> self) {
+    auto probe = std::min<std::chrono::milliseconds>(self->opt.ha.heartbeat_interval, kLivenessProbe);
     while (!self->stopping) {
       boost::system::error_code ec;
-      self->scan_timer->expires_after(self->opt.ha.heartbeat_interval);
+      self->scan_timer->expires_after(probe);
       co_await self->scan_timer->async_wait(net::redirect_error(net::use_awaitable, ec));
       if (self->stopping) break;
+      co_await self->probe_liveness();
       if (self->lease_valid()) co_await self->scan();
       self->sweep_replicas();
+    }
+  }
+
+  net::awaitable<void> probe_liveness() {
+    std::vector<std::string> r_keys{keys.nodes(), keys.suspects()};
+    std::vector<std::string> r_args{keys.prefix, std::to_string(kRelayLease.count()), std::to_string(kLivenessNodes)};
+    auto r = co_await scripts.liveness.run(*client, std::move(r_keys), std::move(r_args));
+    if (!r) {
+      util::log().debug("liveness probe failed: {}", r.error().message);
+      co_return;
+    }
+    for (const auto& n : r->elements) {
+      util::log_event(spdlog::level::info, "declared a node dead: its relay subscription is gone",
+                      {{"node", n.str}, {"by", node}});
     }
   }
 
@@ -361,14 +441,19 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
 
   /// Makes the local object of a session this node now owns, with its standalone
   /// stream's events from the shared log (so ids continue and Last-Event-ID replays).
+  /// The history is in place before the session counts as owned here: a GET that finds it
+  /// owned starts from the stream's last event, so it must not see the history arrive after.
   net::awaitable<std::shared_ptr<Session>> adopt_owned(SessionState st) {
     std::string sid = st.id;
-    auto s = sessions->adopt(std::move(st), true);
-    s->standalone()->reopen();
+    std::vector<StoredEvent> history;
     if (opt.session.resumability) {
       auto evs = co_await read_events(sid + "/0", 0);
-      if (evs) s->standalone()->preload(std::move(evs).value());
+      if (evs) history = std::move(evs).value();
     }
+    auto s = sessions->adopt(std::move(st), false);
+    s->standalone()->reopen();
+    s->standalone()->preload(std::move(history));
+    s->set_owned(true);
     {
       std::lock_guard lock(mu);
       replica_owner.erase(sid);
@@ -436,9 +521,10 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       auto st = parse_state(sid, owner, epoch, reply_str(*r, 3));
       if (!st) co_return std::move(st).error();
       if (owner == node) {
-        if (!lease_valid()) co_return unavailable(Error{errc::kServerError, "heartbeat lease expired", {}});
+        // The record names this node right now, so this request may be served even without
+        // a lease; only with one does it count as validated (served from memory for a while).
         if (local && local->owned() && local->epoch() == static_cast<std::uint64_t>(epoch)) {
-          local->set_validated_now();
+          if (lease_valid()) local->set_validated_now();
           bool announce = local->take_announce_owner();
           co_return Resolution{std::move(local), announce};
         }
@@ -545,6 +631,12 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     metrics.relay_published.inc();
     client->send({"PUBLISH", keys.broadcast(), json::serialize(m)});
   }
+  enum class RelayRefusal { unknown_type };
+  /// A relayed message refused before it was acted on (counted, logged at debug).
+  void refused(RelayRefusal, std::string_view channel) {
+    metrics.relay_dropped.inc();
+    util::log_event(spdlog::level::debug, "relay: message of an unknown type refused", {{"channel", channel}});
+  }
   /// Counts a relayed message that was (or was not) delivered here.
   void delivered(bool yes, std::string_view type = {}, std::string_view sid = {}) {
     if (yes) {
@@ -622,6 +714,13 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     } else if (type == "handoff") {
       if (!m.contains("to") || !m.at("to").is_string()) return;
       net::co_spawn(ex, handoff(shared_from_this(), sid, std::string(m.at("to").get_string())), net::detached);
+    } else if (type == "owned") {
+      // handoff.lua: the live owner gave this node a session (it asked, in acquire()):
+      // adopt it now rather than at acquire()'s next poll.
+      auto s = sessions->find(sid);
+      if (!s || s->owned()) return;
+      net::co_spawn(ex, adopt_given(shared_from_this(), sid), net::detached);
+      delivered(true);
     } else if (type == "left") {
       poke_scanner();
     } else if (type == "legacy") {
@@ -632,7 +731,15 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       }
       legacy_handler(s, std::string(m.at("b").get_string()));
       delivered(true);
+    } else {
+      // A newer node's message type, or garbage: counted, never acted on.
+      refused(RelayRefusal::unknown_type, channel);
     }
+  }
+
+  static net::awaitable<void> adopt_given(std::shared_ptr<Impl> self, std::string sid) {
+    auto r = co_await self->resolve(sid);
+    if (!r) util::log().debug("session {}: adopting a handed-off session failed: {}", sid, r.error().message);
   }
 
   /// A replica changed a session's state (subscriptions, log level): the owner applies it.
@@ -792,8 +899,13 @@ void Cluster::start(session::SessionManager& sessions, net::any_io_executor ex) 
   im.client->start([weak](bool up) {
     if (auto self = weak.lock()) self->on_client_state(up);
   });
+  redis::Config sub_cfg = *cfg;
+  sub_cfg.ping_interval = kRelayPing;
+  sub_cfg.on_alive = [weak](std::chrono::steady_clock::time_point sent) {
+    if (auto self = weak.lock()) self->relay_alive(sent.time_since_epoch().count());
+  };
   im.sub = std::make_unique<redis::Subscriber>(
-      ex, *cfg, std::vector<std::string>{im.keys.notify(im.node), im.keys.broadcast()},
+      ex, std::move(sub_cfg), std::vector<std::string>{im.keys.notify(im.node), im.keys.broadcast()},
       [weak](std::string_view ch, std::string_view payload) {
         if (auto self = weak.lock()) self->on_message(ch, payload);
       },
@@ -897,6 +1009,15 @@ net::awaitable<Result<bool>> Cluster::remove(std::string session_id) {
   auto r = co_await im.scripts.remove.run(*im.client, std::move(r_keys), std::move(r_args));
   if (!r) co_return unavailable(r.error());
   co_return r->integer == 1;
+}
+
+net::awaitable<Result<int>> Cluster::writer_alive(std::string stream_key) {
+  auto& im = *impl_;
+  std::vector<std::string> r_keys{im.keys.writer(stream_key)};
+  std::vector<std::string> r_args{im.keys.prefix};
+  auto r = co_await im.scripts.writer.run(*im.client, std::move(r_keys), std::move(r_args));
+  if (!r) co_return unavailable(r.error());
+  co_return static_cast<int>(r->integer);
 }
 
 net::awaitable<Result<std::vector<StoredEvent>>> Cluster::read_events(std::string stream_key, std::uint64_t after_seq) {

@@ -36,6 +36,20 @@ namespace frontmcp::cluster {
 /// A node re-reads the record of a session it owns at most this often (bounds how long
 /// a DELETE on another node whose relay message was lost stays unnoticed).
 inline constexpr std::chrono::milliseconds kRevalidateInterval{1'000};
+/// Liveness (docs/ha.md "Liveness"): a node serves its sessions from memory only within
+/// this of the last proof that its relay subscription was alive, and another node declares
+/// it dead once its subscription has been missing for this long (its process died).
+inline constexpr std::chrono::milliseconds kRelayLease{2'000};
+/// How often the relay subscription proves itself (PING), well inside kRelayLease.
+inline constexpr std::chrono::milliseconds kRelayPing{400};
+/// How often every node runs the liveness probe and the orphan scan (at most; never less
+/// often than heartbeatIntervalMs).
+inline constexpr std::chrono::milliseconds kLivenessProbe{1'000};
+/// The longest a GET waits for a session's stream to move to its node before it answers
+/// 503 + Retry-After: long enough for a dead owner to be declared dead (kRelayLease plus
+/// two probes), short enough that a client is never left hanging (a stalled owner keeps
+/// its sessions until its heartbeat expires).
+inline constexpr std::chrono::milliseconds kStreamMoveWait{kRelayLease + 2 * kLivenessProbe + std::chrono::seconds(1)};
 /// Attempts of the request path to settle the owner (lookup, takeover) before it answers
 /// SessionClaimConflictError (503 + Retry-After).
 inline constexpr int kClaimAttempts = 4;
@@ -104,6 +118,9 @@ class Cluster {
   boost::asio::awaitable<Status> persist(std::shared_ptr<session::Session> s);
   /// DELETE: removes the record wherever the owner is; false if there was none.
   boost::asio::awaitable<Result<bool>> remove(std::string session_id);
+  /// Whether the process that writes a stream (another node's POST stream) still lives:
+  /// 1 yes, 0 no (dead, or restarted), -1 unknown (no writer record).
+  boost::asio::awaitable<Result<int>> writer_alive(std::string stream_key);
   /// A stream's events after `after_seq` from the shared log (a stream of another node).
   boost::asio::awaitable<Result<std::vector<session::StoredEvent>>> read_events(std::string stream_key,
                                                                                std::uint64_t after_seq);

@@ -40,6 +40,8 @@ struct Scripts {
   Script leave{"leave", lua_source("leave")};
   Script orphans{"orphans", lua_source("orphans")};
   Script remove{"remove", lua_source("remove")};
+  Script liveness{"liveness", lua_source("liveness")};
+  Script writer{"writer", lua_source("writer")};
 };
 
 /// Every key of distributed mode, under one prefix (redisKeyPrefix, default "mcp:ha:").
@@ -48,9 +50,13 @@ struct Keys {
   std::string session(std::string_view sid) const { return cat("session:", sid); }
   /// One stream's event log (a list of "<seq> <json>"), stream key "<sid>/<index>".
   std::string events(std::string_view stream_key) const { return cat("events:", stream_key); }
+  /// Who writes a stream: "<node> <boot>" (set when a client first gets an event id of it).
+  std::string writer(std::string_view stream_key) const { return cat("writer:", stream_key); }
   std::string heartbeat(std::string_view node) const { return cat("heartbeat:", node); }
   std::string node_sessions(std::string_view node) const { return prefix + "node:" + std::string(node) + ":sessions"; }
   std::string nodes() const { return prefix + "nodes"; }
+  /// Nodes whose relay subscription was seen missing (liveness.lua).
+  std::string suspects() const { return prefix + "suspects"; }
   std::string notify(std::string_view node) const { return cat("notify:", node); }
   std::string broadcast() const { return prefix + "broadcast"; }
 

@@ -1,6 +1,7 @@
 #include <frontmcp/server.hpp>
 
 #include "cluster/cluster.hpp"
+#include "cluster/relay_auth.hpp"
 #include "core/server_core.hpp"
 #include "http/http_server.hpp"
 #include "transport/stdio.hpp"
@@ -139,7 +140,21 @@ void Server::start() {
                                std::to_string(ha.heartbeat_interval.count()) + ")");
     }
   }
+  // A relay secret that is set is checked in every mode (it is meant to be used).
+  if (auto problem = cluster::RelayAuth::check_secrets(ha.relay_secret, ha.relay_previous_secret); !problem.empty()) {
+    throw std::runtime_error("HaConfigurationError: " + problem);
+  }
   util::set_log_node(im.core.node_id);
+  if (core::relay_unsigned(im.core.options)) {
+    util::log().warn(
+        "relay unsigned: no relay secret is set, so messages between nodes (Redis Pub/Sub on {}notify:* and "
+        "{}broadcast) are neither signed nor checked. Anyone who can PUBLISH on this Redis can inject messages into "
+        "any session of this cluster: send server->client requests (sampling, elicitation) to a client's stream, run "
+        "tool calls inside a session, move sessions to other nodes. Set the same secret of at least {} random bytes "
+        "on every node: FRONTMCP_RELAY_SECRET, --relay-secret-file FILE, or relaySecret in the config file "
+        "(library: ServerOptions::ha.relay_secret); e.g. `openssl rand -hex 32`. See docs/security.md.",
+        ha.redis_key_prefix, ha.redis_key_prefix, kRelaySecretMinBytes);
+  }
   im.core.io_threads = im.thread_count();
   im.http = std::make_unique<http::HttpServer>(im.core, im.ioc);
   im.http->start();  // throws on bind failure, before any thread starts
@@ -183,13 +198,16 @@ void Server::stop(std::chrono::milliseconds drain) {
   im.core.draining = true;
   if (im.http) im.http->stop_accepting();
   if (im.sweeper) net::post(im.ioc, [&im] { im.sweeper->cancel(); });
-  // Streams end (clients see the retry hint and reconnect elsewhere); requests in
-  // flight get until the drain deadline to finish.
-  for (const auto& s : im.core.sessions.all()) {
-    s->standalone()->finish();
-  }
+  // Requests in flight get until the drain deadline to finish, each on the stream it
+  // started on. A standalone stream (which may carry a request's notifications, or a
+  // legacy session's answers) ends once its session has no request in flight; clients
+  // see the retry hint and reconnect elsewhere.
   auto deadline = std::chrono::steady_clock::now() + drain;
-  while (im.http && !im.http->drained() && std::chrono::steady_clock::now() < deadline) {
+  for (;;) {
+    for (const auto& s : im.core.sessions.all()) {
+      if (!s->serving()) s->standalone()->finish();
+    }
+    if (!im.http || im.http->drained() || std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(kDrainPoll);
   }
   // Distributed mode: delete the heartbeat and mark this node's sessions claimable now

@@ -164,7 +164,7 @@ net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::
 
   for (;;) {
     if (peer.closed) co_return false;
-    bool fin = stream.finished() || ex.core.draining.load(std::memory_order_acquire);
+    bool fin = stream.finished() || (opts.ends_at_drain && ex.core.draining.load(std::memory_order_acquire));
     auto events = stream.read_after(cursor, kMaxEventsPerWrite);
     for (const auto& e : events) {
       sse::append_event(buf, opts.event_ids ? stream.event_id(e.seq) : std::string(), "message", e.data);

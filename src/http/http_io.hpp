@@ -110,10 +110,15 @@ struct SseOptions {
   bool end_when_finished = true;  // end the HTTP response when the stream finishes
   std::string first_event;        // written right after the headers (legacy "endpoint" event)
   bool priming_event = false;     // an empty event carrying an id, to prime Last-Event-ID
+  /// End the response as soon as the server drains (a replay of another node's stream: the
+  /// client resumes it on another node). Other streams end when they finish: a POST stream
+  /// with its last response, a standalone stream when Server::stop finishes it (once its
+  /// session has no request in flight), so a drain never cuts a request's answer.
+  bool ends_at_drain = false;
 };
 
 /// Sends SSE headers, then the stream's events after `cursor` until it finishes (or the
-/// server drains). Returns true if the HTTP response ended cleanly (connection reusable).
+/// server drains, with `ends_at_drain`). Returns true if the HTTP response ended cleanly (connection reusable).
 net::awaitable<bool> pump_sse(Exchange& ex, session::SseStream& stream, std::uint64_t cursor, SseOptions opts,
                               Headers extra = {});
 

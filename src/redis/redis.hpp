@@ -45,6 +45,12 @@ struct Config {
   /// no reply comes within command_timeout (a subscriber has no commands of its own that
   /// would notice a dead peer).
   std::chrono::milliseconds ping_interval{5'000};
+  /// Subscriber only, optional: proof that the subscription is alive, with the time (steady
+  /// clock) at which the proving command was sent: the SUBSCRIBE once all channels are
+  /// confirmed, then each PING whose reply came. With it set, the subscriber PINGs every
+  /// ping_interval even while messages flow (a message proves nothing about when Redis
+  /// last had the connection). Runs on the subscriber's strand; keep it cheap.
+  std::function<void(std::chrono::steady_clock::time_point sent)> on_alive;
   /// Client only, optional: called when a command or pipeline ends, with the time since it
   /// was submitted and how it ended (for metrics; runs on the client's strand, keep it cheap).
   /// error_reply: a reply was an error other than NOSCRIPT (an empty script cache is normal).

@@ -52,6 +52,12 @@ struct SubscriberState {
       util::log().error("redis subscriber: on_state callback threw: {}", e.what());
     }
   }
+  void notify_alive(Clock::time_point sent) {
+    if (!cfg.on_alive) return;
+    std::lock_guard lock(callback_mutex);
+    if (!callbacks_enabled) return;
+    cfg.on_alive(sent);
+  }
   void notify_message(std::string_view channel, std::string_view payload) {
     std::lock_guard lock(callback_mutex);
     if (!callbacks_enabled || !on_message) return;
@@ -76,6 +82,7 @@ struct SubscriberState {
   StateLog state_log;
   std::size_t confirmed = 0;
   bool awaiting_pong = false;
+  Clock::time_point subscribe_sent{}, ping_sent{};
 
   // Callbacks run under callback_mutex so that none runs once stop() has returned.
   std::recursive_mutex callback_mutex;
@@ -90,12 +97,20 @@ void SubscriberState::became_subscribed(Connection& c) {
   c.deadline = Clock::now() + cfg.ping_interval;
   c.watch.cancel();
   notify_state(true);
+  notify_alive(subscribe_sent);
 }
 
 void SubscriberState::handle(Connection& c, const Reply& reply) {
+  const bool pong = (reply.type == Reply::Type::array && !reply.elements.empty() && reply.elements[0].str == "pong") ||
+                    (reply.type == Reply::Type::status && reply.str == "PONG");
+  if (pong && awaiting_pong) notify_alive(ping_sent);
   // Any reply proves the connection alive: the next PING is due one interval from now.
-  awaiting_pong = false;
-  if (subscribed.load()) c.deadline = Clock::now() + cfg.ping_interval;
+  // With on_alive, only the PING's own reply does (proofs must keep coming while
+  // messages flow).
+  if (pong || !cfg.on_alive) {
+    awaiting_pong = false;
+    if (subscribed.load()) c.deadline = Clock::now() + cfg.ping_interval;
+  }
 
   if (reply.is_error()) {
     c.close("SUBSCRIBE failed: " + reply.str);
@@ -136,7 +151,8 @@ net::awaitable<void> watch_subscription(std::shared_ptr<SubscriberState> self, s
       append_command(c->out, ping);
       if (writer_idle) c->wake.cancel();
       self->awaiting_pong = true;
-      c->deadline = Clock::now() + self->cfg.command_timeout;
+      self->ping_sent = Clock::now();
+      c->deadline = self->ping_sent + self->cfg.command_timeout;
     }
     c->watch.expires_at(c->deadline);
     boost::system::error_code ec;
@@ -166,7 +182,8 @@ net::awaitable<void> run_subscriber(std::shared_ptr<SubscriberState> self) {
         subscribe.emplace_back("SUBSCRIBE");
         subscribe.insert(subscribe.end(), self->channels.begin(), self->channels.end());
         append_command(c->out, subscribe);
-        c->deadline = Clock::now() + self->cfg.command_timeout;
+        self->subscribe_sent = Clock::now();
+        c->deadline = self->subscribe_sent + self->cfg.command_timeout;
         c->watch.cancel();
       }
       net::co_spawn(self->strand, write_loop(c), util::LogEscaped{"redis subscriber: coroutine"});

@@ -136,6 +136,21 @@ class Session : public std::enable_shared_from_this<Session> {
   /// True while a client is connected to one of its streams or a request is running.
   bool busy() const;
 
+  /// A request of this session is being served, from before its handler runs until its
+  /// response was sent (Server::stop keeps the standalone stream, which may carry it,
+  /// open until then).
+  class Serving {
+   public:
+    explicit Serving(Session& s) : s_(s) { s_.serving_.fetch_add(1, std::memory_order_acq_rel); }
+    ~Serving() { s_.serving_.fetch_sub(1, std::memory_order_acq_rel); }
+    Serving(const Serving&) = delete;
+    Serving& operator=(const Serving&) = delete;
+
+   private:
+    Session& s_;
+  };
+  bool serving() const noexcept { return serving_.load(std::memory_order_acquire) > 0; }
+
   /// Ends the session: streams finish, waiting calls fail, in-flight requests are cancelled.
   void close();
   bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
@@ -161,6 +176,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::atomic<bool> announce_{false};
   std::atomic<std::int64_t> last_activity_ns_;
   std::atomic<bool> closed_{false};
+  std::atomic<int> serving_{0};
 };
 
 /// Serialises a JSON-RPC id (string or integer) as a map key.

@@ -7,17 +7,20 @@
 namespace frontmcp::session {
 
 SseStream::SseStream(std::string session_id, std::uint64_t index, std::shared_ptr<EventStore> store)
-    : key_(std::move(session_id) + "/" + std::to_string(index)), index_(index), store_(std::move(store)) {}
-
-SseStream::~SseStream() { store_->remove_stream(key_); }
+    : key_(std::move(session_id) + "/" + std::to_string(index)),
+      index_(index),
+      store_(std::move(store)),
+      log_(store_->max_events_per_stream()) {}
 
 void SseStream::push(const json::value& msg) {
   std::function<void()> wake;
   {
     std::lock_guard lock(mu_);
     if (finished_) return;
-    // Appending under the lock keeps the store's order equal to the sequence order.
-    store_->append(key_, ++seq_, json::serialize(msg));
+    // Appending under the lock keeps the mirror's order equal to the sequence order.
+    std::string data = json::serialize(msg);
+    store_->mirror(key_, ++seq_, data);
+    log_.append(seq_, std::move(data));
     wake = wake_;
   }
   if (wake) wake();
@@ -30,11 +33,19 @@ void SseStream::preload(std::vector<StoredEvent> events) {
     for (auto& e : events) {
       if (e.seq <= seq_) continue;
       seq_ = e.seq;
-      store_->restore(key_, e.seq, std::move(e.data));
+      log_.append(e.seq, std::move(e.data));  // already in the shared log: not mirrored
       wake = wake_;
     }
   }
   if (wake) wake();
+}
+
+void SseStream::announce_writer() {
+  {
+    std::lock_guard lock(mu_);
+    if (std::exchange(announced_, true)) return;
+  }
+  store_->announce_writer(key_);
 }
 
 void SseStream::send(const json::value& msg) {
@@ -101,7 +112,8 @@ bool SseStream::attached() const {
 }
 
 std::vector<StoredEvent> SseStream::read_after(std::uint64_t after_seq, std::size_t max, bool* gap) const {
-  return store_->read_after(key_, after_seq, max, gap);
+  std::lock_guard lock(mu_);
+  return log_.read_after(after_seq, max, gap);
 }
 
 std::uint64_t SseStream::last_seq() const {

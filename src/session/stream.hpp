@@ -3,9 +3,10 @@
 // stream, stdout). SseStream: one logical SSE stream of a session. It outlives the HTTP
 // connection that carries it, so a client can reconnect with Last-Event-ID and resume.
 //
-// Delivery: every event gets the next sequence number and is appended to the EventStore;
-// a writer (the HTTP connection) reads from the store after its cursor. Ordering is the
-// order of send() calls. Thread-safety: all members, any thread.
+// Delivery: every event gets the next sequence number and is appended to the stream's own
+// EventLog (and mirrored by the EventStore); a writer (the HTTP connection) reads from the
+// log after its cursor. Ordering is the order of send() calls. Thread-safety: all members,
+// any thread.
 #include "session/event_store.hpp"
 
 #include <boost/json/value.hpp>
@@ -37,7 +38,6 @@ class SseStream final : public Outbound {
  public:
   /// index 0 is a session's standalone (GET) stream; POST streams count from 1.
   SseStream(std::string session_id, std::uint64_t index, std::shared_ptr<EventStore> store);
-  ~SseStream() override;
 
   void send(const json::value& msg) override;
   void send_response(const json::value& msg) override;
@@ -60,6 +60,9 @@ class SseStream final : public Outbound {
   /// takeover): stored with their sequence numbers, which new events continue. Only
   /// before anything else was sent on this stream.
   void preload(std::vector<StoredEvent> events);
+  /// Distributed mode: this node writes this stream and a client got an event id of it
+  /// (EventStore::announce_writer, once).
+  void announce_writer();
 
   std::vector<StoredEvent> read_after(std::uint64_t after_seq, std::size_t max, bool* gap = nullptr) const;
   std::uint64_t last_seq() const;
@@ -80,7 +83,9 @@ class SseStream final : public Outbound {
   std::uint64_t index_;
   std::shared_ptr<EventStore> store_;
   mutable std::mutex mu_;
+  EventLog log_;
   std::uint64_t seq_ = 0;
+  bool announced_ = false;
   bool finished_ = false;
   bool disconnect_ = false;
   std::function<void()> wake_;

@@ -61,6 +61,7 @@ net::awaitable<void> serve_request(core::ServerCore& core, std::shared_ptr<sessi
                                    std::shared_ptr<Countdown> countdown) {
   std::optional<json::value> id;
   if (core.cluster) id = msg.as_object().contains("id") ? msg.as_object().at("id") : json::value();
+  session::Session::Serving serving(*session);  // a drain keeps the session's streams until answered
   auto resp = co_await core.dispatcher.handle_request(session, std::move(msg), out);
   if (resp && core.cluster) resp = co_await persist_changes(core, session, *id, std::move(*resp));
   if (resp) out->send_response(*resp);
@@ -123,19 +124,25 @@ bool ends_request(const std::vector<session::StoredEvent>& events) {
 }
 
 /// Polls the shared log of a stream (with back-off) and feeds the local copy until the
-/// response arrives, the client leaves, or kSharedLogTailLimit passes.
+/// response arrives, the client leaves, nobody will write to the log any more (its writer
+/// process is dead or restarted, or unknown, seen twice in a row: one last read takes what
+/// it wrote before it died), the server drains, or kSharedLogTailLimit passes.
 net::awaitable<void> follow_shared_log(core::ServerCore& core, std::shared_ptr<SharedLogTail> tail, std::string key,
                                        std::uint64_t after) {
   auto deadline = std::chrono::steady_clock::now() + kSharedLogTailLimit;
   auto delay = kSharedLogPollMin;
+  int writer_gone = 0;
   net::steady_timer timer(co_await net::this_coro::executor);
-  while (!tail->done.load() && std::chrono::steady_clock::now() < deadline) {
+  while (!tail->done.load() && !core.draining.load() && std::chrono::steady_clock::now() < deadline) {
     boost::system::error_code ec;
     timer.expires_after(delay);
     co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
     auto evs = co_await core.cluster->read_events(key, after);
     if (!evs || evs->empty()) {
-      delay = std::min(delay * 2, kSharedLogPollMax);
+      if (writer_gone >= 2) break;
+      auto alive = co_await core.cluster->writer_alive(key);
+      writer_gone = alive && *alive != 1 ? writer_gone + 1 : 0;
+      if (writer_gone == 0) delay = std::min(delay * 2, kSharedLogPollMax);
       continue;
     }
     bool final = ends_request(*evs);
@@ -188,7 +195,8 @@ net::awaitable<std::shared_ptr<session::Session>> require_session(Exchange& ex, 
 net::awaitable<void> wait_for_decision(Exchange& ex, session::SseStream& stream) {
   auto waker = ex.waker;
   if (!stream.attach([waker] { waker->notify(); })) co_return;
-  while (!stream.finished() && !stream.has_non_response() && !ex.core.draining.load()) {
+  // Not cut short by a drain: the requests in flight finish and are answered (docs/ha.md).
+  while (!stream.finished() && !stream.has_non_response()) {
     co_await waker->wait_for(ex.core.options.http.sse_keepalive_interval);
   }
   stream.detach();
@@ -219,6 +227,8 @@ net::awaitable<bool> answer_post(Exchange& ex, session::Session& session, const 
   } else {
     http::SseOptions opts;
     opts.priming_event = wants_priming(session.protocol_version());
+    // The client gets event ids of this stream: another node may have to replay it.
+    if (ex.core.cluster) stream->announce_writer();
     ok = co_await http::pump_sse(ex, *stream, 0, opts, std::move(extra));
   }
   if (stream->finished()) session.close_stream(stream->index());
@@ -446,6 +456,7 @@ net::awaitable<bool> handle_get(Exchange& ex) {
                     net::detached);
     }
     http::SseOptions opts;
+    opts.ends_at_drain = true;
     bool ok = co_await http::pump_sse(ex, *tail->stream, seq, opts);
     tail->done.store(true);
     co_return ok;
@@ -453,7 +464,10 @@ net::awaitable<bool> handle_get(Exchange& ex) {
   if (cluster && !session->owned()) {
     // The standalone stream lives with the owner: take the session over (hand-off from a
     // live owner, or takeover once a dead owner's heartbeat expired).
-    auto wait = ex.core.options.ha.heartbeat_ttl + ex.core.options.ha.takeover_grace_period;
+    // Bounded: a dead owner is declared dead within kStreamMoveWait; a stalled one keeps
+    // the session while its heartbeat lives, and the client hears 503 + Retry-After.
+    auto wait = std::min<std::chrono::milliseconds>(
+        ex.core.options.ha.heartbeat_ttl + ex.core.options.ha.takeover_grace_period, cluster::kStreamMoveWait);
     if (!co_await cluster->acquire(session, wait)) {
       co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError,
                                            "SessionClaimConflictError: the session's stream could not be moved to this "

@@ -92,8 +92,13 @@ class LuaScripts : public ::testing::Test {
   }
   void beat(const std::string& node, int ttl_ms = 60000) {
     auto r = redis.eval("heartbeat", {keys.heartbeat(node), keys.nodes()},
-                        {node, std::to_string(ttl_ms), "1000", "3", R"({"version":"t"})"});
-    ASSERT_EQ(r.type, REDIS_REPLY_INTEGER) << r.str;
+                        {node, std::to_string(ttl_ms), "1000", "3", R"({"version":"t","boot":"b1"})"});
+    ASSERT_EQ(r.type, REDIS_REPLY_ARRAY) << r.str;
+    last_beat_existed = r.n(1);
+  }
+  long long last_beat_existed = -1;
+  R liveness(const std::string& confirm_ms) {
+    return redis.eval("liveness", {keys.nodes(), keys.suspects()}, {keys.prefix, confirm_ms, "64"});
   }
   R takeover(const std::string& sid, const std::string& old, const std::string& to) {
     return redis.eval("takeover", {keys.session(sid)}, {keys.prefix, sid, old, to, kTtl});
@@ -109,7 +114,8 @@ class LuaScripts : public ::testing::Test {
 };
 
 TEST_F(LuaScripts, EveryScriptIsEmbedded) {
-  for (auto name : {"takeover", "handoff", "lookup", "save", "heartbeat", "leave", "orphans", "remove"}) {
+  for (auto name : {"takeover", "handoff", "lookup", "save", "heartbeat", "leave", "orphans", "remove", "liveness",
+                    "writer"}) {
     EXPECT_NE(lua_source(name).find("KEYS[1]"), std::string_view::npos) << name;
   }
   EXPECT_TRUE(lua_source("nope").empty());
@@ -291,6 +297,72 @@ TEST_F(LuaScripts, HeartbeatWritesJsonWithTtlAndIndexesTheNode) {
   long long score = std::stoll(redis.cmd({"ZSCORE", keys.nodes(), "a"}).str);
   EXPECT_GE(score, before + 3000);
   EXPECT_LE(score, redis_time_ms() + 3000);
+}
+
+TEST_F(LuaScripts, HeartbeatTellsWhetherTheKeyWasThere) {
+  beat("a");
+  EXPECT_EQ(last_beat_existed, 0) << "first beat";
+  beat("a");
+  EXPECT_EQ(last_beat_existed, 1);
+  redis.cmd({"DEL", keys.heartbeat("a")});  // declared dead by liveness.lua, or expired
+  beat("a");
+  EXPECT_EQ(last_beat_existed, 0) << "the node must re-read its sessions before it trusts its lease";
+}
+
+// Issue 10 (5): a node whose process died (its relay subscription is gone) is declared dead
+// without waiting for its heartbeat TTL; one that only stalls (subscription kept) is not.
+TEST_F(LuaScripts, LivenessDeclaresDeadANodeWhoseSubscriptionIsGone) {
+  beat("dead");
+  beat("stalled");
+  make_session("s1", "dead");
+  Redis sub(server.port());  // "stalled" keeps its subscription (connection open)
+  ASSERT_EQ(sub.cmd({"SUBSCRIBE", keys.notify("stalled")}).type, REDIS_REPLY_ARRAY);
+  long long before = redis_time_ms();
+  EXPECT_TRUE(liveness("0").items.empty()) << "first miss: only suspected";
+  EXPECT_EQ(redis.cmd({"EXISTS", keys.heartbeat("dead")}).integer, 1);
+  auto r = liveness("0");
+  ASSERT_EQ(r.items.size(), 1u);
+  EXPECT_EQ(r.s(0), "dead");
+  EXPECT_EQ(redis.cmd({"EXISTS", keys.heartbeat("dead")}).integer, 0);
+  EXPECT_EQ(redis.cmd({"EXISTS", keys.heartbeat("stalled")}).integer, 1);
+  long long since = std::stoll(redis.cmd({"ZSCORE", keys.nodes(), "dead"}).str);
+  EXPECT_GE(since, before) << "dead since the first probe that missed it";
+  EXPECT_LE(since, redis_time_ms());
+  // Its sessions are now claimable: by the request path at once (heartbeat absent) ...
+  EXPECT_EQ(takeover("s1", "dead", "b").s(0), "OK");
+  // ... and no suspicion is left behind.
+  EXPECT_EQ(redis.cmd({"HLEN", keys.suspects()}).integer, 0);
+}
+
+TEST_F(LuaScripts, LivenessWaitsForTheConfirmationTime) {
+  beat("a");
+  EXPECT_TRUE(liveness("60000").items.empty());
+  EXPECT_TRUE(liveness("60000").items.empty());
+  EXPECT_EQ(redis.cmd({"EXISTS", keys.heartbeat("a")}).integer, 1);
+  EXPECT_EQ(redis.cmd({"HEXISTS", keys.suspects(), "a"}).integer, 1);
+}
+
+TEST_F(LuaScripts, LivenessForgivesANodeThatBeatOrResubscribedBetweenProbes) {
+  beat("a");
+  EXPECT_TRUE(liveness("0").items.empty());
+  beat("a");  // the heartbeat changed: the node runs (and re-arms its relay lease only now)
+  EXPECT_TRUE(liveness("0").items.empty()) << "suspected again from scratch, not killed";
+  Redis sub(server.port());
+  ASSERT_EQ(sub.cmd({"SUBSCRIBE", keys.notify("a")}).type, REDIS_REPLY_ARRAY);
+  EXPECT_TRUE(liveness("0").items.empty());
+  EXPECT_EQ(redis.cmd({"HEXISTS", keys.suspects(), "a"}).integer, 0) << "subscribed: no longer suspected";
+  EXPECT_EQ(redis.cmd({"EXISTS", keys.heartbeat("a")}).integer, 1);
+}
+
+TEST_F(LuaScripts, WriterTellsWhetherTheWritingProcessLives) {
+  auto writer = [&](const std::string& key) { return redis.eval("writer", {keys.writer(key)}, {keys.prefix}).integer; };
+  EXPECT_EQ(writer("s/5"), -1) << "no record";
+  redis.cmd({"SET", keys.writer("s/5"), "a b1"});
+  EXPECT_EQ(writer("s/5"), 0) << "no heartbeat";
+  beat("a");  // boot b1
+  EXPECT_EQ(writer("s/5"), 1);
+  redis.cmd({"SET", keys.writer("s/5"), "a b0"});
+  EXPECT_EQ(writer("s/5"), 0) << "the node restarted: another process";
 }
 
 TEST_F(LuaScripts, LeaveDeletesTheHeartbeatAndMakesSessionsClaimableAtOnce) {

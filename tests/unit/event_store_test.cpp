@@ -1,4 +1,4 @@
-// MemoryEventStore: per-stream event log with bounded history.
+// EventLog: one stream's event log with bounded history.
 #include "session/event_store.hpp"
 
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 
 namespace {
 
-using frontmcp::session::MemoryEventStore;
+using frontmcp::session::EventLog;
 using frontmcp::session::StoredEvent;
 
 std::vector<std::uint64_t> seqs(const std::vector<StoredEvent>& events) {
@@ -17,15 +17,15 @@ std::vector<std::uint64_t> seqs(const std::vector<StoredEvent>& events) {
   return out;
 }
 
-void fill(MemoryEventStore& store, const std::string& key, std::uint64_t from, std::uint64_t to) {
-  for (std::uint64_t s = from; s <= to; ++s) store.append(key, s, "e" + std::to_string(s));
+void fill(EventLog& log, std::uint64_t from, std::uint64_t to) {
+  for (std::uint64_t s = from; s <= to; ++s) log.append(s, "e" + std::to_string(s));
 }
 
-TEST(MemoryEventStore, ReadAfterZeroReturnsEverythingInOrder) {
-  MemoryEventStore store(100);
-  fill(store, "s/1", 1, 5);
+TEST(EventLog, ReadAfterZeroReturnsEverythingInOrder) {
+  EventLog log(100);
+  fill(log, 1, 5);
   bool gap = true;
-  auto events = store.read_after("s/1", 0, 100, &gap);
+  auto events = log.read_after(0, 100, &gap);
   EXPECT_EQ(seqs(events), (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
   EXPECT_FALSE(gap);
   ASSERT_EQ(events.size(), 5u);
@@ -33,78 +33,89 @@ TEST(MemoryEventStore, ReadAfterZeroReturnsEverythingInOrder) {
   EXPECT_EQ(events[4].data, "e5");
 }
 
-TEST(MemoryEventStore, ReadAfterSkipsWhatWasSeen) {
-  MemoryEventStore store(100);
-  fill(store, "s/1", 1, 5);
-  EXPECT_EQ(seqs(store.read_after("s/1", 3, 100)), (std::vector<std::uint64_t>{4, 5}));
-  EXPECT_EQ(seqs(store.read_after("s/1", 4, 100)), (std::vector<std::uint64_t>{5}));
-  EXPECT_TRUE(store.read_after("s/1", 5, 100).empty());
-  EXPECT_TRUE(store.read_after("s/1", 500, 100).empty());
+TEST(EventLog, ReadAfterSkipsWhatWasSeen) {
+  EventLog log(100);
+  fill(log, 1, 5);
+  EXPECT_EQ(seqs(log.read_after(3, 100)), (std::vector<std::uint64_t>{4, 5}));
+  EXPECT_EQ(seqs(log.read_after(4, 100)), (std::vector<std::uint64_t>{5}));
+  EXPECT_TRUE(log.read_after(5, 100).empty());
+  EXPECT_TRUE(log.read_after(500, 100).empty());
 }
 
-TEST(MemoryEventStore, ReadAfterHonoursMax) {
-  MemoryEventStore store(100);
-  fill(store, "s/1", 1, 5);
-  EXPECT_EQ(seqs(store.read_after("s/1", 0, 2)), (std::vector<std::uint64_t>{1, 2}));
-  EXPECT_EQ(seqs(store.read_after("s/1", 2, 2)), (std::vector<std::uint64_t>{3, 4}));
-  EXPECT_TRUE(store.read_after("s/1", 0, 0).empty());
+TEST(EventLog, ReadAfterHonoursMax) {
+  EventLog log(100);
+  fill(log, 1, 5);
+  EXPECT_EQ(seqs(log.read_after(0, 2)), (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_EQ(seqs(log.read_after(2, 2)), (std::vector<std::uint64_t>{3, 4}));
+  EXPECT_TRUE(log.read_after(0, 0).empty());
 }
 
-TEST(MemoryEventStore, StreamsAreIndependent) {
-  MemoryEventStore store(100);
-  fill(store, "a/0", 1, 3);
-  fill(store, "b/0", 1, 1);
-  EXPECT_EQ(store.read_after("a/0", 0, 100).size(), 3u);
-  EXPECT_EQ(store.read_after("b/0", 0, 100).size(), 1u);
-  EXPECT_EQ(store.stream_count(), 2u);
-}
-
-TEST(MemoryEventStore, UnknownStreamIsEmptyWithoutGap) {
-  MemoryEventStore store(100);
+TEST(EventLog, EmptyLogIsEmptyWithoutGap) {
+  EventLog log(100);
   bool gap = true;
-  EXPECT_TRUE(store.read_after("nope/1", 0, 100, &gap).empty());
+  EXPECT_TRUE(log.read_after(0, 100, &gap).empty());
   EXPECT_FALSE(gap);
+  EXPECT_EQ(log.last_seq(), 0u);
 }
 
-TEST(MemoryEventStore, EvictsOldestBeyondMax) {
-  MemoryEventStore store(3);
-  fill(store, "s/1", 1, 5);
+TEST(EventLog, EvictsOldestBeyondMax) {
+  EventLog log(3);
+  fill(log, 1, 5);
   bool gap = false;
-  auto events = store.read_after("s/1", 0, 100, &gap);
+  auto events = log.read_after(0, 100, &gap);
   EXPECT_EQ(seqs(events), (std::vector<std::uint64_t>{3, 4, 5}));
   EXPECT_TRUE(gap) << "events 1 and 2 were dropped";
+  EXPECT_EQ(log.size(), 3u);
 }
 
-TEST(MemoryEventStore, GapOnlyWhenSomethingAfterTheCursorWasDropped) {
-  MemoryEventStore store(3);
-  fill(store, "s/1", 1, 5);  // keeps 3, 4, 5
+TEST(EventLog, GapOnlyWhenSomethingAfterTheCursorWasDropped) {
+  EventLog log(3);
+  fill(log, 1, 5);  // keeps 3, 4, 5
   bool gap = true;
-  EXPECT_EQ(seqs(store.read_after("s/1", 2, 100, &gap)), (std::vector<std::uint64_t>{3, 4, 5}));
+  EXPECT_EQ(seqs(log.read_after(2, 100, &gap)), (std::vector<std::uint64_t>{3, 4, 5}));
   EXPECT_FALSE(gap) << "the client saw 1..2; nothing it needs is missing";
   gap = false;
-  EXPECT_EQ(seqs(store.read_after("s/1", 1, 100, &gap)), (std::vector<std::uint64_t>{3, 4, 5}));
+  EXPECT_EQ(seqs(log.read_after(1, 100, &gap)), (std::vector<std::uint64_t>{3, 4, 5}));
   EXPECT_TRUE(gap) << "event 2 is missing";
   gap = true;
-  EXPECT_EQ(seqs(store.read_after("s/1", 4, 100, &gap)), (std::vector<std::uint64_t>{5}));
+  EXPECT_EQ(seqs(log.read_after(4, 100, &gap)), (std::vector<std::uint64_t>{5}));
   EXPECT_FALSE(gap);
 }
 
-TEST(MemoryEventStore, GapPointerIsOptional) {
-  MemoryEventStore store(1);
-  fill(store, "s/1", 1, 3);
-  EXPECT_EQ(seqs(store.read_after("s/1", 0, 100)), (std::vector<std::uint64_t>{3}));
+TEST(EventLog, GapPointerIsOptional) {
+  EventLog log(1);
+  fill(log, 1, 3);
+  EXPECT_EQ(seqs(log.read_after(0, 100)), (std::vector<std::uint64_t>{3}));
 }
 
-TEST(MemoryEventStore, RemoveStream) {
-  MemoryEventStore store(10);
-  fill(store, "s/1", 1, 2);
-  fill(store, "s/2", 1, 2);
-  store.remove_stream("s/1");
-  EXPECT_TRUE(store.read_after("s/1", 0, 100).empty());
-  EXPECT_EQ(store.read_after("s/2", 0, 100).size(), 2u);
-  EXPECT_EQ(store.stream_count(), 1u);
-  store.remove_stream("never-existed");
-  EXPECT_EQ(store.stream_count(), 1u);
+// Issue 10 (1): a log that received the same history twice (a session re-adopted while an
+// old stream of it was alive) was read by position and replayed 0_49 0_1 0_2 ... forever.
+TEST(EventLog, RefusesSequenceNumbersThatDoNotGrow) {
+  EventLog log(100);
+  fill(log, 1, 49);
+  for (std::uint64_t s = 1; s <= 49; ++s) EXPECT_FALSE(log.append(s, "again"));
+  EXPECT_FALSE(log.append(49, "same"));
+  EXPECT_EQ(log.size(), 49u);
+  EXPECT_TRUE(log.read_after(49, 100).empty()) << "nothing after the last event";
+  EXPECT_TRUE(log.append(50, "e50"));
+  EXPECT_EQ(seqs(log.read_after(49, 100)), (std::vector<std::uint64_t>{50}));
+}
+
+TEST(EventLog, ReadsByNumberWhenTheLogHasHoles) {
+  EventLog log(100);
+  for (std::uint64_t s : {3, 4, 9, 10, 20}) log.append(s, "e" + std::to_string(s));
+  EXPECT_EQ(seqs(log.read_after(0, 100)), (std::vector<std::uint64_t>{3, 4, 9, 10, 20}));
+  EXPECT_EQ(seqs(log.read_after(4, 100)), (std::vector<std::uint64_t>{9, 10, 20}));
+  EXPECT_EQ(seqs(log.read_after(5, 100)), (std::vector<std::uint64_t>{9, 10, 20}));
+  EXPECT_EQ(seqs(log.read_after(10, 1)), (std::vector<std::uint64_t>{20}));
+  EXPECT_TRUE(log.read_after(20, 100).empty());
+}
+
+TEST(EventLog, SequenceNumbersKeepGrowingAfterEviction) {
+  EventLog log(2);
+  fill(log, 1, 4);  // keeps 3, 4
+  EXPECT_FALSE(log.append(2, "old")) << "a number below the dropped ones is refused too";
+  EXPECT_EQ(log.last_seq(), 4u);
 }
 
 }  // namespace
