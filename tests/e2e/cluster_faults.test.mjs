@@ -1,0 +1,270 @@
+// Distributed mode under compound faults (issue 10): each test here failed on the code before
+// the fix it names. Real redis-server, real nodes stopped with SIGKILL / SIGTERM / SIGSTOP,
+// raw HTTP clients (to see every byte of a stream) and the official SDK client.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  LATEST_PROTOCOL_VERSION,
+  httpRequest,
+  initSession,
+  mcpPost,
+  openSse,
+  pollUntil,
+  postHeaders,
+  rpc,
+  withTimeout,
+} from './lib/harness.mjs';
+import { DEFAULT_PREFIX, FAST, killNode, redisCommand, sessionRecord, startCluster } from './lib/cluster.mjs';
+import { parsePrometheus } from './lib/prometheus.mjs';
+
+const WAIT_MS = 5_000;
+const WATCHED = 'test://watched-resource';
+const P = DEFAULT_PREFIX;
+/** The seed's defaults (heartbeatIntervalMs, heartbeatTtlMs, takeoverGracePeriodMs). */
+const DEFAULTS = Object.freeze({ heartbeatIntervalMs: 10_000, heartbeatTtlMs: 30_000, takeoverGracePeriodMs: 5_000 });
+
+async function scrapeMetrics(base) {
+  const r = await httpRequest(`${base}/metrics`, { timeoutMs: 3_000 });
+  assert.equal(r.status, 200);
+  return parsePrometheus(r.body);
+}
+
+async function withCluster(n, opts, body) {
+  const cluster = await startCluster(n, opts);
+  try {
+    await body(cluster);
+  } catch (err) {
+    let logs = '';
+    for (const node of cluster.nodes) logs += `\n--- log of ${node.nodeId} (tail) ---\n${node.log().slice(-4_000)}`;
+    if (err instanceof Error) err.stack = `${err.stack}${logs}`;
+    throw err;
+  } finally {
+    await cluster.close();
+  }
+}
+
+function openGet(node, sessionId, lastEventId) {
+  const headers = { Accept: 'text/event-stream', 'Mcp-Session-Id': sessionId, 'MCP-Protocol-Version': LATEST_PROTOCOL_VERSION };
+  if (lastEventId !== undefined) headers['Last-Event-ID'] = lastEventId;
+  return openSse(node.url, { headers, timeoutMs: 15_000 });
+}
+
+/** A POST whose answer is an SSE stream, read as it comes. */
+function openPost(node, sessionId, message) {
+  return openSse(node.url, {
+    method: 'POST',
+    headers: postHeaders({ sessionId, protocolVersion: LATEST_PROTOCOL_VERSION }),
+    body: JSON.stringify(message),
+  });
+}
+
+const isUpdate = (uri) => (ev) => ev.json?.method === 'notifications/resources/updated' && ev.json?.params?.uri === uri;
+const isSampling = (ev) => ev.json?.method === 'sampling/createMessage';
+
+function assertNoRepeatedIds(events, where) {
+  const ids = events.map((e) => e.id).filter((id) => id !== undefined && id !== '');
+  const seen = new Set();
+  for (const id of ids) {
+    assert.ok(!seen.has(id), `${where}: event id ${id} repeated (ids: ${ids.slice(0, 40).join(' ')})`);
+    seen.add(id);
+  }
+}
+
+/** Answers a sampling request that a tool of `sessionId` waits for, POSTed to `node`. */
+async function answerSampling(node, sessionId, id, text = 'sampled') {
+  const res = await mcpPost(
+    node.url,
+    { jsonrpc: '2.0', id, result: { role: 'assistant', content: { type: 'text', text }, model: 'e2e', stopReason: 'endTurn' } },
+    { sessionId, protocolVersion: LATEST_PROTOCOL_VERSION },
+  );
+  assert.equal(res.status, 202, `the sampling answer: HTTP ${res.status} ${res.body}`);
+}
+
+describe('issue 10: distributed mode under compound faults', () => {
+  it('(1) a stalled owner that resumes and gets its session back replays only what the client missed, once', async () => {
+    await withCluster(2, FAST, async ({ redis, nodes: [n1, n2] }) => {
+      const s = await initSession(n1.url);
+      assert.equal((await s.request('resources/subscribe', { uri: WATCHED })).result !== undefined, true);
+      const toucher = await initSession(n2.url);
+      const touch = () => toucher.request('tools/call', { name: 'touch_resource', arguments: { uri: WATCHED } });
+      const old = await openGet(n1, s.sessionId);
+      assert.equal(old.status, 200);
+      for (let i = 0; i < 5; i++) {
+        await touch();
+        await old.events.nextMatching(isUpdate(WATCHED), WAIT_MS, `update ${i} on node 1`);
+      }
+      const lastSeen = old.events.lastEventId;
+      // The owner stalls past TTL + grace: node 2 claims the session. The old stream object
+      // stays alive on node 1 (its connection is open) while node 1 gets the session back.
+      n1.proc.kill('SIGSTOP');
+      try {
+        await pollUntil(() => sessionRecord(redis, s.sessionId), (r) => r?.nodeId === n2.nodeId, WAIT_MS, 'node 2 to claim the session');
+        await touch(); // missed by the client: in node 2's log
+      } finally {
+        n1.proc.kill('SIGCONT');
+      }
+      const resumed = await openGet(n1, s.sessionId, lastSeen);
+      try {
+        assert.equal(resumed.status, 200, 'node 1 takes the stream back');
+        await resumed.events.nextMatching(isUpdate(WATCHED), WAIT_MS, 'the missed update');
+        await touch();
+        await resumed.events.nextMatching(isUpdate(WATCHED), WAIT_MS, 'a live update after the resume');
+        // Let a replay loop (the bug: 0_49 0_1 0_2 ... again and again) show itself.
+        await new Promise((r) => setTimeout(r, 500));
+        const updates = resumed.events.all.filter(isUpdate(WATCHED));
+        assert.equal(updates.length, 2, `exactly the missed and the live update, got ${updates.length}: ${resumed.events.all.map((e) => e.id).join(' ')}`);
+        assertNoRepeatedIds(resumed.events.all, 'resumed stream');
+        const [, lastSeq] = lastSeen.split('_').map(Number);
+        for (const ev of updates) assert.ok(Number(ev.id.split('_')[1]) > lastSeq, `${ev.id} is after Last-Event-ID ${lastSeen}`);
+      } finally {
+        resumed.close();
+        old.close();
+      }
+    });
+  });
+
+  it('(2) a GET without Last-Event-ID that arrives while its node re-adopts the session gets no history', async () => {
+    // Grace long enough for a restart with the same id to keep the session.
+    const timings = { heartbeatIntervalMs: 200, heartbeatTtlMs: 1_000, takeoverGracePeriodMs: 10_000 };
+    const cluster = await startCluster(1, timings);
+    try {
+      const [n1] = cluster.nodes;
+      const s = await initSession(n1.url);
+      // A large history on the standalone stream (reading it back takes a while), so the
+      // window between "owned" and "history loaded" is wide.
+      const big = `test://big/${'x'.repeat(64 * 1024)}`;
+      await s.request('resources/subscribe', { uri: big });
+      for (let i = 0; i < 60; i++) await s.request('tools/call', { name: 'touch_resource', arguments: { uri: big } });
+      await pollUntil(() => cluster.redis.command('LLEN', `${P}events:${s.sessionId}/0`), (n) => n >= 60, WAIT_MS, 'the history in Redis');
+      await killNode(n1, 'SIGKILL');
+      for (let round = 0; round < 3; round++) {
+        const node = await cluster.add({ nodeId: n1.nodeId, port: n1.port });
+        // A request makes the restarted node adopt the session (restart with the same id);
+        // the GET comes while it reads the history.
+        const adopt = s.post(rpc('ping'));
+        await new Promise((r) => setTimeout(r, 3));
+        const get = await openGet(node, s.sessionId);
+        try {
+          assert.equal(get.status, 200);
+          assert.equal((await adopt).status, 200);
+          await new Promise((r) => setTimeout(r, 300));
+          const history = get.events.all.filter((e) => e.json?.method === 'notifications/resources/updated');
+          assert.equal(history.length, 0, `round ${round}: a fresh stream replayed ${history.length} old events (first id ${history[0]?.id})`);
+        } finally {
+          get.close();
+        }
+        await killNode(node, 'SIGKILL');
+      }
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('(3) SIGTERM: a request in flight is answered on the stream it started on, then the node exits 0', async () => {
+    await withCluster(2, FAST, async ({ nodes: [n1, n2] }) => {
+      const s = await initSession(n1.url, { capabilities: { sampling: {} } });
+      const call = rpc('tools/call', { name: 'test_sampling', arguments: { prompt: 'hello' } });
+      const stream = await openPost(n1, s.sessionId, call);
+      assert.equal(stream.status, 200);
+      const ask = await stream.events.nextMatching(isSampling, WAIT_MS, 'the sampling request on the POST stream');
+      const t0 = Date.now();
+      n1.proc.kill('SIGTERM');
+      await n1.waitForLog(/draining/, WAIT_MS);
+      // node 1 no longer accepts connections: the client's answer goes to node 2, which relays it.
+      await answerSampling(n2, s.sessionId, ask.json.id, 'relayed while draining');
+      const done = await stream.events.nextMatching((e) => e.json?.id === call.id, WAIT_MS, 'the tool result on the original stream');
+      assert.ok(done.json.result, JSON.stringify(done.json));
+      assert.match(JSON.stringify(done.json.result), /relayed while draining/);
+      await stream.events.waitEnd(WAIT_MS);
+      const exit = await withTimeout(n1.exited, WAIT_MS, 'node 1 to exit');
+      assert.equal(exit.code, 0, `exit ${JSON.stringify(exit)}`);
+      assert.ok(Date.now() - t0 < 4_000, `drained in ${Date.now() - t0} ms (timeout 5000)`);
+    });
+  });
+
+  it('(4) a replay of a dead node\'s unfinished POST stream ends once its writer is gone; a drain does not wait for one', async () => {
+    await withCluster(3, FAST, async ({ nodes: [n1, n2, n3] }) => {
+      const s = await initSession(n1.url, { capabilities: { sampling: {} } });
+      const call = rpc('tools/call', { name: 'test_sampling', arguments: { prompt: 'never answered' } });
+      const stream = await openPost(n1, s.sessionId, call);
+      const ask = await stream.events.nextMatching(isSampling, WAIT_MS, 'the sampling request');
+      assert.ok(ask.id, 'POST stream events carry ids');
+      // A second replay, on node 3, of the same stream while its writer (node 1) lives: a
+      // SIGTERM of node 3 must not wait for it.
+      const [index] = ask.id.split('_');
+      const live = await openGet(n3, s.sessionId, `${index}_0`);
+      assert.equal(live.status, 200);
+      await live.events.nextMatching(isSampling, WAIT_MS, 'the replayed sampling request on node 3');
+      const t0 = Date.now();
+      const exit3 = await killNode(n3, 'SIGTERM');
+      assert.equal(exit3.code, 0);
+      assert.ok(Date.now() - t0 < 2_000, `node 3 drained in ${Date.now() - t0} ms with a replay open (timeout 5000)`);
+
+      await killNode(n1, 'SIGKILL');
+      stream.close();
+      const replay = await openGet(n2, s.sessionId, `${index}_0`);
+      assert.equal(replay.status, 200);
+      await replay.events.nextMatching(isSampling, WAIT_MS, 'the replayed sampling request on node 2');
+      // Nobody will ever write the response: the replay ends instead of following the log
+      // for minutes.
+      await replay.events.waitEnd(WAIT_MS);
+    });
+  });
+
+  it('(5) at the default timings a dead owner\'s GET stream moves within grace + 1.5 s; a stalled owner keeps it and a GET elsewhere is answered 503 in bounded time', async () => {
+    await withCluster(3, DEFAULTS, async ({ redis, nodes: [n1, n2, n3] }) => {
+      // Stalled owner (SIGSTOP: its connections stay open): keeps its session.
+      const a = await initSession(n3.url);
+      const t1 = Date.now();
+      n3.proc.kill('SIGSTOP');
+      try {
+        await new Promise((r) => setTimeout(r, 4_000)); // longer than liveness needs to declare a dead node
+        const get = await openGet(n1, a.sessionId);
+        const waited = Date.now() - t1;
+        assert.equal(get.status, 503, 'the stream cannot move from a live owner that does not answer');
+        assert.ok(get.headers['retry-after'], 'Retry-After');
+        get.close();
+        assert.ok(waited < 4_000 + 5_500, `answered after ${waited - 4_000} ms, bounded`);
+        const rec = await sessionRecord(redis, a.sessionId);
+        assert.equal(rec.nodeId, n3.nodeId, 'a stalled owner keeps its session while its heartbeat lives');
+      } finally {
+        n3.proc.kill('SIGCONT');
+      }
+
+      // Dead owner (SIGKILL: its kernel closes its connections): the stream moves fast.
+      const s = await initSession(n1.url);
+      await s.request('resources/subscribe', { uri: WATCHED });
+      const stream = await openGet(n1, s.sessionId);
+      const toucher = await initSession(n2.url);
+      await toucher.request('tools/call', { name: 'touch_resource', arguments: { uri: WATCHED } });
+      const seen = await stream.events.nextMatching(isUpdate(WATCHED), WAIT_MS, 'an update on node 1');
+      const killed = Date.now();
+      await killNode(n1, 'SIGKILL');
+      stream.close();
+      let moved;
+      for (let attempt = 0; attempt < 20 && !moved; attempt++) {
+        const get = await openGet(n2, s.sessionId, seen.id);
+        if (get.status === 200) moved = get;
+        else get.close();
+      }
+      assert.ok(moved, 'the GET stream moved to node 2');
+      const took = Date.now() - killed;
+      moved.close();
+      assert.ok(took <= 6_500, `stream failover took ${took} ms (goal: grace 5000 + 1500)`);
+      console.log(`stream failover at the default timings: ${took} ms`);
+    });
+  });
+
+  it('(7) relay messages of an unknown type are refused and counted', async () => {
+    await withCluster(1, FAST, async ({ redis, nodes: [n1] }) => {
+      await redisCommand(redis.port, ['PUBLISH', `${P}notify:${n1.nodeId}`, JSON.stringify({ t: 'bogus', s: 'x' })]);
+      await pollUntil(
+        async () => (await scrapeMetrics(n1.base)).value('frontmcp_relay_refused_total', { reason: 'unknown_type' }),
+        (v) => v >= 1,
+        WAIT_MS,
+        'the unknown relay message counted',
+      );
+    });
+  });
+});
