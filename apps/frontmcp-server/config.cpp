@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <iostream>
 #include <optional>
 
@@ -73,10 +74,23 @@ std::string read_token_file(const std::string& path, const std::string& field) {
   return token;
 }
 
+/// A relay secret from a file: the whole content, trailing line breaks trimmed (secrets are
+/// bytes, so inner and leading characters are kept). The secret is never put in a message.
+std::string read_secret_file(const std::string& path, const std::string& field) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(field + ": cannot read '" + path + "'");
+  std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw ConfigError(field + ": cannot read '" + path + "'");
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.empty()) throw ConfigError(field + ": '" + path + "' is empty");
+  return secret;
+}
+
 /// Flags as given on the command line (unset = not given).
 struct Flags {
   std::optional<std::string> host, mode, redis, node_id, redis_key_prefix, config, log_level, response_mode;
   std::optional<std::string> log_format, healthz_path, readyz_path, metrics_path, auth_token_file, dns_rebinding;
+  std::optional<std::string> relay_secret_file, relay_previous_secret_file;
   std::optional<std::int64_t> max_header_bytes, drain_timeout_ms, shutdown_delay_ms;
   std::optional<int> port;
   std::optional<std::int64_t> heartbeat_interval_ms, heartbeat_ttl_ms, takeover_grace_ms, max_body_bytes;
@@ -135,6 +149,8 @@ void apply_file(const std::string& path, AppConfig& cfg) {
     else if (key == "heartbeatTtlMs") o.ha.heartbeat_ttl = std::chrono::milliseconds(num(key, n));
     else if (key == "takeoverGracePeriodMs") o.ha.takeover_grace_period = std::chrono::milliseconds(num(key, n));
     else if (key == "redisKeyPrefix") o.ha.redis_key_prefix = str(key, n);
+    else if (key == "relaySecret") o.ha.relay_secret = str(key, n);
+    else if (key == "relayPreviousSecret") o.ha.relay_previous_secret = str(key, n);
     else if (key == "logLevel") cfg.log_level = str(key, n);
     else if (key == "responseMode") o.response_mode = parse_response_mode(str(key, n), "config responseMode");
     else if (key == "maxBodyBytes") o.http.max_body_bytes = static_cast<std::size_t>(num(key, n));
@@ -199,6 +215,12 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   app.add_option("--log-format", f.log_format, "text | json (JSON lines) (default text)");
   app.add_option("--auth-token-file", f.auth_token_file,
                  "File whose first line is the bearer token every MCP request must carry (env FRONTMCP_AUTH_TOKEN)");
+  app.add_option("--relay-secret-file", f.relay_secret_file,
+                 "File holding the relay secret that signs messages between nodes, >= 16 bytes "
+                 "(env FRONTMCP_RELAY_SECRET)");
+  app.add_option("--relay-previous-secret-file", f.relay_previous_secret_file,
+                 "File holding the previous relay secret, still accepted while rotating "
+                 "(env FRONTMCP_RELAY_SECRET_PREVIOUS)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -217,6 +239,8 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   if (auto v = env("FRONTMCP_REDIS_URL")) o.ha.redis_url = v;
   else if (auto r = env("REDIS_URL")) o.ha.redis_url = r;
   if (auto v = env("FRONTMCP_AUTH_TOKEN")) cfg.auth_token = v;
+  if (auto v = env("FRONTMCP_RELAY_SECRET")) o.ha.relay_secret = v;
+  if (auto v = env("FRONTMCP_RELAY_SECRET_PREVIOUS")) o.ha.relay_previous_secret = v;
   if (auto v = env("MACHINE_ID")) o.node_id = v;  // beats the file; HOSTNAME only fills a gap
   if (o.node_id.empty()) {
     if (auto v = env("HOSTNAME")) o.node_id = v;
@@ -251,6 +275,10 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   if (f.metrics_path) o.http.metrics_path = metrics_path(*f.metrics_path, "--metrics-path");
   if (f.log_format) cfg.log_format = parse_log_format(*f.log_format, "--log-format");
   if (f.auth_token_file) cfg.auth_token = read_token_file(*f.auth_token_file, "--auth-token-file");
+  if (f.relay_secret_file) o.ha.relay_secret = read_secret_file(*f.relay_secret_file, "--relay-secret-file");
+  if (f.relay_previous_secret_file) {
+    o.ha.relay_previous_secret = read_secret_file(*f.relay_previous_secret_file, "--relay-previous-secret-file");
+  }
   cfg.stdio = f.stdio;
 
   // Validation that needs the whole picture.
@@ -265,6 +293,25 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
                         ") must be greater than heartbeatIntervalMs (" +
                         std::to_string(o.ha.heartbeat_interval.count()) + ")");
     }
+  }
+  // Relay secrets: checked in every mode (a secret that is set is meant to be used).
+  auto too_short = [](const std::string& secret) {
+    return !secret.empty() && secret.size() < frontmcp::kRelaySecretMinBytes;
+  };
+  auto min_bytes = std::to_string(frontmcp::kRelaySecretMinBytes);
+  if (too_short(o.ha.relay_secret)) {
+    throw ConfigError("HaConfigurationError: the relay secret (relaySecret / FRONTMCP_RELAY_SECRET / "
+                      "--relay-secret-file) is " + std::to_string(o.ha.relay_secret.size()) +
+                      " bytes long; it needs at least " + min_bytes + " (e.g. `openssl rand -hex 32`)");
+  }
+  if (too_short(o.ha.relay_previous_secret)) {
+    throw ConfigError("HaConfigurationError: the previous relay secret (relayPreviousSecret / "
+                      "FRONTMCP_RELAY_SECRET_PREVIOUS / --relay-previous-secret-file) is " +
+                      std::to_string(o.ha.relay_previous_secret.size()) + " bytes long; it needs at least " + min_bytes);
+  }
+  if (o.ha.relay_secret.empty() && !o.ha.relay_previous_secret.empty()) {
+    throw ConfigError("HaConfigurationError: a previous relay secret is set without a current one "
+                      "(relaySecret / FRONTMCP_RELAY_SECRET / --relay-secret-file): the previous one only verifies");
   }
   static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
   if (std::find(kLevels.begin(), kLevels.end(), cfg.log_level) == kLevels.end()) {

@@ -115,6 +115,10 @@ struct SessionOptions {
   std::size_t page_size = 100;
 };
 
+/// The shortest accepted HaOptions::relay_secret / relay_previous_secret, in bytes
+/// (shorter ones stop the server at start with HaConfigurationError).
+inline constexpr std::size_t kRelaySecretMinBytes = 16;
+
 /// High-availability settings (distributed mode). Names follow FrontMCP's config fields.
 struct HaOptions {
   std::string redis_url;
@@ -122,6 +126,19 @@ struct HaOptions {
   std::chrono::milliseconds heartbeat_ttl{30'000};       // heartbeatTtlMs
   std::chrono::milliseconds takeover_grace_period{5'000};  // takeoverGracePeriodMs
   std::string redis_key_prefix = "mcp:ha:";              // redisKeyPrefix
+  /// Shared secret of the Pub/Sub relay (relaySecret; reference server: FRONTMCP_RELAY_SECRET
+  /// or --relay-secret-file). Every relay message is signed with it (HMAC-SHA256 over the
+  /// channel, a timestamp and the payload) and messages that are unsigned, forged or older
+  /// than a minute are dropped and counted (frontmcp_relay_refused_total). Use the same
+  /// value, at least kRelaySecretMinBytes bytes of randomness, on every node. Empty: the
+  /// relay is unsigned (zero-config start; warned about at start and in /readyz): anyone
+  /// who can PUBLISH on this Redis can inject messages into sessions. See docs/security.md.
+  /// Never logged.
+  std::string relay_secret;
+  /// Rotation (relayPreviousSecret; FRONTMCP_RELAY_SECRET_PREVIOUS or
+  /// --relay-previous-secret-file): also accepted when verifying, never used to sign. Only
+  /// together with relay_secret. Never logged.
+  std::string relay_previous_secret;
   /// Called (on an I/O thread) for each session the orphan scanner claims:
   /// (session id, dead node id). Keep it short; exceptions are logged and ignored.
   std::function<void(const std::string& session_id, const std::string& from_node)> on_session_claimed;

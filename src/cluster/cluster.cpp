@@ -1,5 +1,6 @@
 #include "cluster/cluster.hpp"
 
+#include "cluster/relay_auth.hpp"
 #include "cluster/scripts.hpp"
 #include "redis/redis.hpp"
 #include "util/async_event.hpp"
@@ -48,6 +49,8 @@ constexpr std::chrono::milliseconds kHandoffRepeat{250};
 constexpr std::chrono::seconds kReplicaIdle{60};
 /// Nodes per liveness probe (liveness.lua); a cluster larger than this is probed in part.
 constexpr int kLivenessNodes = 256;
+/// Refused relay messages are logged at warning at most this often (all are counted).
+constexpr std::chrono::seconds kRefusalLogInterval{10};
 
 std::int64_t now_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 std::int64_t wall_ms() {
@@ -149,6 +152,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
   /// Serverless mode: the records only (no heartbeat, scanner, relay or ownership).
   const bool serverless = opt.mode == DeploymentMode::serverless;
   Keys keys;
+  RelayAuth auth{opt.ha.relay_secret, opt.ha.relay_previous_secret};
   /// This process among the incarnations of `node` (a restart with the same id gets a new
   /// one): in the heartbeat and in the writer records of the streams it writes.
   std::string boot;
@@ -389,7 +393,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     std::vector<redis::Command> cmds;
     cmds.reserve(ids.size());
     for (const auto& sid : ids) {
-      cmds.push_back(scripts.takeover.evalsha({keys.session(sid)}, {keys.prefix, sid, dead, node, ttl_ms}));
+      cmds.push_back(scripts.takeover.evalsha({keys.session(sid)}, {keys.prefix, sid, dead, node, ttl_ms, lost_message(sid, dead)}));
     }
     auto rs = co_await client->pipeline(cmds);
     if (!rs) co_return;
@@ -398,7 +402,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       redis::Reply again;
       if (reply->is_error() && reply->str.rfind("NOSCRIPT", 0) == 0) {
         std::vector<std::string> r2_keys{keys.session(ids[i])};
-        std::vector<std::string> r2_args{keys.prefix, ids[i], dead, node, ttl_ms};
+        std::vector<std::string> r2_args{keys.prefix, ids[i], dead, node, ttl_ms, lost_message(ids[i], dead)};
         auto r2 = co_await scripts.takeover.run(*client, std::move(r2_keys), std::move(r2_args));
         if (!r2) continue;
         again = std::move(r2).value();
@@ -545,7 +549,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       if (local && local->owned()) fence(sid, "owned by " + owner + " now");
       // The owner is dead: take the session over (the script re-checks all of it).
       std::vector<std::string> t_keys{keys.session(sid)};
-      std::vector<std::string> t_args{keys.prefix, sid, owner, node, ttl_ms};
+      std::vector<std::string> t_args{keys.prefix, sid, owner, node, ttl_ms, lost_message(sid, owner)};
       auto t = co_await scripts.takeover.run(*client, std::move(t_keys), std::move(t_args));
       if (!t) co_return unavailable(t.error());
       auto verdict = reply_str(*t, 0);
@@ -623,20 +627,39 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
 
   // ---- relay --------------------------------------------------------------------------
 
+  /// A relay message as published on `channel`: signed with the relay secret (RelayAuth).
+  std::string seal(const std::string& channel, const json::object& m) const {
+    return auth.seal(channel, json::serialize(m), RelayAuth::wall_clock_ms());
+  }
+  /// takeover.lua publishes it to the old owner (fencing a stalled one).
+  std::string lost_message(const std::string& sid, const std::string& old_owner) const {
+    return seal(keys.notify(old_owner), json::object{{"t", "lost"}, {"s", sid}, {"by", node}});
+  }
   void publish(const std::string& node_id, const json::object& m) {
     metrics.relay_published.inc();
-    client->send({"PUBLISH", keys.notify(node_id), json::serialize(m)});
+    auto channel = keys.notify(node_id);
+    auto wire = seal(channel, m);
+    client->send({"PUBLISH", std::move(channel), std::move(wire)});
   }
   void broadcast(const json::object& m) {
     metrics.relay_published.inc();
-    client->send({"PUBLISH", keys.broadcast(), json::serialize(m)});
+    auto channel = keys.broadcast();
+    auto wire = seal(channel, m);
+    client->send({"PUBLISH", std::move(channel), std::move(wire)});
   }
-  enum class RelayRefusal { unknown_type };
-  /// A relayed message refused before it was acted on (counted, logged at debug).
-  void refused(RelayRefusal, std::string_view channel) {
-    metrics.relay_dropped.inc();
-    util::log_event(spdlog::level::debug, "relay: message of an unknown type refused", {{"channel", channel}});
+  /// A relayed message refused before it was acted on: counted
+  /// (frontmcp_relay_refused_total{reason}), logged at warning at most once per
+  /// kRefusalLogInterval (an attacker must not be able to flood the log), else at debug.
+  void refused(metrics::RelayRefusal why, std::string_view channel) {
+    metrics.relay_refused(why);
+    auto now = now_ns();
+    auto last = last_refusal_log.load(std::memory_order_relaxed);
+    bool loud = now - last >= std::chrono::nanoseconds(kRefusalLogInterval).count() &&
+                last_refusal_log.compare_exchange_strong(last, now, std::memory_order_relaxed);
+    util::log_event(loud ? spdlog::level::warn : spdlog::level::debug, "relay: message refused",
+                    {{"reason", metrics::name_of(why)}, {"channel", channel}});
   }
+  std::atomic<std::int64_t> last_refusal_log{0};
   /// Counts a relayed message that was (or was not) delivered here.
   void delivered(bool yes, std::string_view type = {}, std::string_view sid = {}) {
     if (yes) {
@@ -647,11 +670,16 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     util::log_event(spdlog::level::debug, "relay: message dropped", {{"type", type}, {"session", sid}});
   }
 
-  void on_message(std::string_view channel, std::string_view payload) {
+  void on_message(std::string_view channel, std::string_view wire) {
+    auto opened = auth.open(channel, wire, RelayAuth::wall_clock_ms());
+    if (!opened) {
+      refused(*opened.refusal, channel);
+      return;
+    }
     boost::system::error_code ec;
-    auto v = json::parse(payload, ec);
+    auto v = json::parse(opened.payload, ec);
     if (ec || !v.is_object()) {
-      util::log().warn("relay: ignored a malformed message on {}", channel);
+      refused(metrics::RelayRefusal::malformed, channel);
       return;
     }
     auto& m = v.get_object();
@@ -733,7 +761,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       delivered(true);
     } else {
       // A newer node's message type, or garbage: counted, never acted on.
-      refused(RelayRefusal::unknown_type, channel);
+      refused(metrics::RelayRefusal::unknown_type, channel);
     }
   }
 
@@ -777,7 +805,8 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     auto s = self->sessions->find(sid);
     if (!s || !s->owned() || to == self->node) co_return;
     std::vector<std::string> r_keys{self->keys.session(sid)};
-    std::vector<std::string> r_args{self->keys.prefix, sid, self->node, to, self->ttl_ms};
+    std::vector<std::string> r_args{self->keys.prefix, sid, self->node, to, self->ttl_ms,
+                                    self->seal(self->keys.notify(to), json::object{{"t", "owned"}, {"s", sid}, {"from", self->node}})};
     auto r = co_await self->scripts.handoff.run(*self->client, std::move(r_keys), std::move(r_args));
     if (!r || reply_str(*r, 0) != "OK") co_return;
     // Stay a replica: requests running here go on; the standalone stream moves.
@@ -939,7 +968,8 @@ void Cluster::leave() {
   im.poke_heartbeat();
   im.poke_scanner();
   auto r = run_blocking(im.ex, im.scripts.leave, *im.client, {im.keys.heartbeat(im.node), im.keys.nodes()},
-                        {im.node, std::to_string(im.opt.ha.takeover_grace_period.count()), im.keys.broadcast(), im.keys.prefix});
+                        {im.node, std::to_string(im.opt.ha.takeover_grace_period.count()), im.keys.broadcast(), im.keys.prefix,
+                         im.seal(im.keys.broadcast(), json::object{{"t", "left"}, {"n", im.node}})});
   if (r) {
     util::log().info("left the cluster: heartbeat deleted, {} sessions handed off", r->integer);
   } else {
@@ -1008,7 +1038,10 @@ net::awaitable<Result<bool>> Cluster::remove(std::string session_id) {
   std::vector<std::string> r_args{im.keys.prefix, session_id};
   auto r = co_await im.scripts.remove.run(*im.client, std::move(r_keys), std::move(r_args));
   if (!r) co_return unavailable(r.error());
-  co_return r->integer == 1;
+  if (r->type != redis::Reply::Type::string) co_return false;
+  // The owner closes the session's streams (a lost message: its next revalidation).
+  if (r->str != im.node) im.publish(r->str, json::object{{"t", "drop"}, {"s", session_id}});
+  co_return true;
 }
 
 net::awaitable<Result<int>> Cluster::writer_alive(std::string stream_key) {
@@ -1049,8 +1082,9 @@ net::awaitable<bool> Cluster::acquire(std::shared_ptr<Session> s, std::chrono::m
 
 net::awaitable<Status> Cluster::relay_legacy(std::string session_id, std::string owner, std::string body) {
   auto& im = *impl_;
-  redis::Command cmd{"PUBLISH", im.keys.notify(owner),
-                     json::serialize(json::object{{"t", "legacy"}, {"s", session_id}, {"b", body}})};
+  auto channel = im.keys.notify(owner);
+  auto wire = im.seal(channel, json::object{{"t", "legacy"}, {"s", session_id}, {"b", body}});
+  redis::Command cmd{"PUBLISH", std::move(channel), std::move(wire)};
   auto r = co_await im.client->command(std::move(cmd));
   if (!r) co_return unavailable(r.error());
   if (r->integer == 0) co_return Error{errc::kSessionNotFound, "Session not found", {}};

@@ -89,6 +89,8 @@ ServerCore::Readiness ServerCore::readiness() const {
   }
   body["node"] = node_id;
   body["checks"] = std::move(c);
+  // Warnings never make the node unready (the zero-config quick start keeps working).
+  if (relay_unsigned(options)) body["warnings"] = json::array{kRelayUnsignedWarning};
   return {failing.empty(), json::serialize(body)};
 }
 

@@ -62,6 +62,15 @@ struct ServerCore {
   std::string render_metrics() const;
 };
 
+/// The /readyz warning of a distributed node whose Pub/Sub relay is not signed.
+inline constexpr std::string_view kRelayUnsignedWarning =
+    "relay unsigned: set FRONTMCP_RELAY_SECRET (or relaySecret / --relay-secret-file)";
+/// Distributed mode without a relay secret: relay messages are neither signed nor checked
+/// (warned about at start and in /readyz; docs/security.md).
+inline bool relay_unsigned(const ServerOptions& options) noexcept {
+  return options.mode == DeploymentMode::distributed && options.ha.relay_secret.empty();
+}
+
 /// --node-id > MACHINE_ID > HOSTNAME > random (random always in serverless mode).
 std::string resolve_node_id(const ServerOptions& options);
 /// True for 127.0.0.0/8, ::1 and "localhost".

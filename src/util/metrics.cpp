@@ -27,6 +27,10 @@ constexpr std::array<std::string_view, kMethods> kMethodNames{
     "other",
 };
 
+constexpr std::array<std::string_view, kRelayRefusals> kRelayRefusalNames{
+    "unsigned", "forged", "stale", "malformed", "unknown_type",
+};
+
 void append_number(std::string& out, double v) {
   if (std::isinf(v)) {
     out += v > 0 ? "+Inf" : "-Inf";
@@ -60,6 +64,10 @@ Method method_of(std::string_view name) noexcept {
 
 std::string_view name_of(Method m) noexcept {
   return kMethodNames[static_cast<std::size_t>(m)];
+}
+
+std::string_view name_of(RelayRefusal r) noexcept {
+  return kRelayRefusalNames[static_cast<std::size_t>(r)];
 }
 
 void Histogram::observe(std::chrono::nanoseconds d) noexcept {
@@ -194,6 +202,14 @@ void render(const Metrics& m, std::string& out) {
   write_metric(out, "frontmcp_relay_dropped_total", "counter",
                "Relayed messages that found no session, stream or waiting request here, or had no known target.",
                m.relay_dropped.value());
+  write_help(out, "frontmcp_relay_refused_total", "counter",
+             "Relayed messages refused and dropped, by reason: unsigned (no signature while a relay secret is set), "
+             "forged (bad signature, or signed for another channel), stale (timestamp outside the replay window), "
+             "malformed, unknown_type.");
+  for (std::size_t i = 0; i < kRelayRefusals; ++i) {
+    write_sample(out, "frontmcp_relay_refused_total", "reason=\"" + std::string(kRelayRefusalNames[i]) + "\"",
+                 m.relay_refusals[i].value());
+  }
   write_metric(out, "frontmcp_redis_errors_total", "counter",
                "Redis commands that failed (connection lost, timeout, not connected) or got an error reply.",
                m.redis_errors.value());

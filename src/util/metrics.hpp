@@ -69,6 +69,19 @@ inline constexpr std::array<int, 17> kHttpCodes{200, 202, 204, 400, 401, 403, 40
 
 enum class Takeover : std::uint8_t { request, scanner };
 
+/// Why a relayed (Pub/Sub) message was refused before delivery:
+/// frontmcp_relay_refused_total{reason}. See cluster/relay_auth.hpp.
+enum class RelayRefusal : std::uint8_t {
+  unsigned_message,  ///< "unsigned": plain JSON while this node has a relay secret
+  forged,            ///< "forged": the MAC matches no configured secret (or another channel's)
+  stale,             ///< "stale": valid MAC, timestamp outside the replay window
+  malformed,         ///< "malformed": not a well-formed signed header, or not a JSON object
+  unknown_type,      ///< "unknown_type": a JSON object whose "t" this node does not handle
+};
+inline constexpr std::size_t kRelayRefusals = static_cast<std::size_t>(RelayRefusal::unknown_type) + 1;
+/// The `reason` label value: "unsigned", "forged", "stale", "malformed", "unknown_type".
+std::string_view name_of(RelayRefusal r) noexcept;
+
 /// Every metric the server exports, except those read at scrape time (sessions, open
 /// connections, heartbeat age, readiness: see core/metrics.cpp).
 struct Metrics {
@@ -81,6 +94,7 @@ struct Metrics {
   Counter relay_published;
   Counter relay_delivered;
   Counter relay_dropped;
+  std::array<Counter, kRelayRefusals> relay_refusals;  // [RelayRefusal]
   Counter redis_errors;
   Histogram redis_command_duration;
 
@@ -91,6 +105,8 @@ struct Metrics {
   }
   void http_response(int code) noexcept;
   void takeover(Takeover path) noexcept { takeovers[static_cast<std::size_t>(path)].inc(); }
+  /// A relayed message was refused (and dropped) for `reason`.
+  void relay_refused(RelayRefusal reason) noexcept { relay_refusals[static_cast<std::size_t>(reason)].inc(); }
 };
 
 /// Exposition-format helpers.

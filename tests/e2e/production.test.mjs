@@ -179,6 +179,34 @@ describe('health and readiness', () => {
       await redis?.close();
     }
   });
+
+  it('distributed without a relay secret: ready, warned at start and in /readyz; with one: no warning', async () => {
+    const redis = await startRedis();
+    const secret = 'relay-e2e-'.padEnd(40, 'q');
+    let node;
+    try {
+      node = await startNode(redis, { nodeId: 'unsigned-node' });
+      const r = await pollUntil(() => readyz(node.base), (x) => x.status === 200, 10_000, '/readyz 200');
+      assert.deepEqual(r.body.warnings, ['relay unsigned: set FRONTMCP_RELAY_SECRET (or relaySecret / --relay-secret-file)']);
+      assert.equal(node.logLines(/relay unsigned: no relay secret is set/).length, 1, node.log());
+      await killNode(node);
+      for (const [how, opts] of [
+        ['--relay-secret-file', { args: ['--relay-secret-file', tmpFile('relay-secret', `${secret}\n`)] }],
+        ['FRONTMCP_RELAY_SECRET', { env: { FRONTMCP_RELAY_SECRET: secret } }],
+      ]) {
+        node = await startNode(redis, { nodeId: 'signed-node', ...opts });
+        const s = await pollUntil(() => readyz(node.base), (x) => x.status === 200, 10_000, `/readyz 200 (${how})`);
+        assert.equal(s.body.warnings, undefined, `${how}: ${JSON.stringify(s.body)}`);
+        assert.deepEqual(node.logLines(/relay unsigned/), [], how);
+        assert.ok(!node.log().includes(secret), `${how}: the secret is never logged`);
+        await killNode(node);
+      }
+      node = undefined;
+    } finally {
+      if (node) await killNode(node);
+      await redis.close();
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -442,6 +470,13 @@ describe('configuration errors stop the server at start with exit 2, naming the 
     ['an unknown log format', 'logFormat = "xml"\n', /config logFormat: 'xml' is not one of text, json/],
     ['a negative delay', 'shutdownDelayMs = -1\n', /config shutdownDelayMs: must not be negative/],
     ['TOML that does not parse', 'port = \n', /config file .* at line 1/],
+    ['a relay secret of 15 bytes', 'relaySecret = "fifteen-bytes.."\n', /HaConfigurationError: the relay secret .* is 15 bytes long; it needs at least 16/],
+    [
+      'a previous relay secret without a current one',
+      'relayPreviousSecret = "0123456789abcdef0123"\n',
+      /HaConfigurationError: a previous relay secret is set without a current one/,
+    ],
+    ['a relay secret that is not a string', 'relaySecret = 1234567890123456789\n', /config relaySecret: expected a string/],
   ];
   for (const [what, toml, message] of cases) {
     it(`${what}`, async () => {
@@ -456,10 +491,26 @@ describe('configuration errors stop the server at start with exit 2, naming the 
       [['--dns-rebinding-protection', 'maybe'], /--dns-rebinding-protection: 'maybe' is not one of true, false/],
       [['--readyz-path', 'ready z'], /--readyz-path: 'ready z' is not a path/],
       [['--auth-token-file', '/nonexistent/token'], /--auth-token-file: cannot read a token/],
+      [['--relay-secret-file', '/nonexistent/relay-secret'], /--relay-secret-file: cannot read '\/nonexistent\/relay-secret'/],
+      [['--relay-previous-secret-file', '/nonexistent/old'], /--relay-previous-secret-file: cannot read/],
+      [['--relay-secret-file', tmpFile('empty-secret', '\n')], /--relay-secret-file: '.*' is empty/],
     ]) {
       const r = await runToExit(args);
       assert.equal(r.code, 2, `${args}: ${r.stderr}`);
       assert.match(r.stderr, message);
+    }
+  });
+  it('a short relay secret from the environment or a file: exit 2, the secret not in the message', async () => {
+    const short = 'short-secret';
+    for (const [args, env] of [
+      [[], { FRONTMCP_RELAY_SECRET: short }],
+      [['--relay-secret-file', tmpFile('short-secret', `${short}\n`)], {}],
+      [[], { FRONTMCP_RELAY_SECRET: 'a'.repeat(32), FRONTMCP_RELAY_SECRET_PREVIOUS: short }],
+    ]) {
+      const r = await runToExit(args, { env });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /HaConfigurationError: the (previous )?relay secret .* is 12 bytes long/);
+      assert.ok(!r.stderr.includes(short), r.stderr);
     }
   });
   it('the annotated example file starts as it is; env beats the file and flags beat env', async () => {

@@ -69,6 +69,22 @@ TEST(Metrics, RenderCountsRequestsByMethodAndOutcome) {
   EXPECT_NE(out.find("# TYPE frontmcp_requests_total counter\n"), std::string::npos);
 }
 
+TEST(Metrics, RelayRefusalsAreCountedByReason) {
+  Metrics m;
+  m.relay_refused(RelayRefusal::forged);
+  m.relay_refused(RelayRefusal::forged);
+  m.relay_refused(RelayRefusal::unknown_type);
+  std::string out = "\n";
+  render(m, out);
+  EXPECT_NE(out.find("# TYPE frontmcp_relay_refused_total counter\n"), std::string::npos);
+  EXPECT_EQ(sample(out, R"(frontmcp_relay_refused_total{reason="forged"})"), "2");
+  EXPECT_EQ(sample(out, R"(frontmcp_relay_refused_total{reason="unknown_type"})"), "1");
+  for (auto r : {"unsigned", "stale", "malformed"}) {
+    EXPECT_EQ(sample(out, std::string("frontmcp_relay_refused_total{reason=\"") + r + "\"}"), "0") << r;
+  }
+  EXPECT_EQ(name_of(RelayRefusal::unsigned_message), "unsigned");
+}
+
 TEST(Metrics, LabelValuesAreEscaped) {
   EXPECT_EQ(escape_label(R"(a"b\c)" "\n"), R"(a\"b\\c\n)");
 }

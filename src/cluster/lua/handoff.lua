@@ -8,6 +8,7 @@
 -- ARGV[3]  current owner (the caller)
 -- ARGV[4]  new owner
 -- ARGV[5]  session idle TTL in ms
+-- ARGV[6]  optional: the "owned" message, sealed by the caller for the new owner's channel
 -- Returns {"OK", epoch} | {"MISSING"} | {"CONFLICT", nodeId, epoch}
 -- On OK a {"t":"owned"} message is published on the new owner's channel.
 local prefix, sid, old, new, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -21,5 +22,5 @@ redis.call('HSET', KEYS[1], 'nodeId', new, 'reassignedAt', now, 'reassignedFrom'
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('SREM', prefix .. 'node:' .. old .. ':sessions', sid)
 redis.call('SADD', prefix .. 'node:' .. new .. ':sessions', sid)
-redis.call('PUBLISH', prefix .. 'notify:' .. new, cjson.encode({t = 'owned', s = sid, e = epoch, from = old}))
+redis.call('PUBLISH', prefix .. 'notify:' .. new, ARGV[6] or cjson.encode({t = 'owned', s = sid, from = old}))
 return {'OK', epoch}

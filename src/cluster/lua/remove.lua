@@ -4,11 +4,11 @@
 -- KEYS[2]  the session's standalone stream event log
 -- ARGV[1]  key prefix
 -- ARGV[2]  session id
--- Returns 1 if the session existed, else 0. The owner is told on its channel
--- ({"t":"drop"}) so it closes the session's streams.
+-- Returns the owner's nodeId if the session existed, else 0. The caller tells the owner on
+-- its channel ({"t":"drop"}, signed: a script cannot sign) so it closes the session's
+-- streams; a lost message is caught by the owner's next revalidation.
 local owner = redis.call('HGET', KEYS[1], 'nodeId')
 if not owner then return 0 end
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('SREM', ARGV[1] .. 'node:' .. owner .. ':sessions', ARGV[2])
-redis.call('PUBLISH', ARGV[1] .. 'notify:' .. owner, cjson.encode({t = 'drop', s = ARGV[2]}))
-return 1
+return owner

@@ -7,6 +7,9 @@
 -- ARGV[3]  expected old owner (nodeId as last read by the caller)
 -- ARGV[4]  new owner
 -- ARGV[5]  session idle TTL in ms (the record's TTL is refreshed)
+-- ARGV[6]  optional: the "lost" message to publish, as the caller sealed it for the old
+--          owner's channel (docs/security.md: scripts cannot sign; without it the message
+--          is published unsigned)
 --
 -- Returns one of
 --   {"OK", epoch, state}            the new owner now holds the session; epoch was +1
@@ -37,7 +40,6 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('SREM', prefix .. 'node:' .. old .. ':sessions', sid)
 redis.call('SADD', prefix .. 'node:' .. new .. ':sessions', sid)
 if old ~= new then
-  redis.call('PUBLISH', prefix .. 'notify:' .. old,
-    cjson.encode({t = 'lost', s = sid, e = epoch, by = new}))
+  redis.call('PUBLISH', prefix .. 'notify:' .. old, ARGV[6] or cjson.encode({t = 'lost', s = sid, by = new}))
 end
 return {'OK', epoch, rec[3] or ''}
