@@ -252,7 +252,10 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
         self->fence(s->id(), "owned by " + owner + " now");
         continue;
       }
-      if (static_cast<std::uint64_t>(reply_int(*r, 2)) != s->epoch()) continue;  // the request path re-adopts it
+      if (static_cast<std::uint64_t>(reply_int(*r, 2)) != s->epoch()) {
+        s->clear_validated();  // taken and given back meanwhile: the next request re-adopts it
+        continue;
+      }
       auto st = parse_state(s->id(), owner, reply_int(*r, 2), reply_str(*r, 3));
       if (st) self->sessions->adopt(std::move(st).value(), true);  // merged: picks up lost replica changes
     }
@@ -1011,7 +1014,11 @@ Cluster::Probes Cluster::probes() const {
   }
   if (im.serverless) return p;  // no relay, no heartbeat
   if (!im.sub || !im.sub->subscribed()) p.relay = "relay not subscribed";
-  if (!im.lease_valid()) p.heartbeat = "no recent heartbeat";
+  if (now_ns() >= im.lease_until.load(std::memory_order_acquire)) {
+    p.heartbeat = "no recent heartbeat";
+  } else if (!im.lease_valid()) {
+    p.heartbeat = "relay lease expired (the relay subscription was not proven alive recently)";
+  }
   return p;
 }
 

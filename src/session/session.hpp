@@ -93,6 +93,8 @@ class Session : public std::enable_shared_from_this<Session> {
   /// Distributed mode: when this node last confirmed the record in the store (steady ns).
   std::int64_t validated_at() const noexcept { return validated_ns_.load(std::memory_order_relaxed); }
   void set_validated_now() noexcept;
+  /// The next request re-reads the record (the copy here may be stale).
+  void clear_validated() noexcept { validated_ns_.store(0, std::memory_order_relaxed); }
   /// Distributed mode: this node became the owner without a client request (orphan
   /// scanner); its first response must re-pin the load balancer (affinity cookie).
   void set_announce_owner() noexcept { announce_.store(true, std::memory_order_release); }
