@@ -11,7 +11,7 @@ LABELS     ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps configure build run test test-unit test-clang test-sanitize fuzz bench clean cluster verify-ha
+.PHONY: all deps configure build run test test-unit test-clang test-sanitize fuzz bench clean cluster verify-ha chaos
 
 all: build
 
@@ -49,6 +49,15 @@ cluster: build
 # VERIFY_HA_CLUSTER=<state file printed by make cluster> uses a running cluster instead.
 verify-ha: build
 	FRONTMCP_SERVER_BIN=$(CURDIR)/$(BUILD)/bin/frontmcp-server $(E2E_NODE) scripts/verify-ha.mjs
+
+# Randomized fault soak of distributed mode (tests/chaos/soak.mjs): its own redis-server
+# (appendonly), 3 nodes, NGINX with cookie affinity and official-SDK clients, while a seeded
+# PRNG SIGKILLs / SIGTERMs / SIGSTOPs nodes and stalls / restarts Redis every 2-4 s; audits
+# answers, sessions, epochs, ownership, SSE ids, notifications, progress and drains. Prints
+# the seed first and `chaos: N passed, M failed` last. SEED=<n> replays a schedule,
+# SECONDS=<n> (default 60) sets how long faults are injected; ctest runs it as e2e.chaos.
+chaos: build
+	FRONTMCP_SERVER_BIN=$(CURDIR)/$(BUILD)/bin/frontmcp-server SEED='$(SEED)' CHAOS_SECONDS='$(SECONDS)' $(E2E_NODE) tests/chaos/soak.mjs
 
 test-unit: build
 	ctest --test-dir $(BUILD) -L unit --output-on-failure -j $(JOBS)

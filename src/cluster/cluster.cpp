@@ -804,16 +804,24 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
   }
 
   /// The live owner gives a session to the node where its client's GET stream arrived.
+  /// Also when the session is not in memory here: a node restarted under the same id owns
+  /// its sessions in Redis before any request made it load them (handoff.lua checks that
+  /// this node is the owner, atomically).
   static net::awaitable<void> handoff(std::shared_ptr<Impl> self, std::string sid, std::string to) {
+    if (to == self->node) co_return;
     auto s = self->sessions->find(sid);
-    if (!s || !s->owned() || to == self->node) co_return;
     std::vector<std::string> r_keys{self->keys.session(sid)};
     std::vector<std::string> r_args{self->keys.prefix, sid, self->node, to, self->ttl_ms,
                                     self->seal(self->keys.notify(to), json::object{{"t", "owned"}, {"s", sid}, {"from", self->node}})};
     auto r = co_await self->scripts.handoff.run(*self->client, std::move(r_keys), std::move(r_args));
     if (!r || reply_str(*r, 0) != "OK") co_return;
     // Stay a replica: requests running here go on; the standalone stream moves.
-    self->demote(s, to);
+    if (s) {
+      self->demote(s, to);
+    } else {
+      std::lock_guard lock(self->mu);
+      self->replica_owner[sid] = to;
+    }
     util::log().info("handed session {} to {} (epoch {})", sid, to, reply_int(*r, 1));
   }
 };

@@ -285,6 +285,25 @@ describe('issue 10: distributed mode under compound faults', () => {
     });
   });
 
+  it('(5b) a node restarted under the same id hands a session it has not loaded yet to the node where its GET arrives', async () => {
+    // TTL and grace long enough that the restarted node keeps its sessions (soak finding).
+    await withCluster(2, { heartbeatIntervalMs: 200, heartbeatTtlMs: 5_000, takeoverGracePeriodMs: 10_000 }, async (cluster) => {
+      const [n1, n2] = cluster.nodes;
+      const s = await initSession(n1.url);
+      await killNode(n1, 'SIGKILL');
+      await cluster.add({ nodeId: n1.nodeId, port: n1.port });
+      const t0 = Date.now();
+      const get = await openGet(n2, s.sessionId);
+      try {
+        assert.equal(get.status, 200, 'the restarted owner handed the session over');
+        assert.ok(Date.now() - t0 < 1_500, `moved in ${Date.now() - t0} ms`);
+      } finally {
+        get.close();
+      }
+      assert.equal((await sessionRecord(cluster.redis, s.sessionId)).nodeId, n2.nodeId);
+    });
+  });
+
   it('(6) with a relay secret, forged and unsigned relay messages are refused and counted; signed traffic flows; without one /readyz warns', async () => {
     const secret = 'e2e-relay-secret-0123456789abcdef';
     await withCluster(2, { ...FAST, env: { FRONTMCP_RELAY_SECRET: secret } }, async ({ redis, nodes: [n1, n2] }) => {
