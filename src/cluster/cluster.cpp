@@ -279,12 +279,17 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       if (!s->owned() || self->stopping) continue;
       auto st = s->state();
       std::vector<std::string> r_keys{self->keys.session(s->id())};
-      std::vector<std::string> r_args{self->keys.prefix, s->id(), std::to_string(st.epoch), json::serialize(st.to_json()), self->ttl_ms, self->node};
-      auto r = co_await self->scripts.save.run(
-          *self->client, std::move(r_keys), std::move(r_args));
-      if (r && reply_str(*r, 0) == "STALE") {
+      // Create only: a record that survived the restart (persistence) may hold changes this
+      // node never saw (a replica's subscribe whose relay message was lost); it is re-read
+      // (revalidate_owned) rather than overwritten.
+      std::vector<std::string> r_args{self->keys.prefix, s->id(), std::to_string(st.epoch), json::serialize(st.to_json()),
+                                      self->ttl_ms, self->node, "1", "create"};
+      auto r = co_await self->scripts.save.run(*self->client, std::move(r_keys), std::move(r_args));
+      if (r && reply_str(*r, 0) == "EXISTS" && reply_str(*r, 1) != self->node) {
         util::log().warn("session {}: owned by {} now; closing it here", s->id(), reply_str(*r, 1));
         self->sessions->remove(s->id());
+      } else if (r && reply_str(*r, 0) == "EXISTS") {
+        s->clear_validated();  // the next request re-reads it
       }
     }
   }
@@ -531,6 +536,10 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
         // The record names this node right now, so this request may be served even without
         // a lease; only with one does it count as validated (served from memory for a while).
         if (local && local->owned() && local->epoch() == static_cast<std::uint64_t>(epoch)) {
+          // Take in the record's state (merged with changes not written yet): a replica's
+          // change whose relay message was lost reaches the owner this way, within
+          // kRevalidateInterval, before the owner's next full write could drop it.
+          local = sessions->adopt(std::move(st).value(), true);
           if (lease_valid()) local->set_validated_now();
           bool announce = local->take_announce_owner();
           co_return Resolution{std::move(local), announce};

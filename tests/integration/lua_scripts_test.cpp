@@ -354,6 +354,21 @@ TEST_F(LuaScripts, LivenessForgivesANodeThatBeatOrResubscribedBetweenProbes) {
   EXPECT_EQ(redis.cmd({"EXISTS", keys.heartbeat("a")}).integer, 1);
 }
 
+// Issue 10 (soak, seed 105): a node re-creating its records after a Redis restart wrote its
+// stale copy over a record that had survived with a replica's subscription in it.
+TEST_F(LuaScripts, SaveInCreateModeNeverOverwritesAnExistingRecord) {
+  make_session("s1", "a");
+  redis.cmd({"HSET", keys.session("s1"), "state", R"({"subscriptions":["x"]})"});
+  auto r = redis.eval("save", {keys.session("s1")}, {keys.prefix, "s1", "0", R"({"subscriptions":[]})", kTtl, "a", "1", "create"});
+  EXPECT_EQ(r.s(0), "EXISTS");
+  EXPECT_EQ(r.s(1), "a");
+  EXPECT_EQ(field("s1", "state"), R"({"subscriptions":["x"]})");
+  auto c = redis.eval("save", {keys.session("s2")}, {keys.prefix, "s2", "3", R"({"p":1})", kTtl, "a", "1", "create"});
+  EXPECT_EQ(c.s(0), "OK") << "a missing record is created";
+  EXPECT_EQ(field("s2", "epoch"), "3");
+  EXPECT_TRUE(member("a", "s2"));
+}
+
 TEST_F(LuaScripts, WriterTellsWhetherTheWritingProcessLives) {
   auto writer = [&](const std::string& key) { return redis.eval("writer", {keys.writer(key)}, {keys.prefix}).integer; };
   EXPECT_EQ(writer("s/5"), -1) << "no record";

@@ -9,7 +9,10 @@
 -- ARGV[6]  owner to create the record with ("" = the record must exist already)
 -- ARGV[7]  "0": do not add a created record to the owner's index (serverless mode: no
 --          scanner would ever clean it); anything else or absent: add it
--- Returns {"OK", epoch} | {"STALE", nodeId, epoch} | {"MISSING"}
+-- ARGV[8]  optional, "create": only create a missing record; an existing one is left as it
+--          is ({"EXISTS", nodeId, epoch}): a node re-creating its records after a Redis
+--          restart must not overwrite a record that survived with changes it never saw
+-- Returns {"OK", epoch} | {"STALE", nodeId, epoch} | {"MISSING"} | {"EXISTS", nodeId, epoch}
 -- A write with an epoch other than the stored one is rejected: the writer lost the
 -- session (or read it before a takeover) and must re-read.
 local prefix, sid, epoch, state, ttl, owner = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -21,6 +24,7 @@ if not rec[1] then
   if ARGV[7] ~= '0' then redis.call('SADD', prefix .. 'node:' .. owner .. ':sessions', sid) end
   return {'OK', tonumber(epoch)}
 end
+if ARGV[8] == 'create' then return {'EXISTS', rec[1], tonumber(rec[2]) or 0} end
 if rec[2] ~= epoch then return {'STALE', rec[1], tonumber(rec[2]) or 0} end
 redis.call('HSET', KEYS[1], 'state', state)
 redis.call('PEXPIRE', KEYS[1], ttl)
