@@ -60,6 +60,25 @@ function openPost(node, sessionId, message) {
   });
 }
 
+/** The local TCP ports of a process's sockets (Linux /proc): to find its Redis connections. */
+async function localPortsOf(pid) {
+  const { readdir, readlink, readFile } = await import('node:fs/promises');
+  const inodes = new Set();
+  for (const fd of await readdir(`/proc/${pid}/fd`)) {
+    const m = /^socket:\[(\d+)\]$/.exec(await readlink(`/proc/${pid}/fd/${fd}`).catch(() => ''));
+    if (m) inodes.add(m[1]);
+  }
+  const ports = new Set();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(table, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && inodes.has(f[9])) ports.add(parseInt(f[1].split(':')[1], 16));
+    }
+  }
+  return ports;
+}
+
 const isUpdate = (uri) => (ev) => ev.json?.method === 'notifications/resources/updated' && ev.json?.params?.uri === uri;
 const isSampling = (ev) => ev.json?.method === 'sampling/createMessage';
 
@@ -282,6 +301,45 @@ describe('issue 10: distributed mode under compound faults', () => {
       moved.close();
       assert.ok(took <= 6_500, `stream failover took ${took} ms (goal: grace 5000 + 1500)`);
       console.log(`stream failover at the default timings: ${took} ms`);
+    });
+  });
+
+  it('(5c) Redis closes a stalled owner\'s relay connection (CLIENT KILL): the owner is declared dead, its stream moves, and once resumed it is fenced', async () => {
+    await withCluster(2, DEFAULTS, async ({ redis, nodes: [n1, n2] }) => {
+      const s = await initSession(n1.url);
+      await s.request('resources/subscribe', { uri: WATCHED });
+      const old = await openGet(n1, s.sessionId);
+      assert.equal(old.status, 200);
+      const subscriberPorts = await localPortsOf(n1.proc.pid);
+      n1.proc.kill('SIGSTOP');
+      let moved;
+      try {
+        const list = String(await redisCommand(redis.port, ['CLIENT', 'LIST', 'TYPE', 'pubsub']));
+        const mine = list.split('\n').filter((l) => subscriberPorts.has(Number(/addr=[^ ]*:(\d+)/.exec(l)?.[1])));
+        assert.equal(mine.length, 1, `node 1's subscriber among: ${list}`);
+        await redisCommand(redis.port, ['CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(mine[0])[1]]);
+        const t0 = Date.now();
+        for (let i = 0; i < 10 && !moved; i++) {
+          const get = await openGet(n2, s.sessionId);
+          if (get.status === 200) moved = get;
+          else get.close();
+        }
+        assert.ok(moved, 'the stream moved to node 2 (the heartbeat TTL is 30 s)');
+        assert.ok(Date.now() - t0 < 6_500, `moved after ${Date.now() - t0} ms`);
+      } finally {
+        n1.proc.kill('SIGCONT');
+      }
+      try {
+        await old.events.waitEnd(WAIT_MS); // fenced once it runs again
+        const toucher = await initSession(n2.url);
+        await toucher.request('tools/call', { name: 'touch_resource', arguments: { uri: WATCHED } });
+        await moved.events.nextMatching(isUpdate(WATCHED), WAIT_MS, 'the update on node 2');
+        assert.ok(!old.events.all.some(isUpdate(WATCHED)), 'nothing on the stale stream');
+        assert.equal((await sessionRecord(redis, s.sessionId)).nodeId, n2.nodeId);
+      } finally {
+        moved.close();
+        old.close();
+      }
     });
   });
 
