@@ -80,7 +80,8 @@ bool parse_stored(std::string_view s, StoredEvent& out) {
   return true;
 }
 
-Result<SessionState> parse_state(std::string_view sid, std::string_view node, long long epoch, std::string_view json) {
+Result<SessionState> parse_state(std::string_view sid, std::string_view node, long long epoch, std::string_view json,
+                                 long long rev = 0) {
   boost::system::error_code ec;
   auto v = json::parse(json, ec);
   if (ec || !v.is_object()) return Error::internal("corrupt session record " + std::string(sid));
@@ -89,6 +90,7 @@ Result<SessionState> parse_state(std::string_view sid, std::string_view node, lo
   st->id = std::string(sid);
   st->node_id = std::string(node);
   st->epoch = static_cast<std::uint64_t>(epoch);
+  st->rev = static_cast<std::uint64_t>(rev);
   return st;
 }
 
@@ -256,7 +258,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
         s->clear_validated();  // taken and given back meanwhile: the next request re-adopts it
         continue;
       }
-      auto st = parse_state(s->id(), owner, reply_int(*r, 2), reply_str(*r, 3));
+      auto st = parse_state(s->id(), owner, reply_int(*r, 2), reply_str(*r, 3), reply_int(*r, 5));
       if (st) self->sessions->adopt(std::move(st).value(), true);  // merged: picks up lost replica changes
     }
   }
@@ -417,7 +419,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
         reply = &again;
       }
       if (reply_str(*reply, 0) != "OK") continue;
-      auto st = parse_state(ids[i], node, reply_int(*reply, 1), reply_str(*reply, 2));
+      auto st = parse_state(ids[i], node, reply_int(*reply, 1), reply_str(*reply, 2), reply_int(*reply, 3));
       if (!st) {
         util::log().error("claimed session {} has a corrupt record: {}", ids[i], st.error().message);
         continue;
@@ -506,7 +508,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       sessions->remove(sid);
       co_return Resolution{};
     }
-    auto st = parse_state(sid, std::string(reply_str(*r, 1)), reply_int(*r, 2), reply_str(*r, 3));
+    auto st = parse_state(sid, std::string(reply_str(*r, 1)), reply_int(*r, 2), reply_str(*r, 3), reply_int(*r, 5));
     if (!st) co_return std::move(st).error();
     co_return Resolution{sessions->adopt(std::move(st).value(), false), false};
   }
@@ -530,7 +532,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       std::string owner(reply_str(*r, 1));
       long long epoch = reply_int(*r, 2);
       bool alive = reply_int(*r, 4) == 1;
-      auto st = parse_state(sid, owner, epoch, reply_str(*r, 3));
+      auto st = parse_state(sid, owner, epoch, reply_str(*r, 3), reply_int(*r, 5));
       if (!st) co_return std::move(st).error();
       if (owner == node) {
         // The record names this node right now, so this request may be served even without
@@ -566,7 +568,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       if (!t) co_return unavailable(t.error());
       auto verdict = reply_str(*t, 0);
       if (verdict == "OK") {
-        auto claimed = parse_state(sid, node, reply_int(*t, 1), reply_str(*t, 2));
+        auto claimed = parse_state(sid, node, reply_int(*t, 1), reply_str(*t, 2), reply_int(*t, 3));
         if (!claimed) co_return std::move(claimed).error();
         metrics.takeover(metrics::Takeover::request);
         auto epoch_str = std::to_string(reply_int(*t, 1));
@@ -597,20 +599,33 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     for (int attempt = 0; attempt < kClaimAttempts; ++attempt) {
       auto [st, covers] = s->snapshot_for_save();
       std::vector<std::string> r_keys{keys.session(s->id())};
+      // Based on the revision last read or written here (compare-and-set): a full state
+      // never overwrites a change another node made since.
       std::vector<std::string> r_args{keys.prefix, s->id(), std::to_string(st.epoch), json::serialize(st.to_json()),
-                                      ttl_ms, create ? node : std::string(), serverless ? "0" : "1"};
+                                      ttl_ms, create ? node : std::string(), serverless ? "0" : "1", "",
+                                      create ? std::string() : std::to_string(st.rev)};
       auto r = co_await scripts.save.run(*client, std::move(r_keys), std::move(r_args));
       if (!r) co_return unavailable(r.error());
       auto verdict = reply_str(*r, 0);
+      if (verdict == "CHANGED") {
+        // Same owner and epoch, but another node (a replica) wrote since this node read:
+        // apply this node's changes to that state and write again.
+        auto fresh = parse_state(s->id(), reply_str(*r, 1), reply_int(*r, 2), reply_str(*r, 3), reply_int(*r, 4));
+        if (!fresh) co_return std::move(fresh).error();
+        s->merge_changes(std::move(fresh).value());
+        util::log().debug("session {}: write based on an older revision; merged and retrying", s->id());
+        continue;
+      }
       if (verdict == "OK") {
-        s->mark_saved(covers);
+        auto rev = static_cast<std::uint64_t>(reply_int(*r, 2));
+        s->mark_saved(covers, st, rev);
         if (serverless) {
           s->set_owned(false);  // any instance serves it from the record
           co_return Ok{};
         }
         if (!s->owned()) {
           // A replica changed the state (setLevel, subscribe): the owner applies it too.
-          if (auto owner = owner_of(s->id()); !owner.empty()) co_await tell_owner(s, owner, st.epoch, st.to_json());
+          if (auto owner = owner_of(s->id()); !owner.empty()) co_await tell_owner(s, owner, st.epoch, rev, st.to_json());
         }
         co_return Ok{};
       }
@@ -628,7 +643,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
         co_return Error{errc::kSessionNotFound, "Session not found", {}};
       }
       std::string owner(reply_str(*l, 1));
-      auto fresh = parse_state(s->id(), owner, reply_int(*l, 2), reply_str(*l, 3));
+      auto fresh = parse_state(s->id(), owner, reply_int(*l, 2), reply_str(*l, 3), reply_int(*l, 5));
       if (!fresh) co_return std::move(fresh).error();
       if (owner != node) demote(s, owner);
       s->merge_changes(std::move(fresh).value());
@@ -792,18 +807,20 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     if (!st) return;
     st->node_id = node;
     st->epoch = e;
+    st->rev = m.contains("v") && m.at("v").is_number() ? m.at("v").to_number<std::uint64_t>() : 0;
     sessions->adopt(std::move(st).value(), true);
   }
 
   /// Sends a replica's state change to the owner and waits (at most kStateAckWait) until
   /// the owner has applied it: a client told "subscribed" must get the next update, even
   /// when its next request reaches the owner before Pub/Sub would have.
-  net::awaitable<void> tell_owner(std::shared_ptr<Session> s, std::string owner, std::uint64_t epoch, json::object st) {
+  net::awaitable<void> tell_owner(std::shared_ptr<Session> s, std::string owner, std::uint64_t epoch, std::uint64_t rev,
+                                  json::object st) {
     auto waker = std::make_shared<util::Waker>(co_await net::this_coro::executor);
     auto call = std::make_shared<session::PendingCall>(waker);
     std::string rid = s->next_request_id();  // "<n>@<this node>": the owner answers here
     s->add_pending(rid, call);
-    publish(owner, json::object{{"t", "state"}, {"s", s->id()}, {"e", epoch}, {"st", std::move(st)}, {"r", rid}});
+    publish(owner, json::object{{"t", "state"}, {"s", s->id()}, {"e", epoch}, {"v", rev}, {"st", std::move(st)}, {"r", rid}});
     auto ack = co_await call->wait_until(util::Waker::Clock::now() + kStateAckWait);
     if (!ack) {
       util::log_event(spdlog::level::debug, "relay: the owner did not acknowledge a state change in time",

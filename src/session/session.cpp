@@ -69,6 +69,15 @@ void Session::mark_saved(std::uint64_t covers) {
   saved_ = std::max(saved_, covers);
 }
 
+void Session::mark_saved(std::uint64_t covers, const SessionState& written, std::uint64_t rev) {
+  std::lock_guard lock(mu_);
+  saved_ = std::max(saved_, covers);
+  if (synced_.rev != written.rev) return;
+  synced_ = written;
+  synced_.id = id_;
+  synced_.rev = rev;
+}
+
 SessionState Session::merge_changes(SessionState fresh) {
   std::lock_guard lock(mu_);
   fresh.id = id_;

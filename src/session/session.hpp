@@ -65,10 +65,13 @@ class Session : public std::enable_shared_from_this<Session> {
     std::lock_guard lock(mu_);
     return changes_ > saved_;
   }
-  /// The state to write, with the change count it covers.
+  /// The state to write, with the change count it covers; its `rev` is the revision of the
+  /// state its changes are based on (the last one read or written).
   std::pair<SessionState, std::uint64_t> snapshot_for_save() const {
     std::lock_guard lock(mu_);
-    return {state_, changes_};
+    SessionState st = state_;
+    st.rev = synced_.rev;
+    return {std::move(st), changes_};
   }
   /// Replaces the durable state with one read from the session store (same id); not
   /// dirty. It is also the new base of merge_changes().
@@ -80,6 +83,10 @@ class Session : public std::enable_shared_from_this<Session> {
   /// session may re-read an older record than the one this write produced, and a base
   /// newer than their read would make their merge drop this write's changes.
   void mark_saved(std::uint64_t covers);
+  /// Distributed mode: `written` (a snapshot_for_save() state, based on revision
+  /// written.rev) is now the record's state at revision `rev`. It becomes the merge base,
+  /// unless the base was replaced since the snapshot (a concurrent read or write).
+  void mark_saved(std::uint64_t covers, const SessionState& written, std::uint64_t rev);
   /// A write lost to a newer epoch: `fresh` is the store's state; this session's changes
   /// since the last sync (log level, subscriptions) are applied on top of it, and `fresh`
   /// becomes the new base. Returns the merged state.

@@ -28,6 +28,9 @@ struct SessionState {
   // Ownership (distributed mode; seed names).
   std::string node_id;
   std::uint64_t epoch = 0;
+  /// The record's revision this state was read at or written as (save.lua's `rev`; not
+  /// part of the JSON): a write names the revision it is based on.
+  std::uint64_t rev = 0;
   std::int64_t created_at_ms = 0;
 
   json::object to_json() const;

@@ -369,6 +369,28 @@ TEST_F(LuaScripts, SaveInCreateModeNeverOverwritesAnExistingRecord) {
   EXPECT_TRUE(member("a", "s2"));
 }
 
+// A full-state write based on an older revision is refused: it would drop the change that
+// another node wrote meanwhile (a replica's subscribe that the owner has not heard of).
+TEST_F(LuaScripts, SaveRefusesAWriteBasedOnAnOlderRevision) {
+  make_session("s1", "a");  // rev 1
+  auto save = [&](const std::string& state, const std::string& rev) {
+    return redis.eval("save", {keys.session("s1")}, {keys.prefix, "s1", "0", state, kTtl, "", "1", "", rev});
+  };
+  auto replica = save(R"({"subscriptions":["x"]})", "1");
+  ASSERT_EQ(replica.s(0), "OK");
+  EXPECT_EQ(replica.n(2), 2) << "the revision grows with every write";
+  auto owner = save(R"({"logLevel":"debug"})", "1");  // the owner's state lacks "x"
+  ASSERT_EQ(owner.s(0), "CHANGED");
+  EXPECT_EQ(owner.s(1), "a");
+  EXPECT_EQ(owner.s(3), R"({"subscriptions":["x"]})") << "the state to merge into";
+  EXPECT_EQ(owner.n(4), 2);
+  EXPECT_EQ(field("s1", "state"), R"({"subscriptions":["x"]})") << "nothing overwritten";
+  EXPECT_EQ(save(R"({"logLevel":"debug","subscriptions":["x"]})", "2").s(0), "OK");
+  EXPECT_EQ(field("s1", "rev"), "3");
+  auto look = redis.eval("lookup", {keys.session("s1")}, {keys.prefix, "b", kTtl});
+  EXPECT_EQ(look.n(5), 3) << "lookup reports the revision";
+}
+
 TEST_F(LuaScripts, WriterTellsWhetherTheWritingProcessLives) {
   auto writer = [&](const std::string& key) { return redis.eval("writer", {keys.writer(key)}, {keys.prefix}).integer; };
   EXPECT_EQ(writer("s/5"), -1) << "no record";

@@ -675,3 +675,29 @@ TEST_F(SessionTest, AFinishedStandaloneStreamCanBeReopened) {
 }
 
 }  // namespace
+
+namespace {
+using frontmcp::session::Session;
+using frontmcp::session::SessionState;
+
+// Distributed mode: a successful write becomes the merge base (at its revision) unless the
+// base was replaced meanwhile.
+TEST(SessionRevision, AWriteMovesTheBaseOnlyIfNothingReplacedIt) {
+  SessionState st;
+  st.id = "s";
+  st.rev = 4;
+  auto s = std::make_shared<Session>(st, std::make_shared<frontmcp::session::MemoryEventStore>(10));
+  s->update([](SessionState& x) { x.subscriptions.emplace("a"); });
+  auto [snap, covers] = s->snapshot_for_save();
+  EXPECT_EQ(snap.rev, 4u) << "based on the revision read";
+  s->mark_saved(covers, snap, 5);
+  EXPECT_EQ(s->synced_state().rev, 5u);
+  EXPECT_EQ(s->synced_state().subscriptions.count("a"), 1u);
+  auto [snap2, covers2] = s->snapshot_for_save();
+  SessionState fresh;
+  fresh.rev = 9;
+  s->merge_changes(fresh);  // a concurrent re-read replaced the base
+  s->mark_saved(covers2, snap2, 6);
+  EXPECT_EQ(s->synced_state().rev, 9u) << "a late write completion does not move a newer base";
+}
+}  // namespace

@@ -12,7 +12,7 @@
 --          is published unsigned)
 --
 -- Returns one of
---   {"OK", epoch, state}            the new owner now holds the session; epoch was +1
+--   {"OK", epoch, state, rev}       the new owner now holds the session; epoch was +1
 --   {"MISSING"}                     no such session (expired or deleted)
 --   {"CONFLICT", nodeId, epoch}     the owner is not ARGV[3] any more (someone else won)
 --   {"ALIVE", nodeId, epoch}        the expected owner still has a heartbeat: never robbed
@@ -21,7 +21,7 @@
 -- channel so that, if it was only stalled, it stops serving the session at once.
 -- reassignedAt is Redis TIME in ms, not a caller's clock.
 local prefix, sid, old, new, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local rec = redis.call('HMGET', KEYS[1], 'nodeId', 'epoch', 'state')
+local rec = redis.call('HMGET', KEYS[1], 'nodeId', 'epoch', 'state', 'rev')
 if not rec[1] then
   redis.call('SREM', prefix .. 'node:' .. old .. ':sessions', sid)
   return {'MISSING'}
@@ -42,4 +42,4 @@ redis.call('SADD', prefix .. 'node:' .. new .. ':sessions', sid)
 if old ~= new then
   redis.call('PUBLISH', prefix .. 'notify:' .. old, ARGV[6] or cjson.encode({t = 'lost', s = sid, by = new}))
 end
-return {'OK', epoch, rec[3] or ''}
+return {'OK', epoch, rec[3] or '', tonumber(rec[4]) or 0}
