@@ -49,6 +49,9 @@ constexpr std::chrono::milliseconds kHandoffRepeat{250};
 constexpr std::chrono::seconds kReplicaIdle{60};
 /// Nodes per liveness probe (liveness.lua); a cluster larger than this is probed in part.
 constexpr int kLivenessNodes = 256;
+/// The longest a state write waits for an earlier write of the same session from this node
+/// (each is bounded by kClaimAttempts Redis round trips).
+constexpr std::chrono::seconds kWriteQueueWait{10};
 /// Refused relay messages are logged at warning at most this often (all are counted).
 constexpr std::chrono::seconds kRefusalLogInterval{10};
 
@@ -595,7 +598,29 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     replica_owner[s->id()] = owner;
   }
 
+  /// Writes of one session from this node go one at a time (a write based on the revision
+  /// another one of them just replaced would only be refused): a request whose change an
+  /// earlier write already covered returns when that write (and its owner acknowledgement)
+  /// is done, without a write of its own.
   net::awaitable<Status> save(std::shared_ptr<Session> s, bool create) {
+    auto waker = std::make_shared<util::Waker>(co_await net::this_coro::executor);
+    auto deadline = util::Waker::Clock::now() + kWriteQueueWait;
+    for (;;) {
+      if (!create && !s->has_unsaved_changes()) co_return Ok{};
+      if (s->try_begin_write(waker)) break;
+      if (util::Waker::Clock::now() >= deadline) {
+        co_return unavailable(Error{errc::kServerError, "another write of this session is still in flight", {}});
+      }
+      co_await waker->wait_until(deadline);
+    }
+    struct EndWrite {
+      Session& s;
+      ~EndWrite() { s.end_write(); }
+    } end_write{*s};
+    co_return co_await save_now(s, create);  // a copy: end_write needs the session after it
+  }
+
+  net::awaitable<Status> save_now(std::shared_ptr<Session> s, bool create) {
     for (int attempt = 0; attempt < kClaimAttempts; ++attempt) {
       auto [st, covers] = s->snapshot_for_save();
       std::vector<std::string> r_keys{keys.session(s->id())};

@@ -103,6 +103,26 @@ SessionState Session::merge_changes(SessionState fresh) {
   return merged;
 }
 
+bool Session::try_begin_write(const std::shared_ptr<util::Waker>& waker) {
+  std::lock_guard lock(mu_);
+  if (!writing_) {
+    writing_ = true;
+    return true;
+  }
+  write_waiters_.push_back(waker);
+  return false;
+}
+
+void Session::end_write() {
+  std::vector<std::shared_ptr<util::Waker>> waiters;
+  {
+    std::lock_guard lock(mu_);
+    writing_ = false;
+    waiters.swap(write_waiters_);
+  }
+  for (auto& w : waiters) w->notify();
+}
+
 void Session::set_first_stream_index(std::uint64_t first) {
   std::lock_guard lock(mu_);
   next_stream_ = first == 0 ? 1 : first;

@@ -91,6 +91,11 @@ class Session : public std::enable_shared_from_this<Session> {
   /// since the last sync (log level, subscriptions) are applied on top of it, and `fresh`
   /// becomes the new base. Returns the merged state.
   SessionState merge_changes(SessionState fresh);
+  /// Distributed mode: one write of this session's state at a time from this node. False
+  /// while another is in flight: `waker` is notified when it ends (the waiter then usually
+  /// finds its change written by it: a group commit). end_write() wakes every waiter.
+  bool try_begin_write(const std::shared_ptr<util::Waker>& waker);
+  void end_write();
   std::uint64_t epoch() const;
 
   /// Distributed mode: whether this node owns the session (holds its standalone stream and
@@ -178,6 +183,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unordered_map<std::string, std::shared_ptr<InFlight>> inflight_;
   std::atomic<std::uint64_t> next_request_id_{0};
   std::string request_id_suffix_;
+  bool writing_ = false;
+  std::vector<std::shared_ptr<util::Waker>> write_waiters_;
   std::uint64_t changes_ = 0;  // update() calls
   std::uint64_t saved_ = 0;    // changes covered by a successful write
   std::atomic<bool> owned_{true};

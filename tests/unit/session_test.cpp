@@ -4,8 +4,11 @@
 #include "session/session_manager.hpp"
 #include "session/session_state.hpp"
 #include "session/session_store.hpp"
+#include "util/async_event.hpp"
 #include "test_util.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -699,5 +702,35 @@ TEST(SessionRevision, AWriteMovesTheBaseOnlyIfNothingReplacedIt) {
   s->merge_changes(fresh);  // a concurrent re-read replaced the base
   s->mark_saved(covers2, snap2, 6);
   EXPECT_EQ(s->synced_state().rev, 9u) << "a late write completion does not move a newer base";
+}
+}  // namespace
+
+namespace {
+// Distributed mode: one state write per session at a time from a node; the others wait
+// and are all woken when it ends.
+TEST(SessionWriteGate, OneWriterAtATimeAndEveryWaiterIsWoken) {
+  boost::asio::io_context io;
+  frontmcp::session::SessionState st;
+  st.id = "s";
+  auto s = std::make_shared<frontmcp::session::Session>(st, std::make_shared<frontmcp::session::MemoryEventStore>(10));
+  auto w1 = std::make_shared<frontmcp::util::Waker>(io.get_executor());
+  auto w2 = std::make_shared<frontmcp::util::Waker>(io.get_executor());
+  auto w3 = std::make_shared<frontmcp::util::Waker>(io.get_executor());
+  EXPECT_TRUE(s->try_begin_write(w1));
+  EXPECT_FALSE(s->try_begin_write(w2));
+  EXPECT_FALSE(s->try_begin_write(w3));
+  s->end_write();
+  // Both waiters were notified (level-triggered: their next wait returns at once).
+  bool woke2 = false, woke3 = false;
+  boost::asio::co_spawn(io, [](auto w, bool& r) -> boost::asio::awaitable<void> {
+    r = co_await w->wait_for(std::chrono::seconds(5));
+  }(w2, woke2), boost::asio::detached);
+  boost::asio::co_spawn(io, [](auto w, bool& r) -> boost::asio::awaitable<void> {
+    r = co_await w->wait_for(std::chrono::seconds(5));
+  }(w3, woke3), boost::asio::detached);
+  io.run_for(std::chrono::seconds(2));
+  EXPECT_TRUE(woke2);
+  EXPECT_TRUE(woke3);
+  EXPECT_TRUE(s->try_begin_write(w2)) << "free again";
 }
 }  // namespace
