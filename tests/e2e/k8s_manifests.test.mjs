@@ -300,6 +300,9 @@ describe('deploy/k8s: what the schemas cannot check', () => {
     assert.equal(env.FRONTMCP_DEPLOYMENT_MODE?.value, 'distributed');
     assert.ok(env.FRONTMCP_REDIS_URL?.value?.startsWith('redis://'), 'FRONTMCP_REDIS_URL');
     assert.equal(env.MACHINE_ID?.valueFrom?.fieldRef?.fieldPath, 'metadata.name', 'MACHINE_ID from the pod name (downward API)');
+    const relay = env.FRONTMCP_RELAY_SECRET?.valueFrom?.secretKeyRef;
+    assert.ok(relay?.name && relay?.key, 'FRONTMCP_RELAY_SECRET from a Secret, never a literal in the manifest');
+    assert.equal(env.FRONTMCP_RELAY_SECRET.value, undefined);
     const h = await serverHelp();
     for (const name of Object.keys(env)) assert.ok(new RegExp(`\\b${name}\\b`).test(h), `--help names the environment variable ${name}`);
 
@@ -401,6 +404,7 @@ describe('deploy/k8s: the real server started as the Deployment starts it', () =
     const env = {};
     for (const e of c.env) {
       if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = podName;
+      else if (e.valueFrom?.secretKeyRef) env[e.name] = 'k8s-e2e-relay-secret-0123456789abcdef'; // as if the Secret exists
       else env[e.name] = e.value;
     }
     env.FRONTMCP_REDIS_URL = redis.url; // the only substitution: the Service name -> the private Redis
