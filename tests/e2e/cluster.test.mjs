@@ -42,6 +42,7 @@ import {
   readHeartbeat,
   sessionRecord,
   startCluster,
+  withCluster as withClusterOf,
 } from './lib/cluster.mjs';
 
 const WAIT_MS = 5_000;
@@ -146,20 +147,14 @@ function runToExit(args, env, ms = 10_000) {
 
 /** Each test that breaks nodes gets its own Redis and nodes. */
 async function withCluster(n, opts, body) {
-  const cluster = await startCluster(n, opts);
-  const clients = [];
-  try {
-    await body(cluster, clients);
-  } catch (err) {
-    // The reporter prints the stack (which holds the message as it was when thrown).
-    let logs = '';
-    for (const node of cluster.nodes) logs += `\n--- log of ${node.nodeId} (tail) ---\n${node.log().slice(-4_000)}`;
-    if (err instanceof Error) err.stack = `${err.stack}${logs}`;
-    throw err;
-  } finally {
-    await closeAll(clients);
-    await cluster.close();
-  }
+  await withClusterOf(n, opts, async (cluster) => {
+    const clients = [];
+    try {
+      await body(cluster, clients);
+    } finally {
+      await closeAll(clients);
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import {
   rpc,
   withTimeout,
 } from './lib/harness.mjs';
-import { DEFAULT_PREFIX, FAST, killNode, redisCommand, sessionRecord, startCluster } from './lib/cluster.mjs';
+import { DEFAULT_PREFIX, FAST, killNode, redisCommand, sessionRecord, startCluster, withCluster } from './lib/cluster.mjs';
 import { parsePrometheus } from './lib/prometheus.mjs';
 
 const WAIT_MS = 5_000;
@@ -29,20 +29,6 @@ async function scrapeMetrics(base) {
   const r = await httpRequest(`${base}/metrics`, { timeoutMs: 3_000 });
   assert.equal(r.status, 200);
   return parsePrometheus(r.body);
-}
-
-async function withCluster(n, opts, body) {
-  const cluster = await startCluster(n, opts);
-  try {
-    await body(cluster);
-  } catch (err) {
-    let logs = '';
-    for (const node of cluster.nodes) logs += `\n--- log of ${node.nodeId} (tail) ---\n${node.log().slice(-4_000)}`;
-    if (err instanceof Error) err.stack = `${err.stack}${logs}`;
-    throw err;
-  } finally {
-    await cluster.close();
-  }
 }
 
 function openGet(node, sessionId, lastEventId) {

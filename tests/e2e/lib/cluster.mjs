@@ -526,3 +526,21 @@ export async function holdsFor(probe, holds, ms, what, intervalMs = 25) {
 export function escapeRegExp(s) {
   return String(s).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/**
+ * Runs `body(cluster)` on a fresh cluster of `n` nodes (startCluster options `opts`) and
+ * closes it afterwards; a failure gets the tail of every node's log appended to its stack.
+ */
+export async function withCluster(n, opts, body) {
+  const cluster = await startCluster(n, opts);
+  try {
+    await body(cluster);
+  } catch (err) {
+    let logs = '';
+    for (const node of cluster.nodes) logs += `\n--- log of ${node.nodeId} (tail) ---\n${node.log().slice(-4_000)}`;
+    if (err instanceof Error) err.stack = `${err.stack}${logs}`;
+    throw err;
+  } finally {
+    await cluster.close();
+  }
+}
