@@ -137,8 +137,10 @@ net::awaitable<void> watch_peer(beast::tcp_stream& stream, beast::flat_buffer& b
   waker->notify();
 }
 
+/// `detached` is set once this writer let go of the stream (before the response's last
+/// chunk: a client that reconnects as soon as it sees the end must find the stream free).
 net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::uint64_t cursor, const SseOptions& opts,
-                                 const Headers& extra, util::Waker& waker, const PeerWatch& peer) {
+                                 const Headers& extra, util::Waker& waker, const PeerWatch& peer, bool& detached) {
   ResponseHead head_spec;
   head_spec.content_type = "text/event-stream";
   head_spec.chunked = true;
@@ -184,6 +186,9 @@ net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::
     ex.deadline.never();  // waiting for events is not a socket operation
     if (!co_await waker.wait_for(http.sse_keepalive_interval)) sse::append_comment(buf, "keepalive");
   }
+  // Nothing more is written from the stream: free it before the end reaches the client.
+  stream.detach();
+  detached = true;
   ex.deadline.after(http.write_timeout);
   co_await net::async_write(ex.stream, bhttp::make_chunk_last(), net::redirect_error(net::use_awaitable, ec));
   co_return !ec && ex.keep_alive;
@@ -201,12 +206,15 @@ net::awaitable<bool> pump_sse(Exchange& ex, session::SseStream& stream, std::uin
   }
   struct Detach {
     session::SseStream& s;
-    ~Detach() { s.detach(); }
+    bool done = false;  // pump_events let go already (another writer may be attached now)
+    ~Detach() {
+      if (!done) s.detach();
+    }
   } guard{stream};
 
   auto peer = std::make_shared<PeerWatch>();
   net::co_spawn(exec, watch_peer(ex.stream, ex.buffer, peer, waker), net::detached);
-  bool ok = co_await pump_events(ex, stream, cursor, opts, extra, *waker, *peer);
+  bool ok = co_await pump_events(ex, stream, cursor, opts, extra, *waker, *peer, guard.done);
   // The watcher uses the connection's socket and buffer: it must be gone before they
   // are used again (or destroyed).
   if (!peer->done) ex.stream.socket().cancel();
