@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <sys/resource.h>
 #include <iostream>
 
 int main(int argc, char** argv) {
@@ -17,6 +18,12 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("frontmcp"));
   // A peer that vanishes mid-write must not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
+  // Every connection takes a descriptor: use all the hard limit allows (the soft one is
+  // often 1024). HttpServer keeps its connection limit below what is left.
+  if (rlimit rl{}; getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
   // SIGINT/SIGTERM wait until the server's handlers are in place (run() / run_stdio()),
   // so a signal right after the "listening" line still shuts down cleanly.
   frontmcp::block_stop_signals();

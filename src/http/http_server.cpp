@@ -24,6 +24,7 @@
 #include <optional>
 #if defined(__linux__)
 #include <linux/filter.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #endif
 #include <memory>
@@ -403,6 +404,49 @@ net::awaitable<void> refuse_connection(tcp::socket socket) {
 
 }  // namespace
 
+/// Descriptors kept free for everything but client connections (Redis, the listener, log
+/// files, a refused connection's brief socket): the effective connection limit is at most
+/// the descriptor limit minus this.
+constexpr std::size_t kReservedDescriptors = 64;
+/// After accept() fails (EMFILE, ENFILE, ENOBUFS...): wait this long before the next try,
+/// doubling up to the maximum, instead of spinning on a listener that stays readable.
+constexpr std::chrono::milliseconds kAcceptBackoffMin{10};
+constexpr std::chrono::milliseconds kAcceptBackoffMax{1'000};
+/// A repeated warning (accept failures, the connection limit) is logged at most this often,
+/// with the number of occurrences since the last line.
+constexpr std::chrono::seconds kRepeatedWarningInterval{1};
+
+/// The soft RLIMIT_NOFILE (0 if unknown).
+std::size_t descriptor_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;
+  return static_cast<std::size_t>(rl.rlim_cur);
+}
+
+/// A warning that may repeat many times a second: the first one, then at most one line per
+/// interval with the count. Single coroutine (the accept loop): no locking.
+class RepeatedWarning {
+ public:
+  template <class... Args>
+  void warn(spdlog::format_string_t<Args...> fmt, Args&&... args) {
+    auto now = std::chrono::steady_clock::now();
+    ++count_;
+    if (now - last_ < kRepeatedWarningInterval) return;
+    if (count_ > 1) {
+      util::log().warn("{} (x{} in the last {} ms)", fmt::format(fmt, std::forward<Args>(args)...), count_,
+                       std::chrono::duration_cast<std::chrono::milliseconds>(now - last_).count());
+    } else {
+      util::log().warn(fmt, std::forward<Args>(args)...);
+    }
+    last_ = now;
+    count_ = 0;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_{};
+  std::size_t count_ = 0;
+};
+
 struct HttpServer::Impl {
   core::ServerCore& core;
   net::io_context& ioc;
@@ -432,6 +476,10 @@ struct HttpServer::Impl {
 
   /// Set (on the acceptor's strand) by stop_accepting().
   bool closing = false;
+  /// min(max_connections, descriptor limit - kReservedDescriptors), set by start().
+  std::size_t connection_limit = 0;
+  RepeatedWarning accept_warning, limit_warning;
+  std::chrono::milliseconds accept_backoff = kAcceptBackoffMin;
   /// Set once the listener is closed after a drain (read by Server::stop on another thread).
   std::atomic<bool> listener_closed{false};
 
@@ -481,13 +529,21 @@ struct HttpServer::Impl {
       if (ec == net::error::operation_aborted && closing) continue;
       if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) {
-        util::log().warn("accept failed: {}", ec.message());
+        // Out of descriptors (or buffers): the listener stays readable, so retrying at once
+        // would spin a core and flood the log. Back off; connections wait in the backlog.
+        accept_warning.warn("accept failed: {}; pausing accepts for {} ms", ec.message(), accept_backoff.count());
+        net::steady_timer pause(acceptor.get_executor());
+        pause.expires_after(accept_backoff);
+        boost::system::error_code wait_ec;
+        co_await pause.async_wait(net::redirect_error(net::use_awaitable, wait_ec));
+        accept_backoff = std::min(accept_backoff * 2, kAcceptBackoffMax);
         continue;
       }
-      if (core.counters.connections_open.load() >= core.options.http.max_connections) {
+      accept_backoff = kAcceptBackoffMin;
+      if (core.counters.connections_open.load() >= connection_limit) {
         core.counters.connections_rejected.fetch_add(1);
         core.metrics.http_response(503);
-        util::log().warn("connection limit ({}) reached: answering 503", core.options.http.max_connections);
+        limit_warning.warn("connection limit ({}) reached: answering 503", connection_limit);
         auto ex = socket.get_executor();
         net::co_spawn(ex, refuse_connection(std::move(socket)), util::LogEscaped{"connection"});
         continue;
@@ -516,6 +572,18 @@ void HttpServer::start() {
   if (ec) throw std::runtime_error("cannot bind " + opt.host + ":" + std::to_string(opt.port) + ": " + ec.message());
   a.listen(net::socket_base::max_listen_connections);
   impl_->port = a.local_endpoint().port();
+  // The connection limit must stay below the descriptor limit, or accept() fails with
+  // EMFILE before the limit answers 503 (the reference server raises the soft limit to the
+  // hard one at start; see docs/operations.md).
+  impl_->connection_limit = opt.max_connections;
+  if (auto fds = descriptor_limit(); fds != 0) {
+    std::size_t usable = fds > 2 * kReservedDescriptors ? fds - kReservedDescriptors : fds / 2;
+    if (usable < impl_->connection_limit) {
+      util::log().warn("connection limit lowered from {} to {}: the descriptor limit (ulimit -n) is {}",
+                       opt.max_connections, usable, fds);
+      impl_->connection_limit = usable;
+    }
+  }
   net::co_spawn(a.get_executor(), impl_->accept_loop(), util::LogEscaped{"connection"});
   net::co_spawn(a.get_executor(), impl_->reap_loop(), util::LogEscaped{"connection"});
 }
