@@ -539,13 +539,12 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       if (!st) co_return std::move(st).error();
       if (owner == node) {
         // The record names this node right now, so this request may be served even without
-        // a lease; only with one does it count as validated (served from memory for a while).
+        // a lease (the fast path above also needs one to serve from memory later).
         if (local && local->owned() && local->epoch() == static_cast<std::uint64_t>(epoch)) {
-          // Take in the record's state (merged with changes not written yet): a replica's
-          // change whose relay message was lost reaches the owner this way, within
-          // kRevalidateInterval, before the owner's next full write could drop it.
+          // Take in the record's state (merged with changes not written yet; adopt() marks it
+          // validated): a replica's change whose relay message was lost reaches the owner
+          // this way, within kRevalidateInterval.
           local = sessions->adopt(std::move(st).value(), true);
-          if (lease_valid()) local->set_validated_now();
           bool announce = local->take_announce_owner();
           co_return Resolution{std::move(local), announce};
         }
@@ -687,15 +686,10 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
   std::string lost_message(const std::string& sid, const std::string& old_owner) const {
     return seal(keys.notify(old_owner), json::object{{"t", "lost"}, {"s", sid}, {"by", node}});
   }
-  void publish(const std::string& node_id, const json::object& m) {
+  void publish(const std::string& node_id, const json::object& m) { publish_on(keys.notify(node_id), m); }
+  void broadcast(const json::object& m) { publish_on(keys.broadcast(), m); }
+  void publish_on(std::string channel, const json::object& m) {
     metrics.relay_published.inc();
-    auto channel = keys.notify(node_id);
-    auto wire = seal(channel, m);
-    client->send({"PUBLISH", std::move(channel), std::move(wire)});
-  }
-  void broadcast(const json::object& m) {
-    metrics.relay_published.inc();
-    auto channel = keys.broadcast();
     auto wire = seal(channel, m);
     client->send({"PUBLISH", std::move(channel), std::move(wire)});
   }
