@@ -93,6 +93,7 @@ import {
   messagesOf,
   pollUntil,
   postHeaders,
+  SseParser,
   serverBinary,
   trackChild,
   withTimeout,
@@ -396,43 +397,6 @@ const current = (node) => node.incs[node.incs.length - 1];
 // ---------------------------------------------------------------------------------------------
 // SSE tap: observes every event of every stream a client reads, per session
 
-class SseLines {
-  constructor() {
-    this.buf = '';
-    this.data = [];
-    this.id = undefined;
-    this.sawId = false;
-  }
-  feed(text) {
-    this.buf += text;
-    const out = [];
-    for (;;) {
-      const m = /\r\n|\r|\n/.exec(this.buf);
-      if (!m) break;
-      if (m[0] === '\r' && m.index === this.buf.length - 1) break;
-      const line = this.buf.slice(0, m.index);
-      this.buf = this.buf.slice(m.index + m[0].length);
-      if (line === '') {
-        if (this.data.length) out.push({ id: this.sawId ? this.id : undefined, data: this.data.join('\n') });
-        this.data = [];
-        this.sawId = false;
-        continue;
-      }
-      if (line.startsWith(':')) continue;
-      const i = line.indexOf(':');
-      const field = i < 0 ? line : line.slice(0, i);
-      let value = i < 0 ? '' : line.slice(i + 1);
-      if (value.startsWith(' ')) value = value.slice(1);
-      if (field === 'data') this.data.push(value);
-      else if (field === 'id') {
-        this.id = value;
-        this.sawId = true;
-      }
-    }
-    return out;
-  }
-}
-
 function parseEventId(id) {
   const m = /^(\d+)_(\d+)$/.exec(id ?? '');
   return m ? { index: Number(m[1]), seq: Number(m[2]) } : undefined;
@@ -677,7 +641,7 @@ function tapFetch(owner, inner) {
       }
     }
     const decoder = new TextDecoder();
-    const lines = new SseLines();
+    const lines = new SseParser();
     const reader = res.body.getReader();
     const finish = () => {
       if (stream.ended) return;

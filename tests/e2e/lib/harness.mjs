@@ -326,7 +326,7 @@ export function parseSseText(text) {
 }
 
 /** Incremental SSE parser (WHATWG rules, enough for tests): feed text, get whole events. */
-class SseParser {
+export class SseParser {
   constructor() {
     this.buffer = '';
     this.event = { event: 'message', data: [], id: undefined, retry: undefined };
