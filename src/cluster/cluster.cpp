@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <deque>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -54,6 +55,10 @@ constexpr int kLivenessNodes = 256;
 constexpr std::chrono::seconds kWriteQueueWait{10};
 /// Refused relay messages are logged at warning at most this often (all are counted).
 constexpr std::chrono::seconds kRefusalLogInterval{10};
+/// Messages for owned sessions held while this node's lease does not hold (deliver()).
+/// Beyond it the oldest are dropped (counted): a node whose lease stays invalid that long
+/// has lost its sessions or is about to hand them over.
+constexpr std::size_t kDeferredDeliveries = 4'096;
 
 std::int64_t now_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 std::int64_t wall_ms() {
@@ -188,6 +193,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
 
   mutable std::mutex mu;
   std::unordered_map<std::string, std::string> replica_owner;  // session -> owner last seen
+  std::unordered_map<std::string, std::shared_ptr<session::PendingCall>> acks;  // ask_owner() calls waiting
 
   /// The owner of a session served here as a replica, as last read ("" if unknown).
   std::string owner_of(const std::string& sid) const {
@@ -212,7 +218,60 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     auto cur = relay_until.load(std::memory_order_acquire);
     while (cur < until && !relay_until.compare_exchange_weak(cur, until, std::memory_order_acq_rel)) {
     }
+    flush_deferred();
   }
+
+  // ---- delivery to the sessions this node owns --------------------------------------
+
+  /// Sends `msg` on an owned session's standalone stream, but only while both leases hold:
+  /// then no other node can have taken the session over. Otherwise (this node stalled, or
+  /// Redis did) the message waits until a heartbeat has re-read the sessions and both
+  /// leases hold again, and goes only to sessions still owned then; a session lost
+  /// meanwhile gets it from its new owner (broadcasts reach every node) or not at all.
+  /// Without this a node resumed from a stall past its TTL delivered relay messages that
+  /// had queued up during the stall on a stream it had lost, under event ids the new owner
+  /// was handing out too.
+  void deliver(const std::shared_ptr<Session>& s, const json::value& msg) {
+    if (serverless || (deferred_n.load(std::memory_order_acquire) == 0 && lease_valid())) {
+      if (s->owned()) s->send_unsolicited(msg);
+      return;
+    }
+    if (!s->owned()) return;
+    {
+      std::lock_guard lock(deferred_mu);
+      if (deferred.size() >= kDeferredDeliveries) {
+        delivered(false, "deferred (limit)", deferred.front().sid);
+        deferred.pop_front();
+      }
+      deferred.push_back({s, s->id(), msg});
+      deferred_n.store(deferred.size(), std::memory_order_release);
+    }
+    flush_deferred();
+  }
+  /// Delivers the deferred messages, in order, while both leases hold.
+  void flush_deferred() {
+    if (deferred_n.load(std::memory_order_acquire) == 0) return;
+    std::lock_guard lock(deferred_mu);
+    while (!deferred.empty() && lease_valid()) {
+      auto d = std::move(deferred.front());
+      deferred.pop_front();
+      auto s = d.session.lock();
+      if (s && s->owned()) {
+        s->send_unsolicited(d.msg);
+      } else {
+        delivered(false, "deferred (no longer owned)", d.sid);
+      }
+    }
+    deferred_n.store(deferred.size(), std::memory_order_release);
+  }
+  struct Deferred {
+    std::weak_ptr<Session> session;
+    std::string sid;
+    json::value msg;
+  };
+  std::mutex deferred_mu;
+  std::deque<Deferred> deferred;  // guarded by deferred_mu
+  std::atomic<std::size_t> deferred_n{0};
 
   // ---- Redis state ------------------------------------------------------------------
 
@@ -333,6 +392,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       relay_alive(sent);
     }
     last_beat.store(sent, std::memory_order_relaxed);
+    flush_deferred();
     if (!beating.exchange(true)) util::log().info("heartbeat {} written (every {} ms, ttl {} ms)", keys.heartbeat(node),
                                                   opt.ha.heartbeat_interval.count(), ttl.count());
   }
@@ -735,14 +795,14 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     if (type == "msg") {
       auto s = sessions->find(sid);
       bool ok = s && s->owned() && m.contains("m");
-      if (ok) s->send_unsolicited(m.at("m"));
+      if (ok) deliver(s, m.at("m"));
       delivered(ok, type, sid);
     } else if (type == "sub") {
       // Broadcast: a node without subscribers of the URI has nothing to deliver (not a drop).
       if (origin == node || !m.contains("u") || !m.at("u").is_string() || !m.contains("m")) return;
       for (const auto& s : sessions->subscribers(m.at("u").get_string())) {
         if (s->owned()) {
-          s->send_unsolicited(m.at("m"));
+          deliver(s, m.at("m"));
           delivered(true);
         }
       }
@@ -750,17 +810,26 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       if (origin == node || !m.contains("m")) return;
       for (const auto& s : sessions->all()) {
         if (s->owned() && s->initialized()) {
-          s->send_unsolicited(m.at("m"));
+          deliver(s, m.at("m"));
           delivered(true);
         }
       }
     } else if (type == "resp") {
-      auto s = sessions->find(sid);
-      if (!s || !m.contains("r") || !m.at("r").is_string()) {
+      if (!m.contains("r") || !m.at("r").is_string()) {
         delivered(false, type, sid);
         return;
       }
       std::string rid(m.at("r").get_string());
+      if (auto call = take_ack(rid)) {  // an owner acknowledged (ask_owner)
+        call->complete(json::value(true));
+        delivered(true);
+        return;
+      }
+      auto s = sessions->find(sid);
+      if (!s) {
+        delivered(false, type, sid);
+        return;
+      }
       if (m.contains("err") && m.at("err").is_object()) {
         const auto& e = m.at("err").get_object();
         Error err{e.contains("code") && e.at("code").is_int64() ? static_cast<int>(e.at("code").get_int64())
@@ -775,16 +844,13 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       apply_replica_state(sid, m);
       // The replica waits for this before it answers its client (see save()): acknowledge
       // whether or not it applied (a stale one changes nothing; the record has it anyway).
-      if (m.contains("r") && m.at("r").is_string()) {
-        std::string rid(m.at("r").get_string());
-        if (auto at = rid.rfind('@'); at != std::string::npos && rid.substr(at + 1) != node) {
-          publish(rid.substr(at + 1), json::object{{"t", "resp"}, {"s", sid}, {"r", rid}, {"ok", true}});
-        }
-      }
+      acknowledge(sid, m);
     } else if (type == "lost") {
       fence(sid, "taken over by " + (m.contains("by") && m.at("by").is_string() ? std::string(m.at("by").get_string()) : "?"));
     } else if (type == "drop") {
+      // DELETE on another node: it answers its client once this is acknowledged.
       sessions->remove(sid);
+      acknowledge(sid, m);
     } else if (type == "handoff") {
       if (!m.contains("to") || !m.at("to").is_string()) return;
       net::co_spawn(ex, handoff(shared_from_this(), sid, std::string(m.at("to").get_string())), net::detached);
@@ -830,22 +896,55 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     sessions->adopt(std::move(st).value(), true);
   }
 
-  /// Sends a replica's state change to the owner and waits (at most kStateAckWait) until
-  /// the owner has applied it: a client told "subscribed" must get the next update, even
-  /// when its next request reaches the owner before Pub/Sub would have.
+  /// Sends a replica's state change to the owner and waits until the owner has applied it:
+  /// a client told "subscribed" must get the next update, even when its next request
+  /// reaches the owner before Pub/Sub would have.
   net::awaitable<void> tell_owner(std::shared_ptr<Session> s, std::string owner, std::uint64_t epoch, std::uint64_t rev,
                                   json::object st) {
+    // (Named: g++ 12 cannot keep an initializer list across co_await.)
+    json::object msg{{"t", "state"}, {"s", s->id()}, {"e", epoch}, {"v", rev}, {"st", std::move(st)}};
+    co_await ask_owner(std::move(owner), std::move(msg));
+  }
+
+  /// Publishes `msg` to `owner` with a reply id ("r": "<random>@<this node>") and waits at
+  /// most kStateAckWait for the owner's acknowledgement (acknowledge()). False on timeout
+  /// (the owner stalled or died; what it would have done, its next revalidation does).
+  net::awaitable<bool> ask_owner(std::string owner, json::object msg) {
     auto waker = std::make_shared<util::Waker>(co_await net::this_coro::executor);
     auto call = std::make_shared<session::PendingCall>(waker);
-    std::string rid = s->next_request_id();  // "<n>@<this node>": the owner answers here
-    s->add_pending(rid, call);
-    publish(owner, json::object{{"t", "state"}, {"s", s->id()}, {"e", epoch}, {"v", rev}, {"st", std::move(st)}, {"r", rid}});
-    auto ack = co_await call->wait_until(util::Waker::Clock::now() + kStateAckWait);
-    if (!ack) {
-      util::log_event(spdlog::level::debug, "relay: the owner did not acknowledge a state change in time",
-                      {{"session", s->id()}, {"owner", owner}});
+    std::string rid = util::random_hex_id() + "@" + node;
+    {
+      std::lock_guard lock(mu);
+      acks.emplace(rid, call);
     }
-    s->remove_pending(rid);
+    std::string sid = msg.contains("s") && msg.at("s").is_string() ? std::string(msg.at("s").get_string()) : "";
+    std::string type = msg.contains("t") && msg.at("t").is_string() ? std::string(msg.at("t").get_string()) : "";
+    msg["r"] = rid;
+    publish(owner, std::move(msg));
+    auto ack = co_await call->wait_until(util::Waker::Clock::now() + kStateAckWait);
+    take_ack(rid);
+    if (!ack) {
+      util::log_event(spdlog::level::debug, "relay: the owner did not acknowledge in time",
+                      {{"type", type}, {"session", sid}, {"owner", owner}});
+    }
+    co_return ack.has_value();
+  }
+  /// The waiting ask_owner() call of reply id `rid` (removed), or nullptr.
+  std::shared_ptr<session::PendingCall> take_ack(const std::string& rid) {
+    std::lock_guard lock(mu);
+    auto it = acks.find(rid);
+    if (it == acks.end()) return nullptr;
+    auto call = std::move(it->second);
+    acks.erase(it);
+    return call;
+  }
+  /// Answers an ask_owner() message (one that carries "r": "<id>@<node>").
+  void acknowledge(const std::string& sid, const json::object& m) {
+    if (!m.contains("r") || !m.at("r").is_string()) return;
+    std::string rid(m.at("r").get_string());
+    if (auto at = rid.rfind('@'); at != std::string::npos && rid.substr(at + 1) != node) {
+      publish(rid.substr(at + 1), json::object{{"t", "resp"}, {"s", sid}, {"r", rid}, {"ok", true}});
+    }
   }
 
   /// The live owner gives a session to the node where its client's GET stream arrived.
@@ -882,7 +981,7 @@ class ClusterBus final : public session::MessageBus {
   bool to_session(const std::string& session_id, const json::value& msg) override {
     auto s = sessions_.find(session_id);
     if (s && s->owned()) {
-      s->send_unsolicited(msg);
+      impl_->deliver(s, msg);
       return true;
     }
     std::string owner = impl_->owner_of(session_id);
@@ -894,14 +993,12 @@ class ClusterBus final : public session::MessageBus {
     return true;
   }
   void to_subscribers(std::string_view uri, const json::value& msg) override {
-    for (const auto& s : sessions_.subscribers(uri)) {
-      if (s->owned()) s->send_unsolicited(msg);
-    }
+    for (const auto& s : sessions_.subscribers(uri)) impl_->deliver(s, msg);
     if (impl_->client) impl_->broadcast(json::object{{"t", "sub"}, {"u", uri}, {"m", msg}, {"o", impl_->node}});
   }
   void to_all(const json::value& msg) override {
     for (const auto& s : sessions_.all()) {
-      if (s->owned() && s->initialized()) s->send_unsolicited(msg);
+      if (s->initialized()) impl_->deliver(s, msg);
     }
     if (impl_->client) impl_->broadcast(json::object{{"t", "all"}, {"m", msg}, {"o", impl_->node}});
   }
@@ -1099,8 +1196,12 @@ net::awaitable<Result<bool>> Cluster::remove(std::string session_id) {
   auto r = co_await im.scripts.remove.run(*im.client, std::move(r_keys), std::move(r_args));
   if (!r) co_return unavailable(r.error());
   if (r->type != redis::Reply::Type::string) co_return false;
-  // The owner closes the session's streams (a lost message: its next revalidation).
-  if (r->str != im.node) im.publish(r->str, json::object{{"t", "drop"}, {"s", session_id}});
+  // The owner stops serving the session and closes its streams before the client is
+  // answered (a lost message or a stalled owner: its next revalidation).
+  if (r->str != im.node) {
+    json::object drop{{"t", "drop"}, {"s", session_id}};
+    co_await im.ask_owner(r->str, std::move(drop));
+  }
   co_return true;
 }
 

@@ -358,6 +358,21 @@ describe('distributed mode: a live cluster of three nodes', () => {
       stream.close();
     }
   });
+
+  it('(l2) the owner stops serving a session before a DELETE on another node is answered (20 rounds, no wait between)', async () => {
+    // Fresh-clone CI (ASan): (l)'s first request on the owner right after the DELETE was
+    // served from memory now and then: the owner had not yet read the relay's "drop".
+    const served = [];
+    for (let round = 0; round < 20; round++) {
+      const session = await initSession(n1.url);
+      await session.request('tools/list', {}); // the owner serves it from memory from now on
+      const del = await httpRequest(n2.url, { method: 'DELETE', headers: { 'Mcp-Session-Id': session.sessionId } });
+      assert.equal(del.status, 200, del.body);
+      const res = await mcpPost(n1.url, rpc('tools/list'), { sessionId: session.sessionId, protocolVersion: LATEST_PROTOCOL_VERSION });
+      if (res.status !== 404) served.push(`round ${round}: HTTP ${res.status}`);
+    }
+    assert.deepEqual(served, [], 'the owner answered a deleted session');
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -394,6 +394,47 @@ describe('issue 10: distributed mode under compound faults', () => {
     });
   });
 
+  it('(8) a stalled owner whose session was claimed delivers nothing that queued up during the stall on the stream it lost', async () => {
+    // The soak (seed 283529182): a node resumed from SIGSTOP delivered a resources/updated that
+    // had been published to it during the stall, on its old GET stream, under the event id the
+    // new owner was handing out too (the client saw 0_112 twice with different data).
+    await withCluster(2, FAST, async ({ redis, nodes: [n1, n2] }) => {
+      const s = await initSession(n1.url);
+      await s.request('resources/subscribe', { uri: WATCHED });
+      const old = await openGet(n1, s.sessionId);
+      try {
+        assert.equal(old.status, 200);
+        const toucher = await initSession(n2.url);
+        const touch = () => toucher.request('tools/call', { name: 'touch_resource', arguments: { uri: WATCHED } });
+        await touch();
+        await old.events.nextMatching(isUpdate(WATCHED), WAIT_MS, 'the first update on node 1');
+        n1.proc.kill('SIGSTOP');
+        try {
+          await touch(); // published to node 1 while it stalls (node 2 does not own the session yet)
+          await pollUntil(() => sessionRecord(redis, s.sessionId), (r) => r?.nodeId === n2.nodeId, WAIT_MS, 'node 2 to claim the session');
+          await n2.waitForLog(/claimed an orphaned session/, WAIT_MS);
+          await touch(); // node 2's event 0_2
+          await pollUntil(() => redis.command('LLEN', `${P}events:${s.sessionId}/0`), (n) => n >= 2, WAIT_MS, 'node 2 logged the update');
+        } finally {
+          n1.proc.kill('SIGCONT');
+        }
+        await old.events.waitEnd(WAIT_MS); // node 1 learns it lost the session and ends the stream
+        const ids = old.events.all.filter(isUpdate(WATCHED)).map((e) => e.id);
+        assert.deepEqual(ids, ['0_1'], `the lost stream after the stall (node 2 handed out 0_2 meanwhile)`);
+        const relayed = await openGet(n2, s.sessionId, '0_1');
+        try {
+          assert.equal(relayed.status, 200);
+          const next = await relayed.events.nextMatching(isUpdate(WATCHED), WAIT_MS, 'the update node 2 logged');
+          assert.equal(next.id, '0_2');
+        } finally {
+          relayed.close();
+        }
+      } finally {
+        old.close();
+      }
+    });
+  });
+
   it('(7) relay messages of an unknown type are refused and counted', async () => {
     await withCluster(1, FAST, async ({ redis, nodes: [n1] }) => {
       await redisCommand(redis.port, ['PUBLISH', `${P}notify:${n1.nodeId}`, JSON.stringify({ t: 'bogus', s: 'x' })]);
