@@ -4,6 +4,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -86,6 +87,35 @@ std::string read_secret_file(const std::string& path, const std::string& field) 
   return secret;
 }
 
+/// The per-session limits (SessionOptions; docs/operations.md "Memory per session"): the
+/// same positive integer as a config key and a flag.
+struct SessionLimit {
+  const char* key;
+  const char* flag;
+  std::size_t frontmcp::SessionOptions::*member;
+  const char* help;
+};
+constexpr SessionLimit kSessionLimits[] = {
+    {"maxEventsPerStream", "--max-events-per-stream", &frontmcp::SessionOptions::max_events_per_stream,
+     "Events kept per stream for resumption (default 1000)"},
+    {"maxEventBytesPerStream", "--max-event-bytes-per-stream", &frontmcp::SessionOptions::max_event_bytes_per_stream,
+     "Event bytes kept per stream (default 1048576)"},
+    {"maxEventBytesPerSession", "--max-event-bytes-per-session", &frontmcp::SessionOptions::max_event_bytes_per_session,
+     "Event bytes kept per session, all streams (default 4194304)"},
+    {"maxStreamsPerSession", "--max-streams-per-session", &frontmcp::SessionOptions::max_streams_per_session,
+     "POST streams per session, in use or resumable (default 64)"},
+    {"maxSubscriptionsPerSession", "--max-subscriptions-per-session",
+     &frontmcp::SessionOptions::max_subscriptions_per_session, "resources/subscribe per session (default 100)"},
+    {"maxUriBytes", "--max-uri-bytes", &frontmcp::SessionOptions::max_uri_bytes, "Longest subscribed URI (default 4096)"},
+    {"maxClientInfoBytes", "--max-client-info-bytes", &frontmcp::SessionOptions::max_client_info_bytes,
+     "initialize: clientInfo + capabilities as JSON (default 65536)"},
+    {"maxPendingClientRequests", "--max-pending-client-requests",
+     &frontmcp::SessionOptions::max_pending_client_requests, "Server->client requests waiting, per session (default 32)"},
+    {"maxBatchSize", "--max-batch-size", &frontmcp::SessionOptions::max_batch_size,
+     "Messages per JSON-RPC batch (default 100)"},
+};
+constexpr std::size_t kSessionLimitCount = std::size(kSessionLimits);
+
 /// Flags as given on the command line (unset = not given).
 struct Flags {
   std::optional<std::string> host, mode, redis, node_id, redis_key_prefix, config, log_level, response_mode;
@@ -98,6 +128,7 @@ struct Flags {
   std::optional<unsigned> threads;
   std::vector<std::string> allowed_hosts, allowed_origins, cors_origins;
   bool stdio = false;
+  std::array<std::optional<std::int64_t>, kSessionLimitCount> session_limits;
 };
 
 void apply_file(const std::string& path, AppConfig& cfg) {
@@ -171,6 +202,10 @@ void apply_file(const std::string& path, AppConfig& cfg) {
     else if (key == "shutdownDelayMs") o.shutdown_delay = std::chrono::milliseconds(non_negative(key, n));
     else if (key == "logFormat") cfg.log_format = parse_log_format(str(key, n), "config logFormat");
     else if (key == "authTokenFile") cfg.auth_token = read_token_file(str(key, n), "config authTokenFile");
+    else if (auto* l = std::find_if(std::begin(kSessionLimits), std::end(kSessionLimits),
+                                    [&](const SessionLimit& x) { return key == x.key; });
+             l != std::end(kSessionLimits))
+      o.session.*(l->member) = static_cast<std::size_t>(num(key, n));
     else throw ConfigError("config file " + path + ": unknown key '" + key + "'");
   }
 }
@@ -200,6 +235,9 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   app.add_option("--max-connections", f.max_connections, "Most open connections (default 10000)");
   app.add_option("--session-idle-ttl-ms", f.session_idle_ttl_ms, "Idle session lifetime (default 1800000)");
   app.add_option("--idle-timeout-ms", f.idle_timeout_ms, "Close keep-alive connections idle this long (default 60000)");
+  for (std::size_t i = 0; i < kSessionLimitCount; ++i) {
+    app.add_option(kSessionLimits[i].flag, f.session_limits[i], kSessionLimits[i].help);
+  }
   app.add_option("--threads", f.threads, "I/O threads (default: one per core)");
   app.add_option("--allowed-host", f.allowed_hosts, "Extra Host accepted by DNS-rebinding protection (repeatable)");
   app.add_option("--allowed-origin", f.allowed_origins, "Extra Origin accepted by DNS-rebinding protection (repeatable)");
@@ -263,6 +301,9 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   if (f.session_idle_ttl_ms) o.session.idle_ttl = std::chrono::milliseconds(positive(*f.session_idle_ttl_ms, "--session-idle-ttl-ms"));
   if (f.idle_timeout_ms) o.http.idle_timeout = std::chrono::milliseconds(positive(*f.idle_timeout_ms, "--idle-timeout-ms"));
   if (f.threads) o.threads = *f.threads;
+  for (std::size_t i = 0; i < kSessionLimitCount; ++i) {
+    if (auto v = f.session_limits[i]) o.session.*(kSessionLimits[i].member) = static_cast<std::size_t>(positive(*v, kSessionLimits[i].flag));
+  }
   for (auto& h : f.allowed_hosts) o.http.allowed_hosts.push_back(h);
   for (auto& h : f.allowed_origins) o.http.allowed_origins.push_back(h);
   for (auto& h : f.cors_origins) o.http.cors_allowed_origins.push_back(h);

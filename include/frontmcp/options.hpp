@@ -109,8 +109,28 @@ struct SessionOptions {
   bool resumability = true;
   /// Events kept per stream for replay (oldest dropped first).
   std::size_t max_events_per_stream = 1'000;
-  /// Messages queued for one stream's writer before it is cut (the client then resumes).
-  std::size_t max_queued_per_stream = 10'000;
+
+  // What one session can make the server keep, bounded by bytes (docs/operations.md
+  // "Memory per session" gives the worst case these add up to). Refusals are JSON-RPC
+  // errors naming the limit; none of them ends the session.
+  /// Event data kept per stream, and per session over all its streams (oldest dropped
+  /// first; a POST stream keeps what its writer has not read yet, see SseStream).
+  std::size_t max_event_bytes_per_stream = 1024 * 1024;
+  std::size_t max_event_bytes_per_session = 4 * 1024 * 1024;
+  /// POST streams per session, in use or kept for resumption after they ended: the oldest
+  /// ended one makes room; with all in use a POST is answered 429 + Retry-After.
+  std::size_t max_streams_per_session = 64;
+  /// resources/subscribe: subscriptions per session, and the longest URI (bytes) accepted
+  /// there and by notify_resource_updated.
+  std::size_t max_subscriptions_per_session = 100;
+  std::size_t max_uri_bytes = 4 * 1024;
+  /// initialize: clientInfo and capabilities together, as JSON text.
+  std::size_t max_client_info_bytes = 64 * 1024;
+  /// Server->client requests (sampling, elicitation, roots) waiting for answers, per session.
+  std::size_t max_pending_client_requests = 32;
+  /// Requests in one JSON-RPC batch (protocol 2025-03-26); a larger batch is refused
+  /// (-32600, HTTP 400) before any of it runs.
+  std::size_t max_batch_size = 100;
   /// Items per page of tools/list, resources/list, prompts/list ...
   std::size_t page_size = 100;
 };

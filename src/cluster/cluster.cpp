@@ -106,11 +106,12 @@ Result<SessionState> parse_state(std::string_view sid, std::string_view node, lo
 /// replay on any node. A SIGKILL can lose the last few milliseconds of events (docs/ha.md).
 class MirroredEventStore final : public session::EventStore {
  public:
-  MirroredEventStore(std::size_t max, Keys keys, std::chrono::milliseconds ttl, bool mirror, std::string writer)
-      : EventStore(max),
+  MirroredEventStore(session::EventLimits limits, Keys keys, std::chrono::milliseconds ttl, bool mirror,
+                     std::string writer)
+      : EventStore(limits),
         keys_(std::move(keys)),
         ttl_(std::to_string(ttl.count())),
-        max_(std::to_string(max)),
+        max_(std::to_string(limits.max_events)),
         mirror_(mirror),
         writer_(std::move(writer)) {}
   void set_client(redis::Client* c) { client_.store(c, std::memory_order_release); }
@@ -152,7 +153,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
         node(std::move(n)),
         keys{o.ha.redis_key_prefix},
         boot(util::random_hex_id().substr(0, 16)),
-        events(std::make_shared<MirroredEventStore>(o.session.max_events_per_stream, keys, o.session.idle_ttl,
+        events(std::make_shared<MirroredEventStore>(session::event_limits(o.session), keys, o.session.idle_ttl,
                                                     o.session.resumability, node + " " + boot)),
         ttl_ms(std::to_string(o.session.idle_ttl.count())) {}
 

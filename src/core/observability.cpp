@@ -110,12 +110,20 @@ std::string ServerCore::render_metrics() const {
                std::uint64_t{readiness().ready ? 1u : 0u});
 
   std::uint64_t owned = 0, replica = 0;
-  for (const auto& s : sessions.all()) (s->owned() ? owned : replica) += 1;
+  std::uint64_t event_bytes = 0;
+  for (const auto& s : sessions.all()) {
+    (s->owned() ? owned : replica) += 1;
+    event_bytes += s->event_bytes();
+  }
   write_help(out, "frontmcp_sessions", "gauge",
              "Sessions in this node's memory: owned (streams and subscriptions live here) or replica (served here, "
              "owned by another node).");
   write_sample(out, "frontmcp_sessions", "state=\"owned\"", owned);
   write_sample(out, "frontmcp_sessions", "state=\"replica\"", replica);
+  write_metric(out, "frontmcp_event_log_bytes", "gauge",
+               "Bytes of SSE event data kept for delivery and resumption, all sessions (bounded per session by "
+               "maxEventBytesPerSession).",
+               event_bytes);
   write_metric(out, "frontmcp_sessions_rejected_total", "counter",
                "initialize requests refused because maxSessions was reached.", counters.sessions_rejected.load());
   write_metric(out, "frontmcp_connections_open", "gauge", "Open HTTP connections.", counters.connections_open.load());

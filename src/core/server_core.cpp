@@ -60,7 +60,7 @@ ServerCore::ServerCore(ServerOptions opts, std::string node)
       registry(options.session.page_size),
       cluster(uses_redis(options) ? std::make_unique<cluster::Cluster>(options, node_id, metrics) : nullptr),
       events(cluster ? cluster->event_store()
-                     : std::make_shared<session::MemoryEventStore>(options.session.max_events_per_stream)),
+                     : std::make_shared<session::MemoryEventStore>(session::event_limits(options.session))),
       store(std::make_shared<session::MemorySessionStore>()),
       sessions(options.session.max_sessions, events, store, node_id),
       bus(cluster ? cluster->make_bus(sessions) : std::make_unique<session::LocalMessageBus>(sessions)),

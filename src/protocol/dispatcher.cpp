@@ -105,7 +105,10 @@ Task<Result<json::value>> ContextImpl::request(std::string method, json::object 
   auto waker = std::make_shared<util::Waker>(ex);
   auto call = std::make_shared<session::PendingCall>(waker);
   std::string id = session_->next_request_id();
-  session_->add_pending(id, call);
+  if (auto max = dispatcher_.options().session.max_pending_client_requests; !session_->add_pending(id, call, max)) {
+    co_return Error{errc::kServerError,
+                    method + ": " + std::to_string(max) + " requests to the client already wait for answers (the limit)", {}};
+  }
   if (inflight_) {
     std::lock_guard lock(inflight_->mu);
     inflight_->waiting_on = call;
@@ -165,6 +168,12 @@ Result<json::object> Dispatcher::initialize_session(Session& s, const json::obje
   if (caps && !caps->is_object()) return Error::invalid_params("initialize: capabilities must be an object");
   const json::value* info = params->if_contains("clientInfo");
   if (info && !info->is_object()) return Error::invalid_params("initialize: clientInfo must be an object");
+  // Kept for the session's lifetime (and in its Redis record): bounded.
+  std::size_t kept = (caps ? json::serialize(*caps).size() : 0) + (info ? json::serialize(*info).size() : 0);
+  if (kept > options_.session.max_client_info_bytes) {
+    return Error::invalid_params("initialize: clientInfo and capabilities take " + std::to_string(kept) +
+                                 " bytes; the limit is " + std::to_string(options_.session.max_client_info_bytes));
+  }
   auto version = negotiate_version(pv->get_string());
   s.update([&](session::SessionState& st) {
     st.protocol_version = std::string(version);
@@ -405,8 +414,18 @@ Result<json::value> Dispatcher::subscribe(ContextImpl& ctx, const json::object& 
   auto uri = params.if_contains("uri");
   if (!uri || !uri->is_string()) return Error::invalid_params("resources/subscribe: uri must be a string");
   if (!ctx.session()) return Error{errc::kInvalidRequest, "subscriptions need a session", {}};
+  const auto& limits = options_.session;
   if (on) {
-    sessions_.subscribe(ctx.session(), uri->get_string());
+    if (uri->get_string().size() > limits.max_uri_bytes) {
+      return Error::invalid_params("resources/subscribe: uri is " + std::to_string(uri->get_string().size()) +
+                                   " bytes long; the limit is " + std::to_string(limits.max_uri_bytes));
+    }
+    if (!sessions_.subscribe(ctx.session(), uri->get_string(), limits.max_subscriptions_per_session)) {
+      return Error{errc::kInvalidRequest,
+                   "resources/subscribe: this session already has " + std::to_string(limits.max_subscriptions_per_session) +
+                       " subscriptions (the limit); unsubscribe first",
+                   {}};
+    }
   } else {
     sessions_.unsubscribe(ctx.session(), uri->get_string());
   }
@@ -447,6 +466,8 @@ void Dispatcher::handle_response(const std::shared_ptr<Session>& session, const 
 }
 
 void Dispatcher::resource_updated(std::string_view uri) {
+  // Nobody can be subscribed to a longer URI; in distributed mode this saves a broadcast.
+  if (uri.size() > options_.session.max_uri_bytes) return;
   bus_.to_subscribers(uri, make_notification("notifications/resources/updated", json::object{{"uri", uri}}));
 }
 

@@ -6,7 +6,7 @@
 
 namespace frontmcp::protocol {
 
-Result<ParsedBody> parse_body(std::string_view body) {
+Result<ParsedBody> parse_body(std::string_view body, std::size_t max_batch) {
   boost::system::error_code ec;
   json::parse_options opts;
   opts.max_depth = kMaxJsonDepth;
@@ -20,6 +20,12 @@ Result<ParsedBody> parse_body(std::string_view body) {
     out.is_batch = true;
     auto& arr = v.as_array();
     if (arr.empty()) return Error{errc::kInvalidRequest, "Invalid Request: empty batch", {}};
+    if (arr.size() > max_batch) {
+      return Error{errc::kInvalidRequest,
+                   "Invalid Request: a batch of " + std::to_string(arr.size()) + " messages; the limit is " +
+                       std::to_string(max_batch) + " (none of it was run)",
+                   {}};
+    }
     out.messages.reserve(arr.size());
     for (auto& m : arr) out.messages.push_back(std::move(m));
   } else if (v.is_object()) {

@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,8 +35,10 @@ struct ParsedBody {
 inline constexpr std::size_t kMaxJsonDepth = 64;
 
 /// Parses bytes into messages. Errors: -32700 for bytes that are not JSON (or too deep),
-/// -32600 for an empty batch or a value that is neither object nor array.
-Result<ParsedBody> parse_body(std::string_view body);
+/// -32600 for an empty batch, a batch of more than `max_batch` messages
+/// (SessionOptions::max_batch_size: refused before any of it runs) or a value that is
+/// neither object nor array.
+Result<ParsedBody> parse_body(std::string_view body, std::size_t max_batch = std::numeric_limits<std::size_t>::max());
 
 /// Checks one value against JSON-RPC 2.0. Error: -32600 with the reason.
 Result<Message> classify(const json::value& v);

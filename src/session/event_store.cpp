@@ -4,19 +4,39 @@
 
 namespace frontmcp::session {
 
+EventLog::~EventLog() {
+  if (budget_) budget_->sub(bytes_);
+}
+
 bool EventLog::append(std::uint64_t seq, std::string data) {
   if (seq <= last_seq()) return false;
+  bytes_ += data.size();
+  if (budget_) budget_->add(data.size());
   events_.push_back({seq, std::move(data)});
-  if (size() > max_) {
-    dropped_through_ = events_[head_].seq;
-    ++head_;
-    // Compact once the dropped prefix is as long as what is kept: amortised O(1).
-    if (head_ >= max_) {
-      events_.erase(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(head_));
-      head_ = 0;
-    }
-  }
+  trim();
   return true;
+}
+
+void EventLog::protect_from(std::uint64_t seq) {
+  bool raised = seq > protect_from_;
+  protect_from_ = seq;
+  if (raised) trim();
+}
+
+void EventLog::trim() {
+  while (size() > 1 && events_[head_].seq < protect_from_ && over()) {
+    auto& e = events_[head_];
+    dropped_through_ = e.seq;
+    bytes_ -= e.data.size();
+    if (budget_) budget_->sub(e.data.size());
+    std::string().swap(e.data);  // the bytes go now, not at the next compaction
+    ++head_;
+  }
+  // Compact once the dropped prefix is as long as what is kept: amortised O(1).
+  if (head_ > 0 && head_ >= size()) {
+    events_.erase(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
 }
 
 std::vector<StoredEvent> EventLog::read_after(std::uint64_t after_seq, std::size_t max, bool* gap) const {

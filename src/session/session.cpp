@@ -44,7 +44,8 @@ Session::Session(SessionState state, std::shared_ptr<EventStore> events)
       events_(std::move(events)),
       state_(std::move(state)),
       synced_(state_),
-      standalone_(std::make_shared<SseStream>(id_, 0, events_)) {
+      budget_(std::make_shared<ByteBudget>(events_->limits().max_bytes_per_session)),
+      standalone_(std::make_shared<SseStream>(id_, 0, events_, budget_)) {
   touch();
 }
 
@@ -161,7 +162,13 @@ std::chrono::steady_clock::time_point Session::last_activity() const noexcept {
 
 std::shared_ptr<SseStream> Session::open_stream() {
   std::lock_guard lock(mu_);
-  auto s = std::make_shared<SseStream>(id_, next_stream_++, events_);
+  if (streams_.size() >= events_->limits().max_streams) {
+    // Make room: the oldest stream that has ended (kept only so its client can resume).
+    auto it = std::find_if(streams_.begin(), streams_.end(), [](const auto& e) { return e.second->finished(); });
+    if (it == streams_.end()) return nullptr;  // all in use: the caller answers 429
+    streams_.erase(it);
+  }
+  auto s = std::make_shared<SseStream>(id_, next_stream_++, events_, budget_);
   streams_.emplace(s->index(), s);
   return s;
 }
@@ -189,9 +196,11 @@ std::string Session::next_request_id() {
   return id;
 }
 
-void Session::add_pending(const std::string& id, std::shared_ptr<PendingCall> call) {
+bool Session::add_pending(const std::string& id, std::shared_ptr<PendingCall> call, std::size_t max) {
   std::lock_guard lock(mu_);
+  if (pending_.size() >= max && pending_.count(id) == 0) return false;
   pending_[id] = std::move(call);
+  return true;
 }
 
 void Session::remove_pending(const std::string& id) {

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -122,7 +123,11 @@ class Session : public std::enable_shared_from_this<Session> {
   /// The standalone stream (GET /mcp, or the legacy /sse stream). Always exists.
   const std::shared_ptr<SseStream>& standalone() const noexcept { return standalone_; }
   /// A new POST stream, registered for resumption until it is finished and delivered.
+  /// At most EventLimits::max_streams are kept: the oldest finished one makes room;
+  /// nullptr when all of them are still in use (too many requests in flight).
   std::shared_ptr<SseStream> open_stream();
+  /// The event bytes held by this session's streams together.
+  std::size_t event_bytes() const noexcept { return budget_->used(); }
   std::shared_ptr<SseStream> find_stream(std::uint64_t index) const;
   void close_stream(std::uint64_t index);
   /// Messages not tied to a request (resources/updated, list_changed, log lines of
@@ -137,7 +142,9 @@ class Session : public std::enable_shared_from_this<Session> {
   /// session), so the event ids of two nodes serving one session never collide.
   void set_first_stream_index(std::uint64_t first);
   std::string next_request_id();
-  void add_pending(const std::string& id, std::shared_ptr<PendingCall> call);
+  /// False (not added) when `max` calls already wait.
+  bool add_pending(const std::string& id, std::shared_ptr<PendingCall> call,
+                   std::size_t max = std::numeric_limits<std::size_t>::max());
   void remove_pending(const std::string& id);
   /// Delivers a client's answer; false if nobody waits for that id.
   bool resolve_pending(const std::string& id, Result<json::value> r);
@@ -176,6 +183,7 @@ class Session : public std::enable_shared_from_this<Session> {
   mutable std::mutex mu_;
   SessionState state_;
   SessionState synced_;
+  std::shared_ptr<ByteBudget> budget_;  // before standalone_, which shares it
   std::shared_ptr<SseStream> standalone_;
   std::map<std::uint64_t, std::shared_ptr<SseStream>> streams_;
   std::uint64_t next_stream_ = 1;

@@ -114,10 +114,16 @@ std::vector<std::shared_ptr<Session>> SessionManager::all() const {
   return out;
 }
 
-void SessionManager::subscribe(const std::shared_ptr<Session>& s, std::string_view uri) {
-  s->update([&](SessionState& st) { st.subscriptions.emplace(uri); });
+bool SessionManager::subscribe(const std::shared_ptr<Session>& s, std::string_view uri, std::size_t max) {
+  bool added = s->update([&](SessionState& st) {
+    if (st.subscriptions.count(uri) == 0 && st.subscriptions.size() >= max) return false;
+    st.subscriptions.emplace(uri);
+    return true;
+  });
+  if (!added) return false;
   std::unique_lock lock(mu_);
   subscribers_[std::string(uri)].insert(s->id());
+  return true;
 }
 
 void SessionManager::unsubscribe(const std::shared_ptr<Session>& s, std::string_view uri) {

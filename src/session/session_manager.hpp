@@ -6,6 +6,7 @@
 #include "session/session_store.hpp"
 
 #include <functional>
+#include <limits>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -38,7 +39,9 @@ class SessionManager {
   std::size_t size() const;
   std::vector<std::shared_ptr<Session>> all() const;
 
-  void subscribe(const std::shared_ptr<Session>& s, std::string_view uri);
+  /// False (nothing changed) when the session already holds `max` other subscriptions.
+  bool subscribe(const std::shared_ptr<Session>& s, std::string_view uri,
+                 std::size_t max = std::numeric_limits<std::size_t>::max());
   void unsubscribe(const std::shared_ptr<Session>& s, std::string_view uri);
   std::vector<std::shared_ptr<Session>> subscribers(std::string_view uri) const;
 

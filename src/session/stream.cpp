@@ -6,11 +6,14 @@
 
 namespace frontmcp::session {
 
-SseStream::SseStream(std::string session_id, std::uint64_t index, std::shared_ptr<EventStore> store)
+SseStream::SseStream(std::string session_id, std::uint64_t index, std::shared_ptr<EventStore> store,
+                     std::shared_ptr<ByteBudget> budget)
     : key_(std::move(session_id) + "/" + std::to_string(index)),
       index_(index),
       store_(std::move(store)),
-      log_(store_->max_events_per_stream()) {}
+      log_(store_->limits().max_events, store_->limits().max_bytes_per_stream, std::move(budget)) {
+  if (index_ != 0) log_.protect_from(1);  // nothing read yet
+}
 
 void SseStream::push(const json::value& msg) {
   std::function<void()> wake;
@@ -111,9 +114,19 @@ bool SseStream::attached() const {
   return static_cast<bool>(wake_);
 }
 
-std::vector<StoredEvent> SseStream::read_after(std::uint64_t after_seq, std::size_t max, bool* gap) const {
+std::vector<StoredEvent> SseStream::read_after(std::uint64_t after_seq, std::size_t max, bool* gap) {
   std::lock_guard lock(mu_);
-  return log_.read_after(after_seq, max, gap);
+  auto out = log_.read_after(after_seq, max, gap);
+  if (index_ != 0 && !out.empty() && out.back().seq > read_through_) {
+    read_through_ = out.back().seq;
+    log_.protect_from(read_through_ + 1);
+  }
+  return out;
+}
+
+std::size_t SseStream::log_bytes() const {
+  std::lock_guard lock(mu_);
+  return log_.bytes();
 }
 
 std::uint64_t SseStream::last_seq() const {

@@ -36,8 +36,14 @@ class Outbound {
 
 class SseStream final : public Outbound {
  public:
-  /// index 0 is a session's standalone (GET) stream; POST streams count from 1.
-  SseStream(std::string session_id, std::uint64_t index, std::shared_ptr<EventStore> store);
+  /// index 0 is a session's standalone (GET) stream; POST streams count from 1. The log is
+  /// bounded by the store's EventLimits and by `budget` (the session's, shared by its
+  /// streams). A POST stream never drops an event its writer has not read yet: its events
+  /// are its own requests' responses and notifications, bounded by those requests (batch
+  /// size, handlers); the standalone stream carries what others cause and drops the oldest
+  /// even unread (its writer then reports the gap).
+  SseStream(std::string session_id, std::uint64_t index, std::shared_ptr<EventStore> store,
+            std::shared_ptr<ByteBudget> budget = nullptr);
 
   void send(const json::value& msg) override;
   void send_response(const json::value& msg) override;
@@ -64,7 +70,10 @@ class SseStream final : public Outbound {
   /// (EventStore::announce_writer, once).
   void announce_writer();
 
-  std::vector<StoredEvent> read_after(std::uint64_t after_seq, std::size_t max, bool* gap = nullptr) const;
+  /// Writer side (also moves a POST stream's protection past what was read).
+  std::vector<StoredEvent> read_after(std::uint64_t after_seq, std::size_t max, bool* gap = nullptr);
+  /// Bytes of event data this stream's log holds.
+  std::size_t log_bytes() const;
   std::uint64_t last_seq() const;
   bool finished() const;
   /// True once anything other than a response was sent (decides JSON vs SSE).
@@ -85,6 +94,7 @@ class SseStream final : public Outbound {
   mutable std::mutex mu_;
   EventLog log_;
   std::uint64_t seq_ = 0;
+  std::uint64_t read_through_ = 0;  // the highest sequence number a writer has read
   bool announced_ = false;
   bool finished_ = false;
   bool disconnect_ = false;

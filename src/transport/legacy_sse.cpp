@@ -49,7 +49,7 @@ void dispatch_legacy(core::ServerCore& core, const std::shared_ptr<session::Sess
 std::function<void(const std::shared_ptr<session::Session>&, std::string)> legacy_relay_handler(
     core::ServerCore& core, net::any_io_executor ex) {
   return [&core, ex](const std::shared_ptr<session::Session>& session, std::string body) {
-    auto parsed = protocol::parse_body(body);
+    auto parsed = protocol::parse_body(body, core.options.session.max_batch_size);
     if (!parsed) return;
     std::vector<protocol::Message> msgs;
     for (const auto& v : parsed->messages) {
@@ -140,7 +140,7 @@ net::awaitable<bool> handle_legacy_message(Exchange& ex) {
     co_return co_await http::write_error(ex, status::unsupported_media_type, errc::kServerError,
                                          "Unsupported Media Type: Content-Type must be application/json");
   }
-  auto parsed = protocol::parse_body(ex.req.body());
+  auto parsed = protocol::parse_body(ex.req.body(), ex.core.options.session.max_batch_size);
   if (!parsed) co_return co_await http::write_error(ex, status::bad_request, parsed.error().code, parsed.error().message);
   std::vector<protocol::Message> msgs;
   for (const auto& v : parsed->messages) {

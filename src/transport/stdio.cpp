@@ -69,7 +69,7 @@ class StandaloneForwarder {
 
 void handle_line(core::ServerCore& core, const net::any_io_executor& ex, const std::shared_ptr<session::Session>& session,
                  const std::shared_ptr<StdioOutbound>& out, const std::string& line) {
-  auto parsed = protocol::parse_body(line);
+  auto parsed = protocol::parse_body(line, core.options.session.max_batch_size);
   if (!parsed) {
     out->send_response(protocol::make_error(nullptr, parsed.error()));
     return;

@@ -261,6 +261,14 @@ class CollectingOutbound final : public session::Outbound {
 net::awaitable<bool> answer_collected_as_stream(Exchange& ex, const std::shared_ptr<session::Session>& session,
                                                 std::shared_ptr<CollectingOutbound> out) {
   auto stream = session->open_stream();
+  if (!stream) {
+    // Every stream of the session is in use (SessionOptions::max_streams_per_session): the
+    // response still goes out, as JSON, without what the handler sent besides it.
+    util::log_event(spdlog::level::warn, "stream limit reached: notifications of a request dropped",
+                    {{"session", session->id()}, {"dropped", std::to_string(out->sent.size())}});
+    if (!out->response) co_return co_await http::write_response(ex, status::accepted, {}, {}, {});
+    co_return co_await http::write_response(ex, status::ok, json::serialize(*out->response), "application/json", {});
+  }
   for (const auto& m : out->sent) stream->send(m);
   if (out->response) stream->send_response(*out->response);
   stream->finish();
@@ -286,6 +294,14 @@ net::awaitable<http::Answer> answer_inline(Exchange& ex, const std::shared_ptr<s
   co_return http::Answer::of(http::Reply{status::ok, json::serialize(*out->response), "application/json", {}});
 }
 
+/// 429: every POST stream the session may keep is in use (its requests still run).
+http::Reply too_many_streams(const core::ServerCore& core) {
+  return http::error_reply(status::too_many_requests, errc::kServerError,
+                           "Too Many Requests: " + std::to_string(core.options.session.max_streams_per_session) +
+                               " requests of this session are in flight (the limit); retry when one has finished",
+                           http::header_list("Retry-After", "1"));
+}
+
 /// A POST body, read and checked without I/O.
 struct PostBody {
   protocol::ParsedBody parsed;
@@ -304,7 +320,7 @@ std::optional<http::Reply> read_post(const Exchange& ex, PostBody& post) {
     return http::error_reply(status::unsupported_media_type, errc::kServerError,
                              "Unsupported Media Type: Content-Type must be application/json");
   }
-  auto parsed = protocol::parse_body(ex.req.body());
+  auto parsed = protocol::parse_body(ex.req.body(), ex.core.options.session.max_batch_size);
   if (!parsed) return http::error_reply(status::bad_request, parsed.error().code, parsed.error().message);
   post.parsed = std::move(parsed).value();
   post.msgs.reserve(post.parsed.messages.size());
@@ -389,6 +405,7 @@ net::awaitable<bool> handle_initialize(Exchange& ex, PostBody& post) {
 net::awaitable<bool> answer_spawned(Exchange& ex, const std::shared_ptr<session::Session>& session, PostBody& post) {
   auto& core = ex.core;
   auto stream = session->open_stream();
+  if (!stream) co_return co_await http::write_reply(ex, too_many_streams(core));
   std::shared_ptr<session::Outbound> out = stream;
   if (core.options.response_mode == ResponseMode::json) {
     out = std::make_shared<SplitOutbound>(unsolicited_target(core, session), stream);

@@ -175,7 +175,7 @@ class DispatcherTest : public ::testing::Test {
                         {"params", json::object{{"requestId", std::move(request_id)}, {"reason", "user"}}}};
   }
 
-  static std::vector<json::value> stream_messages(const session::SseStream& s) {
+  static std::vector<json::value> stream_messages(session::SseStream& s) {
     std::vector<json::value> out;
     for (const auto& e : s.read_after(0, 1000)) out.push_back(json::parse(e.data));
     return out;

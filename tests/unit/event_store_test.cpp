@@ -119,3 +119,63 @@ TEST(EventLog, SequenceNumbersKeepGrowingAfterEviction) {
 }
 
 }  // namespace
+
+// ------------------------------------------------------------------ bounds by bytes (issue 11)
+
+namespace limits {
+
+using frontmcp::session::ByteBudget;
+using frontmcp::session::kNothingProtected;
+
+std::string bytes(std::size_t n, char c = 'x') { return std::string(n, c); }
+
+TEST(EventLogBytes, DropsTheOldestBeyondTheByteBound) {
+  EventLog log(1000, 100);
+  for (std::uint64_t s = 1; s <= 10; ++s) log.append(s, bytes(30));
+  EXPECT_LE(log.bytes(), 100u);
+  EXPECT_EQ(seqs(log.read_after(0, 100)), (std::vector<std::uint64_t>{8, 9, 10}));
+  bool gap = false;
+  log.read_after(5, 100, &gap);
+  EXPECT_TRUE(gap);
+}
+
+TEST(EventLogBytes, KeepsTheNewestEventEvenWhenItAloneExceedsTheBound) {
+  EventLog log(1000, 100);
+  log.append(1, bytes(10));
+  log.append(2, bytes(500));
+  EXPECT_EQ(seqs(log.read_after(0, 100)), (std::vector<std::uint64_t>{2}));
+  EXPECT_EQ(log.bytes(), 500u);
+  log.append(3, bytes(10));  // now the big one is the oldest: it goes
+  EXPECT_EQ(seqs(log.read_after(0, 100)), (std::vector<std::uint64_t>{3}));
+  EXPECT_EQ(log.bytes(), 10u);
+}
+
+TEST(EventLogBytes, NeverDropsProtectedEventsAndTrimsWhenTheMarkRises) {
+  EventLog log(3, 1000);
+  log.protect_from(1);  // nothing read yet
+  fill(log, 1, 10);
+  EXPECT_EQ(log.size(), 10u) << "unread events of a POST stream stay beyond the count bound";
+  log.protect_from(9);  // a writer read 1..8: the count bound applies to those
+  EXPECT_EQ(log.size(), 3u);
+  EXPECT_EQ(seqs(log.read_after(0, 100)), (std::vector<std::uint64_t>{8, 9, 10}));
+  log.protect_from(kNothingProtected);
+  fill(log, 11, 12);
+  EXPECT_EQ(seqs(log.read_after(0, 100)), (std::vector<std::uint64_t>{10, 11, 12}));
+}
+
+TEST(EventLogBytes, ASharedBudgetBoundsSeveralLogsTogether) {
+  auto budget = std::make_shared<ByteBudget>(250);
+  {
+    EventLog a(1000, 1000, budget), b(1000, 1000, budget);
+    for (std::uint64_t s = 1; s <= 5; ++s) a.append(s, bytes(40));  // 200
+    EXPECT_EQ(budget->used(), 200u);
+    for (std::uint64_t s = 1; s <= 5; ++s) b.append(s, bytes(40));  // over: b drops its own oldest
+    EXPECT_LE(budget->used(), 250u);
+    EXPECT_EQ(a.size(), 5u);
+    EXPECT_EQ(b.size(), 1u);
+    EXPECT_EQ(budget->used(), a.bytes() + b.bytes());
+  }
+  EXPECT_EQ(budget->used(), 0u) << "a log gives its bytes back when it goes";
+}
+
+}  // namespace limits

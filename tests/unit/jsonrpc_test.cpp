@@ -361,3 +361,14 @@ TEST(JsonRpcBuilders, BuiltMessagesClassifyBack) {
 }
 
 }  // namespace
+
+TEST(JsonRpcParseBody, ABatchAboveTheLimitIsRefusedWhole) {
+  std::string body = "[";
+  for (int i = 0; i < 5; ++i) body += std::string(i ? "," : "") + R"({"jsonrpc":"2.0","id":)" + std::to_string(i) + R"(,"method":"ping"})";
+  body += "]";
+  EXPECT_TRUE(parse_body(body, 5));
+  auto r = parse_body(body, 4);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, frontmcp::errc::kInvalidRequest);
+  EXPECT_NE(r.error().message.find("the limit is 4"), std::string::npos) << r.error().message;
+}

@@ -734,3 +734,72 @@ TEST(SessionWriteGate, OneWriterAtATimeAndEveryWaiterIsWoken) {
   EXPECT_TRUE(s->try_begin_write(w2)) << "free again";
 }
 }  // namespace
+
+// ------------------------------------------------------------------ limits (issue 11)
+
+namespace {
+
+TEST(SessionLimits, OpenStreamMakesRoomFromEndedStreamsAndRefusesWhenAllAreInUse) {
+  frontmcp::session::EventLimits limits;
+  limits.max_streams = 2;
+  auto store = std::make_shared<MemoryEventStore>(limits);
+  SessionState st;
+  st.id = "sess";
+  auto s = std::make_shared<Session>(std::move(st), store);
+  auto a = s->open_stream();
+  auto b = s->open_stream();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(s->open_stream(), nullptr) << "both in use";
+  a->finish();
+  auto c = s->open_stream();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(s->find_stream(a->index()), nullptr) << "the ended stream made room";
+  EXPECT_EQ(s->find_stream(b->index()), b);
+}
+
+TEST(SessionLimits, EventBytesOfAllStreamsAreBoundedTogether) {
+  frontmcp::session::EventLimits limits;
+  limits.max_bytes_per_stream = 10'000;
+  limits.max_bytes_per_session = 3'000;
+  auto store = std::make_shared<MemoryEventStore>(limits);
+  SessionState st;
+  st.id = "sess";
+  auto s = std::make_shared<Session>(std::move(st), store);
+  json::value big = json::object{{"x", std::string(900, 'y')}};
+  for (int i = 0; i < 20; ++i) s->send_unsolicited(big);
+  EXPECT_LE(s->event_bytes(), 3'000u);
+  auto post = s->open_stream();
+  for (int i = 0; i < 3; ++i) post->send(big);
+  post->read_after(0, 100);  // written: droppable
+  for (int i = 0; i < 20; ++i) s->send_unsolicited(big);
+  EXPECT_LE(s->event_bytes(), 3'000u + 1'000u) << "at most one newest event over";
+}
+
+TEST(SessionLimits, PendingCallsAreBounded) {
+  SessionState st;
+  st.id = "sess";
+  auto s = std::make_shared<Session>(std::move(st), std::make_shared<MemoryEventStore>(10));
+  net::io_context ioc;
+  auto call = [&] { return std::make_shared<PendingCall>(std::make_shared<util::Waker>(ioc.get_executor())); };
+  EXPECT_TRUE(s->add_pending("a", call(), 2));
+  EXPECT_TRUE(s->add_pending("b", call(), 2));
+  EXPECT_FALSE(s->add_pending("c", call(), 2));
+  s->remove_pending("a");
+  EXPECT_TRUE(s->add_pending("c", call(), 2));
+}
+
+TEST(SessionLimits, SubscriptionsPerSessionAreBounded) {
+  auto events = std::make_shared<MemoryEventStore>(10);
+  SessionManager mgr{3, events, std::make_shared<MemorySessionStore>(), "node-a"};
+  auto s = mgr.create(frontmcp::session::TransportKind::streamable_http);
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(mgr.subscribe(s, "a://1", 2));
+  EXPECT_TRUE(mgr.subscribe(s, "a://2", 2));
+  EXPECT_TRUE(mgr.subscribe(s, "a://2", 2)) << "again: no new subscription";
+  EXPECT_FALSE(mgr.subscribe(s, "a://3", 2));
+  EXPECT_TRUE(mgr.subscribers("a://3").empty());
+  mgr.unsubscribe(s, "a://1");
+  EXPECT_TRUE(mgr.subscribe(s, "a://3", 2));
+}
+
+}  // namespace

@@ -100,7 +100,7 @@ TEST_F(SseStreamTest, TwoStreamsWithOneKeyKeepSeparateLogs) {
 
 TEST_F(SseStreamTest, EvictionBeyondMaxEventsReportsGap) {
   auto small = std::make_shared<MemoryEventStore>(2);
-  SseStream s("sess", 1, small);
+  SseStream s("sess", 0, small);  // the standalone stream drops even unread events
   for (int i = 1; i <= 5; ++i) s.send(note(i));
   EXPECT_EQ(s.last_seq(), 5u);
   bool gap = false;
@@ -109,6 +109,23 @@ TEST_F(SseStreamTest, EvictionBeyondMaxEventsReportsGap) {
   gap = true;
   EXPECT_EQ(seqs(s.read_after(3, 100, &gap)), (std::vector<std::uint64_t>{4, 5}));
   EXPECT_FALSE(gap);
+}
+
+TEST_F(SseStreamTest, APostStreamNeverDropsWhatItsWriterHasNotRead) {
+  // Issue 11: a batch of 1,500 pings got 1,000 answers: the first 500 were evicted from the
+  // 1,000-event log before the writer read them.
+  auto small = std::make_shared<MemoryEventStore>(2);
+  SseStream s("sess", 1, small);
+  for (int i = 1; i <= 5; ++i) s.send_response(note(i));
+  bool gap = true;
+  EXPECT_EQ(seqs(s.read_after(0, 3, &gap)), (std::vector<std::uint64_t>{1, 2, 3}));
+  EXPECT_FALSE(gap);
+  // What was read may go now (the bound applies again), what was not stays.
+  s.send_response(note(6));
+  EXPECT_EQ(seqs(s.read_after(3, 100, &gap)), (std::vector<std::uint64_t>{4, 5, 6}));
+  EXPECT_FALSE(gap);
+  s.send_response(note(7));
+  EXPECT_EQ(seqs(s.read_after(0, 100, &gap)), (std::vector<std::uint64_t>{6, 7})) << "read ones beyond the bound went";
 }
 
 TEST_F(SseStreamTest, FinishStopsFurtherPushes) {
