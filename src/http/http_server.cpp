@@ -171,7 +171,8 @@ std::optional<Reply> plan_route(Exchange& ex, Handler& handler) {
   // Distributed mode: every response names the node (load balancers and operators).
   if (core.cluster) ex.headers.emplace_back("X-FrontMCP-Machine-Id", core.node_id);
 
-  const bool probe = path == opt.healthz_path || path == opt.readyz_path || (path == opt.metrics_path && !opt.metrics_path.empty());
+  const bool probe = path == opt.healthz_path || path == opt.readyz_path ||
+                     (path == opt.metrics_path && !opt.metrics_path.empty());
   if (probe && core.probes_host_checked) {
     if (auto denied = check_rebinding(ex)) return denied;
   }
@@ -246,9 +247,13 @@ struct EarlyError {
   std::string_view message;
 };
 std::optional<EarlyError> early_error(const boost::system::error_code& ec) {
-  if (ec == bhttp::error::header_limit) return EarlyError{status::request_header_fields_too_large, "Request header fields too large"};
+  if (ec == bhttp::error::header_limit) {
+    return EarlyError{status::request_header_fields_too_large, "Request header fields too large"};
+  }
   // Beast checks Content-Length against the body limit while reading the header.
-  if (ec == bhttp::error::body_limit) return EarlyError{status::payload_too_large, "Payload Too Large: body exceeds the limit"};
+  if (ec == bhttp::error::body_limit) {
+    return EarlyError{status::payload_too_large, "Payload Too Large: body exceeds the limit"};
+  }
   if (ec.category() != bhttp::make_error_code(bhttp::error::bad_method).category()) return std::nullopt;
   if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message || ec == bhttp::error::short_read ||
       ec == bhttp::error::need_more || ec == bhttp::error::stale_parser) {
