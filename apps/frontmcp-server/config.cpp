@@ -125,6 +125,7 @@ struct Flags {
   std::optional<int> port;
   std::optional<std::int64_t> heartbeat_interval_ms, heartbeat_ttl_ms, takeover_grace_ms, max_body_bytes;
   std::optional<std::int64_t> max_sessions, max_connections, session_idle_ttl_ms, idle_timeout_ms;
+  std::optional<std::int64_t> read_timeout_ms, write_timeout_ms;
   std::optional<unsigned> threads;
   std::vector<std::string> allowed_hosts, allowed_origins, cors_origins;
   bool stdio = false;
@@ -189,6 +190,8 @@ void apply_file(const std::string& path, AppConfig& cfg) {
     else if (key == "maxConnections") o.http.max_connections = static_cast<std::size_t>(num(key, n));
     else if (key == "sessionIdleTtlMs") o.session.idle_ttl = std::chrono::milliseconds(num(key, n));
     else if (key == "idleTimeoutMs") o.http.idle_timeout = std::chrono::milliseconds(num(key, n));
+    else if (key == "readTimeoutMs") o.http.read_timeout = std::chrono::milliseconds(num(key, n));
+    else if (key == "writeTimeoutMs") o.http.write_timeout = std::chrono::milliseconds(num(key, n));
     else if (key == "threads") o.threads = static_cast<unsigned>(num(key, n));
     else if (key == "allowedHosts") o.http.allowed_hosts = list(key, n);
     else if (key == "allowedOrigins") o.http.allowed_origins = list(key, n);
@@ -238,6 +241,9 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   for (std::size_t i = 0; i < kSessionLimitCount; ++i) {
     app.add_option(kSessionLimits[i].flag, f.session_limits[i], kSessionLimits[i].help);
   }
+  app.add_option("--read-timeout-ms", f.read_timeout_ms, "Reading a request's body must finish within this (default 30000)");
+  app.add_option("--write-timeout-ms", f.write_timeout_ms,
+                 "Each write to a client must finish within this, or the connection is closed (default 30000)");
   app.add_option("--threads", f.threads, "I/O threads (default: one per core)");
   app.add_option("--allowed-host", f.allowed_hosts, "Extra Host accepted by DNS-rebinding protection (repeatable)");
   app.add_option("--allowed-origin", f.allowed_origins, "Extra Origin accepted by DNS-rebinding protection (repeatable)");
@@ -300,6 +306,8 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   if (f.max_connections) o.http.max_connections = static_cast<std::size_t>(positive(*f.max_connections, "--max-connections"));
   if (f.session_idle_ttl_ms) o.session.idle_ttl = std::chrono::milliseconds(positive(*f.session_idle_ttl_ms, "--session-idle-ttl-ms"));
   if (f.idle_timeout_ms) o.http.idle_timeout = std::chrono::milliseconds(positive(*f.idle_timeout_ms, "--idle-timeout-ms"));
+  if (f.read_timeout_ms) o.http.read_timeout = std::chrono::milliseconds(positive(*f.read_timeout_ms, "--read-timeout-ms"));
+  if (f.write_timeout_ms) o.http.write_timeout = std::chrono::milliseconds(positive(*f.write_timeout_ms, "--write-timeout-ms"));
   if (f.threads) o.threads = *f.threads;
   for (std::size_t i = 0; i < kSessionLimitCount; ++i) {
     if (auto v = f.session_limits[i]) o.session.*(kSessionLimits[i].member) = static_cast<std::size_t>(positive(*v, kSessionLimits[i].flag));

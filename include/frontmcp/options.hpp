@@ -59,6 +59,20 @@ struct AuthDecision {
   }
 };
 
+/// Lingering close (RFC 9112 §9.6): after an error answered before the request's body was
+/// read (413, 431, 400 for a malformed request), the server shuts down its sending side and
+/// reads and discards what the client still sends, so that the client reads the answer
+/// instead of a connection reset; it closes when the client closes, after
+/// kLingeringCloseIdle without data, after kLingeringCloseTime in all, or after
+/// kLingeringCloseMaxBytes, whichever comes first (each time to within the 0.5 s of the
+/// connection reaper). nginx's lingering_time / lingering_timeout are 30 s / 5 s; ours are
+/// shorter because the connection holds a slot of max_connections meanwhile, and a client on
+/// a working link has read its answer long before. 16 MiB is four times the default body
+/// limit: a client that overshot the limit by that much still reads its 413.
+inline constexpr std::chrono::milliseconds kLingeringCloseTime{2'000};
+inline constexpr std::chrono::milliseconds kLingeringCloseIdle{1'000};
+inline constexpr std::size_t kLingeringCloseMaxBytes = 16 * 1024 * 1024;
+
 struct HttpOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 3000;
@@ -75,9 +89,10 @@ struct HttpOptions {
   std::size_t max_connections = 10'000;
   /// A keep-alive connection with no request for this long is closed.
   std::chrono::milliseconds idle_timeout{60'000};
-  /// Reading one request (headers + body) must finish within this.
+  /// Reading one request's body must finish within this (from the end of its header).
   std::chrono::milliseconds read_timeout{30'000};
-  /// One write must finish within this, or the peer is considered gone.
+  /// One write must finish within this, or the peer is considered gone (a client that
+  /// stops reading an SSE stream is cut after this).
   std::chrono::milliseconds write_timeout{30'000};
   /// An SSE comment is sent after this much silence (keeps proxies from timing out).
   std::chrono::milliseconds sse_keepalive_interval{15'000};

@@ -24,8 +24,6 @@ namespace frontmcp {
 namespace net = boost::asio;
 
 namespace {
-/// How often idle sessions are looked for.
-constexpr std::chrono::seconds kSweepInterval{30};
 /// How often stop() checks whether open connections have finished while draining.
 constexpr std::chrono::milliseconds kDrainPoll{20};
 /// Distributed mode: how long start() waits for the first heartbeat before it serves
@@ -72,7 +70,7 @@ struct Server::Impl {
   }
 
   void schedule_sweep() {
-    sweeper->expires_after(kSweepInterval);
+    sweeper->expires_after(session::SessionManager::sweep_interval(core.options.session.idle_ttl));
     sweeper->async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       if (auto n = core.sessions.sweep_idle(core.options.session.idle_ttl)) util::log().info("expired {} idle sessions", n);

@@ -57,6 +57,7 @@ ServerCore::ServerCore(ServerOptions opts, std::string node)
     : options(effective(std::move(opts))),
       node_id(std::move(node)),
       dns_rebinding_protection(options.http.dns_rebinding_protection.value_or(is_loopback_host(options.http.host))),
+      probes_host_checked(dns_rebinding_protection && is_loopback_host(options.http.host)),
       registry(options.session.page_size),
       cluster(uses_redis(options) ? std::make_unique<cluster::Cluster>(options, node_id, metrics) : nullptr),
       events(cluster ? cluster->event_store()

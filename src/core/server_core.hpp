@@ -35,6 +35,9 @@ struct ServerCore {
   /// Before everything that counts into it (cluster, dispatcher).
   metrics::Metrics metrics;
   bool dns_rebinding_protection = true;
+  /// DNS-rebinding protection covers the probes and /metrics too: only on a loopback bind
+  /// (on a routable one, Kubernetes probes send the pod IP as Host).
+  bool probes_host_checked = true;
   registry::Registry registry;
   /// Distributed mode only (nullptr otherwise): Redis sessions, heartbeats, relay.
   std::unique_ptr<cluster::Cluster> cluster;

@@ -78,9 +78,17 @@ bool host_allowed(const core::ServerCore& core, std::string_view host_header) {
 bool origin_allowed(const core::ServerCore& core, std::string_view origin) {
   const auto& allowed = core.options.http.allowed_origins;
   if (std::find(allowed.begin(), allowed.end(), origin) != allowed.end()) return true;
-  auto sep = origin.find("://");
-  if (sep == std::string_view::npos) return false;
-  auto host = strip_port(origin.substr(sep + 3));
+  // Only a web page's own origin: chrome-extension://localhost or ws://127.0.0.1 is not
+  // a loopback page (browsers serialize the scheme in lower case).
+  std::string_view rest;
+  if (origin.starts_with("http://")) {
+    rest = origin.substr(7);
+  } else if (origin.starts_with("https://")) {
+    rest = origin.substr(8);
+  } else {
+    return false;
+  }
+  auto host = strip_port(rest);
   return host && core::is_loopback_host(*host);
 }
 
@@ -134,6 +142,22 @@ std::optional<Denied> authorize(Exchange& ex, std::string_view path) {
   return out;
 }
 
+/// DNS-rebinding protection: a browser page on another site may reach a loopback server,
+/// but it cannot forge Host and always sends its own Origin. A 403 when either is refused.
+std::optional<Reply> check_rebinding(const Exchange& ex) {
+  auto host = header(ex.req, "Host");
+  if (!host_allowed(ex.core, host)) {
+    util::log().warn("rejected request with Host '{}' (DNS-rebinding protection)", host);
+    return error_reply(status::forbidden, errc::kServerError, "Forbidden: Host not allowed");
+  }
+  auto origin = header(ex.req, "Origin");
+  if (!origin.empty() && !origin_allowed(ex.core, origin)) {
+    util::log().warn("rejected request with Origin '{}' (DNS-rebinding protection)", origin);
+    return error_reply(status::forbidden, errc::kServerError, "Forbidden: Origin not allowed");
+  }
+  return std::nullopt;
+}
+
 /// Where route() hands a request that it does not answer itself.
 enum class Handler { streamable, legacy_stream, legacy_message };
 
@@ -147,6 +171,11 @@ std::optional<Reply> plan_route(Exchange& ex, Handler& handler) {
   // Distributed mode: every response names the node (load balancers and operators).
   if (core.cluster) ex.headers.emplace_back("X-FrontMCP-Machine-Id", core.node_id);
 
+  const bool probe = path == opt.healthz_path || path == opt.readyz_path ||
+                     (path == opt.metrics_path && !opt.metrics_path.empty());
+  if (probe && core.probes_host_checked) {
+    if (auto denied = check_rebinding(ex)) return denied;
+  }
   if (path == opt.healthz_path) return Reply{status::ok, R"({"status":"ok"})", "application/json", {}};
   if (path == opt.readyz_path) {
     auto r = core.readiness();
@@ -168,18 +197,9 @@ std::optional<Reply> plan_route(Exchange& ex, Handler& handler) {
     return error_reply(status::not_found, errc::kServerError, "Not Found");
   }
 
-  // DNS-rebinding protection: a browser page on another site may reach a loopback
-  // server, but it cannot forge Host and always sends its own Origin.
   auto origin = header(ex.req, "Origin");
   if (core.dns_rebinding_protection) {
-    if (!host_allowed(core, header(ex.req, "Host"))) {
-      util::log().warn("rejected request with Host '{}' (DNS-rebinding protection)", header(ex.req, "Host"));
-      return error_reply(status::forbidden, errc::kServerError, "Forbidden: Host not allowed");
-    }
-    if (!origin.empty() && !origin_allowed(core, origin)) {
-      util::log().warn("rejected request with Origin '{}' (DNS-rebinding protection)", origin);
-      return error_reply(status::forbidden, errc::kServerError, "Forbidden: Origin not allowed");
-    }
+    if (auto denied = check_rebinding(ex)) return denied;
   }
   if (!origin.empty() && cors_allows(core, origin)) {
     ex.headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
@@ -220,13 +240,71 @@ net::awaitable<Answer> route(Exchange& ex) {
   co_return Answer::written(co_await transport::handle_legacy_message(ex));
 }
 
-/// Answers a request that could not be read (too large, malformed) and closes.
-net::awaitable<void> reject(core::ServerCore& core, beast::tcp_stream& stream, beast::flat_buffer& buffer, status st,
-                            std::string_view msg) {
+/// What a request that could not be read is answered before the connection closes;
+/// nullopt when nothing is (the peer closed or reset, a read timed out).
+struct EarlyError {
+  status st;
+  std::string_view message;
+};
+std::optional<EarlyError> early_error(const boost::system::error_code& ec) {
+  if (ec == bhttp::error::header_limit) {
+    return EarlyError{status::request_header_fields_too_large, "Request header fields too large"};
+  }
+  // Beast checks Content-Length against the body limit while reading the header.
+  if (ec == bhttp::error::body_limit) {
+    return EarlyError{status::payload_too_large, "Payload Too Large: body exceeds the limit"};
+  }
+  if (ec.category() != bhttp::make_error_code(bhttp::error::bad_method).category()) return std::nullopt;
+  if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message || ec == bhttp::error::short_read ||
+      ec == bhttp::error::need_more || ec == bhttp::error::stale_parser) {
+    return std::nullopt;  // the peer is gone, or closed its side mid-request
+  }
+  // RFC 9112 §2.2: a server that receives a message it cannot parse answers 400.
+  return EarlyError{status::bad_request, "Bad Request: malformed HTTP request"};
+}
+
+/// RFC 9112 §3.2: a request with two Host field lines, or an HTTP/1.1 request without
+/// one, is answered 400 (the two could name different hosts to two different parsers).
+bool host_field_ok(const bhttp::request_parser<bhttp::string_body>& parser) {
+  auto hosts = parser.get().count(bhttp::field::host);
+  return hosts == 1 || (hosts == 0 && parser.get().version() < 11);
+}
+
+/// Closes a connection whose client may still be sending the request we refused
+/// ("lingering close", RFC 9112 §9.6): shut down our side (the client sees the end of the
+/// response), then read and discard what arrives until the client closes its side, for at
+/// most kLingeringCloseTime in all, kLingeringCloseIdle without data, and
+/// kLingeringCloseMaxBytes. Closing at once would make the kernel answer the unread bytes
+/// with a reset, which a client still writing (Node's HTTP client with a large body) sees
+/// as EPIPE before it reads our answer. Timed by the connection's deadline (the reaper).
+net::awaitable<void> linger_close(beast::tcp_stream& stream, Deadline& deadline) {
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  constexpr std::size_t kChunk = 16 * 1024;
+  auto scratch = std::make_unique<char[]>(kChunk);  // only on this error path
+  const auto until = std::chrono::steady_clock::now() + kLingeringCloseTime;
+  std::size_t discarded = 0;
+  while (discarded < kLingeringCloseMaxBytes) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= until) break;
+    deadline.after(std::min<std::chrono::steady_clock::duration>(kLingeringCloseIdle, until - now));
+    std::size_t n = co_await stream.socket().async_read_some(net::buffer(scratch.get(), kChunk),
+                                                             net::redirect_error(net::use_awaitable, ec));
+    if (ec) break;  // end of stream: the client is done; or a reset, or the deadline
+    discarded += n;
+  }
+  deadline.never();
+}
+
+/// Answers a request that could not be read or was refused before its body was read
+/// (Connection: close), then closes with linger_close.
+net::awaitable<void> reject(core::ServerCore& core, beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                            Deadline& deadline, status st, std::string_view msg) {
   Request dummy{bhttp::verb::unknown, "/", 11};
-  Deadline deadline;  // a short write on a connection that is closing anyway
   Exchange ex{core, stream, buffer, deadline, dummy, nullptr, {}, false};
   co_await write_error(ex, st, errc::kServerError, msg);
+  co_await linger_close(stream, deadline);
 }
 
 /// One open connection, known to the server so a drain can close it while it idles.
@@ -358,23 +436,27 @@ net::awaitable<void> run_connection(core::ServerCore& core, std::shared_ptr<Conn
     if (draining && conn->served > 0) break;  // checked after idle is set: see ConnectionSet::close_idle
     co_await bhttp::async_read_header(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
     conn->idle = false;
-    if (ec == bhttp::error::header_limit) {
-      co_await reject(core, stream, buffer, status::request_header_fields_too_large, "Request header fields too large");
-      break;
+    if (ec) {
+      if (auto e = early_error(ec)) {
+        co_await reject(core, stream, buffer, conn->deadline, e->st, e->message);
+        co_return;
+      }
+      break;  // closed, reset or timed out: nothing to answer
     }
-    // Beast checks Content-Length against the body limit while reading the header.
-    if (ec == bhttp::error::body_limit) {
-      co_await reject(core, stream, buffer, status::payload_too_large, "Payload Too Large: body exceeds the limit");
-      break;
+    if (!host_field_ok(parser)) {
+      co_await reject(core, stream, buffer, conn->deadline, status::bad_request,
+                      "Bad Request: a request needs exactly one Host header");
+      co_return;
     }
-    if (ec) break;  // closed, timed out, or garbage: nothing useful to answer
     conn->deadline.after(opt.read_timeout);
     co_await bhttp::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
-    if (ec == bhttp::error::body_limit) {
-      co_await reject(core, stream, buffer, status::payload_too_large, "Payload Too Large: body exceeds the limit");
+    if (ec) {
+      if (auto e = early_error(ec)) {
+        co_await reject(core, stream, buffer, conn->deadline, e->st, e->message);
+        co_return;
+      }
       break;
     }
-    if (ec) break;
     Request req = parser.release();
     conn->deadline.never();  // handlers may take long; each write sets its own deadline
     Exchange ex{core, stream, buffer, conn->deadline, req, waker, {}, req.keep_alive() && !core.draining.load()};

@@ -2,6 +2,7 @@
 
 #include "util/ids.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <string>
 
@@ -148,6 +149,10 @@ std::vector<std::shared_ptr<Session>> SessionManager::subscribers(std::string_vi
     if (s != sessions_.end()) out.push_back(s->second);
   }
   return out;
+}
+
+std::chrono::milliseconds SessionManager::sweep_interval(std::chrono::milliseconds ttl) noexcept {
+  return std::clamp(ttl / 4, kMinSweepInterval, kMaxSweepInterval);
 }
 
 std::size_t SessionManager::sweep_idle(std::chrono::milliseconds ttl) {

@@ -48,6 +48,12 @@ class SessionManager {
   /// Removes sessions idle for longer than `ttl` with no attached stream and no request
   /// running; returns how many.
   std::size_t sweep_idle(std::chrono::milliseconds ttl);
+  /// How often sweep_idle runs for `ttl`: a quarter of it, within [100 ms, 30 s]. So an
+  /// idle session ends between ttl and ttl * 1.25 (ttl + 30 s for TTLs over 2 min), and a
+  /// sweep, a scan of every session under a shared lock, runs at most 10 times a second.
+  static std::chrono::milliseconds sweep_interval(std::chrono::milliseconds ttl) noexcept;
+  static constexpr std::chrono::milliseconds kMinSweepInterval{100};
+  static constexpr std::chrono::milliseconds kMaxSweepInterval{30'000};
 
   SessionStore& store() noexcept { return *store_; }
   const std::string& node_id() const noexcept { return node_id_; }

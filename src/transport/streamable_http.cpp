@@ -333,7 +333,8 @@ std::optional<http::Reply> read_post(const Exchange& ex, PostBody& post) {
     }
     post.msgs.push_back(*m);
   }
-  if (post.has_init && post.parsed.messages.size() > 1) {
+  // Even a batch of one: initialize MUST NOT be part of a JSON-RPC batch.
+  if (post.has_init && (post.parsed.is_batch || post.parsed.messages.size() > 1)) {
     return http::error_reply(status::bad_request, errc::kInvalidRequest,
                              "Invalid Request: initialize must not be part of a batch");
   }

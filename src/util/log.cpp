@@ -1,5 +1,7 @@
 #include "util/log.hpp"
 
+#include "util/log_escape.hpp"
+
 #include <frontmcp/logging.hpp>
 
 #include <spdlog/pattern_formatter.h>
@@ -24,29 +26,7 @@ std::string g_node;  // guarded by g_node_mu
 /// the formatter runs inside that call, on the same thread).
 thread_local const std::initializer_list<LogField>* t_fields = nullptr;
 
-void append_json_string(spdlog::memory_buf_t& out, std::string_view s) {
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': out.append(std::string_view("\\\"")); break;
-      case '\\': out.append(std::string_view("\\\\")); break;
-      case '\n': out.append(std::string_view("\\n")); break;
-      case '\r': out.append(std::string_view("\\r")); break;
-      case '\t': out.append(std::string_view("\\t")); break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          char esc[] = {'\\', 'u', '0', '0', kHex[(c >> 4) & 0xf], kHex[c & 0xf]};
-          out.append(esc, esc + sizeof esc);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
-void append_key(spdlog::memory_buf_t& out, std::string_view key) {
+void append_key(std::string& out, std::string_view key) {
   out.push_back(',');
   append_json_string(out, key);
   out.push_back(':');
@@ -64,31 +44,61 @@ class JsonFormatter final : public spdlog::formatter {
     char ts[32];
     auto n = std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
     std::snprintf(ts + n, sizeof ts - n, ".%03dZ", static_cast<int>(ms));
-    dest.append(std::string_view(R"({"ts":")"));
-    dest.append(std::string_view(ts));
-    dest.push_back('"');
-    append_key(dest, "level");
+    std::string line = R"({"ts":")";
+    line += ts;
+    line.push_back('"');
+    append_key(line, "level");
     auto lv = spdlog::level::to_string_view(msg.level);
-    append_json_string(dest, std::string_view(lv.data(), lv.size()));
+    append_json_string(line, std::string_view(lv.data(), lv.size()));
     {
       std::lock_guard lock(g_node_mu);
       if (!g_node.empty()) {
-        append_key(dest, "node");
-        append_json_string(dest, g_node);
+        append_key(line, "node");
+        append_json_string(line, g_node);
       }
     }
-    append_key(dest, "msg");
-    append_json_string(dest, std::string_view(msg.payload.data(), msg.payload.size()));
+    append_key(line, "msg");
+    append_json_string(line, std::string_view(msg.payload.data(), msg.payload.size()));
     if (t_fields) {
       for (const auto& f : *t_fields) {
         if (f.value.empty()) continue;
-        append_key(dest, f.key);
-        append_json_string(dest, f.value);
+        append_key(line, f.key);
+        append_json_string(line, f.value);
       }
     }
-    dest.append(std::string_view("}\n"));
+    line += "}\n";
+    dest.append(line.data(), line.data() + line.size());
   }
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
+};
+
+/// spdlog's default pattern, with the message escaped (util/log_escape.hpp): a value
+/// from a client cannot start a line of its own or reach the terminal as a control.
+class EscapingTextFormatter final : public spdlog::formatter {
+ public:
+  EscapingTextFormatter() : inner_(std::make_unique<spdlog::pattern_formatter>()) {}
+  explicit EscapingTextFormatter(std::unique_ptr<spdlog::formatter> inner) : inner_(std::move(inner)) {}
+
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    std::string_view payload(msg.payload.data(), msg.payload.size());
+    if (!needs_log_escape(payload)) {
+      inner_->format(msg, dest);
+      return;
+    }
+    std::string escaped = escape_log_text(payload);
+    spdlog::details::log_msg copy(msg);
+    copy.payload = spdlog::string_view_t(escaped.data(), escaped.size());
+    inner_->format(copy, dest);
+    // The colour sinks read the level's position from the message they passed in.
+    msg.color_range_start = copy.color_range_start;
+    msg.color_range_end = copy.color_range_end;
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<EscapingTextFormatter>(inner_->clone());
+  }
+
+ private:
+  std::unique_ptr<spdlog::formatter> inner_;
 };
 
 }  // namespace
@@ -99,7 +109,9 @@ spdlog::logger& log() {
   // place instead of replacing the object).
   static std::shared_ptr<spdlog::logger> logger = [] {
     if (auto existing = spdlog::get("frontmcp")) return existing;
-    return spdlog::stderr_color_mt("frontmcp");
+    auto created = spdlog::stderr_color_mt("frontmcp");
+    created->set_formatter(std::make_unique<EscapingTextFormatter>());
+    return created;
   }();
   return *logger;
 }
@@ -126,11 +138,7 @@ void log_event(spdlog::level::level_enum level, std::string_view msg, std::initi
   }
   std::string line(msg);
   for (const auto& f : fields) {
-    if (f.value.empty()) continue;
-    line += ' ';
-    line += f.key;
-    line += '=';
-    line += f.value;
+    if (!f.value.empty()) append_log_field(line, f.key, f.value);
   }
   l.log(level, "{}", line);
 }
@@ -150,7 +158,7 @@ void configure_logging(LogFormat format, std::string_view level) {
   if (format == LogFormat::json) {
     l.set_formatter(std::make_unique<util::JsonFormatter>());
   } else {
-    l.set_formatter(std::make_unique<spdlog::pattern_formatter>());
+    l.set_formatter(std::make_unique<util::EscapingTextFormatter>());
   }
   l.set_level(spdlog::level::from_str(std::string(level)));
 }

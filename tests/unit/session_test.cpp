@@ -152,6 +152,16 @@ TEST_F(SessionManagerTest, SweepIdleRemovesIdleSessions) {
   EXPECT_TRUE(b->closed());
 }
 
+TEST(SessionManagerSweep, IntervalIsAQuarterOfTheTtlWithinBounds) {
+  using std::chrono::milliseconds;
+  // A 3 s TTL is honoured within 3.75 s, not 33 s (issue 11).
+  EXPECT_EQ(SessionManager::sweep_interval(milliseconds(3'000)), milliseconds(750));
+  EXPECT_EQ(SessionManager::sweep_interval(milliseconds(1)), milliseconds(100));
+  EXPECT_EQ(SessionManager::sweep_interval(milliseconds(400)), milliseconds(100));
+  EXPECT_EQ(SessionManager::sweep_interval(milliseconds(120'000)), milliseconds(30'000));
+  EXPECT_EQ(SessionManager::sweep_interval(milliseconds(30 * 60 * 1000)), milliseconds(30'000));  // the default TTL
+}
+
 TEST_F(SessionManagerTest, SweepIdleSparesSessionsWithAnAttachedStream) {
   auto listening = mgr.create(TransportKind::streamable_http);
   auto idle = mgr.create(TransportKind::streamable_http);

@@ -245,6 +245,39 @@ function toUrl(u) {
 }
 
 /**
+ * Writes `text` (one byte per character, latin1: malformed requests, duplicate fields, raw
+ * bytes) to a fresh connection to 127.0.0.1:port and reads until the server closes it,
+ * within `timeoutMs`. `allowHalfOpen`: keep sending after the server's FIN (by default
+ * Node ends its side as soon as the server ends its own).
+ * Resolves to { status (0 if no status line), head, body, raw, ms (connect to close) }.
+ */
+export function rawHttp(port, text, { timeoutMs = 10_000, allowHalfOpen = false } = {}) {
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const started = Date.now();
+      const s = net.connect({ host: '127.0.0.1', port, allowHalfOpen }, () => s.write(Buffer.from(text, 'latin1')));
+      let raw = '';
+      s.setEncoding('latin1');
+      s.on('data', (c) => (raw += c));
+      s.on('error', (err) => (raw ? undefined : reject(err)));
+      s.on('close', () => {
+        const m = /^HTTP\/1\.[01] (\d{3})/.exec(raw);
+        const split = raw.indexOf('\r\n\r\n');
+        resolve({
+          status: m ? Number(m[1]) : 0,
+          head: split < 0 ? raw : raw.slice(0, split),
+          body: split < 0 ? '' : raw.slice(split + 4),
+          raw,
+          ms: Date.now() - started,
+        });
+      });
+    }),
+    timeoutMs,
+    'the server to answer and close a raw connection',
+  );
+}
+
+/**
  * Sends one HTTP request with exactly the given headers (a `Host` header given here replaces
  * the default one) and reads the whole response body, within `timeoutMs`.
  * Resolves to { status, headers, body } (body as a string).
