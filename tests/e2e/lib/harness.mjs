@@ -561,16 +561,16 @@ export function mcpPost(url, message, opts = {}) {
  *   { url, sessionId, protocolVersion, initResult, post(message, opts), request(method, params) }
  * where `request` resolves to the JSON-RPC response message.
  */
-export async function initSession(url, { protocolVersion = LATEST_PROTOCOL_VERSION, capabilities = {} } = {}) {
+export async function initSession(url, { protocolVersion = LATEST_PROTOCOL_VERSION, capabilities = {}, headers = {} } = {}) {
   const init = initializeRequest({ protocolVersion, capabilities });
-  const res = await mcpPost(url, init);
+  const res = await mcpPost(url, init, { headers });
   if (res.status !== 200) throw new Error(`initialize: HTTP ${res.status}: ${res.body}`);
   const sessionId = res.headers['mcp-session-id'];
   if (!sessionId) throw new Error(`initialize: no Mcp-Session-Id header in ${JSON.stringify(res.headers)}`);
   const response = responseTo(res, init.id);
   if (!response?.result) throw new Error(`initialize: no result in ${res.body}`);
   const negotiated = response.result.protocolVersion;
-  const ack = await mcpPost(url, INITIALIZED, { sessionId, protocolVersion: negotiated });
+  const ack = await mcpPost(url, INITIALIZED, { sessionId, protocolVersion: negotiated, headers });
   if (ack.status !== 202) throw new Error(`notifications/initialized: HTTP ${ack.status}: ${ack.body}`);
 
   const session = {
@@ -578,7 +578,7 @@ export async function initSession(url, { protocolVersion = LATEST_PROTOCOL_VERSI
     sessionId,
     protocolVersion: negotiated,
     initResult: response.result,
-    post: (message, opts = {}) => mcpPost(url, message, { sessionId, protocolVersion: negotiated, ...opts }),
+    post: (message, opts = {}) => mcpPost(url, message, { sessionId, protocolVersion: negotiated, headers, ...opts }),
     async request(method, params) {
       const msg = rpc(method, params);
       const r = await session.post(msg);
