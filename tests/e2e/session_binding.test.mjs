@@ -1,20 +1,30 @@
-// Issue 11, item 5, end to end with real processes and a real redis-server: numbers JSON
-// cannot spell (1e400) are refused on input and never go out as `Infinity`; a session record
-// in Redis that does not parse no longer takes its session down (503 forever): it is removed,
-// counted, and the client hears 404 and initializes again.
+// Issue 11, items 5 and 9, end to end with real processes and a real redis-server:
+// - numbers JSON cannot spell (1e400) are refused on input and never go out as `Infinity`;
+//   a session record in Redis that does not parse no longer takes its session down (503
+//   forever): it is removed, counted, and the client hears 404 and initializes again;
+// - a session belongs to the principal that created it (docs/ha-design.md guarantee 13): the
+//   same session id with another principal's token is an unknown session (404) on every node
+//   and every transport, logged and counted, while its owner keeps being served.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  INITIALIZED,
   LATEST_PROTOCOL_VERSION,
   httpRequest,
   initSession,
+  initializeRequest,
   mcpPost,
+  openSse,
   pollUntil,
+  responseTo,
   rpc,
   startServer,
 } from './lib/harness.mjs';
-import { DEFAULT_PREFIX, withCluster } from './lib/cluster.mjs';
+import { DEFAULT_PREFIX, sessionRecord, withCluster } from './lib/cluster.mjs';
 import { parsePrometheus } from './lib/prometheus.mjs';
 
 const WAIT_MS = 5_000;
@@ -24,6 +34,13 @@ function assertRpcError(res, status, code) {
   assert.equal(res.status, status, `HTTP status; body: ${res.body}`);
   const body = JSON.parse(res.body);
   assert.equal(body.error?.code, code, `JSON-RPC error code in ${res.body}`);
+}
+
+function tmpFile(name, text) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'frontmcp-e2e-binding-'));
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
 }
 
 async function metric(base, name) {
@@ -126,4 +143,97 @@ describe('distributed: records that do not parse', () => {
       });
     });
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('distributed: a session belongs to its principal (two tokens, two nodes)', () => {
+  const ALICE = `tok-a-${Math.random().toString(36).slice(2)}`;
+  const BOB = `tok-b-${Math.random().toString(36).slice(2)}`;
+  const tokenFile = () => tmpFile('tokens', `# token principal\n${ALICE} alice\n${BOB} bob\n`);
+  const auth = (token) => ({ Authorization: `Bearer ${token}` });
+
+  it("A's session with B's token is 404 on every node and transport; A keeps being served", async () => {
+    await withCluster(2, { args: ['--auth-token-file', tokenFile()] }, async ({ redis, nodes }) => {
+      const [n1, n2] = nodes;
+      // A: a Streamable HTTP session on node 1.
+      const init = initializeRequest();
+      const res = await mcpPost(n1.url, init, { headers: auth(ALICE) });
+      assert.equal(res.status, 200, res.body);
+      const sid = res.headers['mcp-session-id'];
+      const pv = responseTo(res, init.id).result.protocolVersion;
+      const asA = { sessionId: sid, protocolVersion: pv, headers: auth(ALICE) };
+      const asB = { sessionId: sid, protocolVersion: pv, headers: auth(BOB) };
+      assert.equal((await mcpPost(n1.url, INITIALIZED, asA)).status, 202);
+      assert.equal((await sessionRecord(redis, sid)).state.principal, 'alice', 'the principal is in the record');
+
+      let refused = 0;
+      for (const node of [n1, n2]) {
+        assertRpcError(await mcpPost(node.url, rpc('ping'), asB), 404, -32001);
+        const get = await openSse(node.url, {
+          headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': pv, ...auth(BOB) },
+        });
+        get.close();
+        assert.equal(get.status, 404, `GET /mcp with B's token on ${node.nodeId}`);
+        const del = await httpRequest(node.url, {
+          method: 'DELETE',
+          headers: { 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': pv, ...auth(BOB) },
+        });
+        assertRpcError(del, 404, -32001);
+        refused += 3;
+      }
+
+      // A: a legacy HTTP+SSE session on node 1; B posts to its /message on both nodes.
+      const sse = await openSse(`${n1.base}/sse`, { headers: { Accept: 'text/event-stream', ...auth(ALICE) } });
+      assert.equal(sse.status, 200);
+      try {
+        const endpoint = await sse.events.nextMatching((e) => e.event === 'endpoint', WAIT_MS, 'the endpoint event');
+        const legacySid = new URL(endpoint.data, n1.base).searchParams.get('sessionId');
+        const legacyPost = (node, token, message) =>
+          httpRequest(`${node.base}/message?sessionId=${legacySid}`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', ...auth(token) },
+            body: JSON.stringify(message),
+          });
+        for (const node of [n1, n2]) {
+          assertRpcError(await legacyPost(node, BOB, rpc('ping')), 404, -32001);
+          refused += 1;
+        }
+        // A's own messages still arrive, from either node.
+        const legacyInit = initializeRequest({ protocolVersion: '2024-11-05' });
+        assert.equal((await legacyPost(n2, ALICE, legacyInit)).status, 202);
+        const answer = await sse.events.nextMatching((e) => e.json?.id === legacyInit.id, WAIT_MS, 'the initialize answer');
+        assert.ok(answer.json.result, answer.data);
+      } finally {
+        sse.close();
+      }
+
+      // A is served on both nodes, and the session still exists for A.
+      for (const node of [n1, n2]) {
+        const r = await mcpPost(node.url, rpc('ping'), asA);
+        assert.equal(r.status, 200, `A on ${node.nodeId}: ${r.body}`);
+      }
+      assert.equal(await metricSum(nodes, 'frontmcp_session_principal_mismatch_total'), refused);
+      await pollUntil(
+        () => n1.log() + n2.log(),
+        (t) => /request for a session of another principal/.test(t),
+        WAIT_MS,
+        'the warning about another principal',
+      );
+      // B may not end it either: A's DELETE does.
+      const del = await httpRequest(n2.url, { method: 'DELETE', headers: { 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': pv, ...auth(ALICE) } });
+      assert.equal(del.status, 200, del.body);
+      assertRpcError(await mcpPost(n1.url, rpc('ping'), asA), 404, -32001);
+    });
+  });
+
+  it('B cannot even learn that the id exists: initialize with it makes a new session for B', async () => {
+    await withCluster(1, { args: ['--auth-token-file', tokenFile()] }, async ({ nodes: [n1] }) => {
+      const a = await mcpPost(n1.url, initializeRequest(), { headers: auth(ALICE) });
+      const sid = a.headers['mcp-session-id'];
+      const b = await mcpPost(n1.url, initializeRequest(), { sessionId: sid, headers: auth(BOB) });
+      assert.equal(b.status, 200, b.body);
+      assert.notEqual(b.headers['mcp-session-id'], sid);
+    });
+  });
 });
