@@ -488,7 +488,8 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       if (reply_str(*reply, 0) != "OK") continue;
       auto st = parse_state(ids[i], node, reply_int(*reply, 1), reply_str(*reply, 2), reply_int(*reply, 3));
       if (!st) {
-        co_await drop_corrupt(ids[i], std::move(st).error());
+        auto dropped = co_await drop_corrupt(ids[i], std::move(st).error());
+        if (!dropped) util::log().warn("session {}: record not removed ({})", ids[i], dropped.error().message);
         continue;
       }
       auto s = co_await adopt_owned(std::move(st).value());
