@@ -64,15 +64,17 @@ bool parse_bool(const std::string& s, const std::string& field) {
   throw ConfigError(field + ": '" + s + "' is not one of true, false");
 }
 
-/// The first line of a file holding a secret (a token is not put on the command line,
-/// where every user of the machine can read it in ps).
-std::string read_token_file(const std::string& path, const std::string& field) {
-  std::ifstream in(path);
-  std::string token;
-  if (!in || !std::getline(in, token)) throw ConfigError(field + ": cannot read a token from '" + path + "'");
-  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
-  if (token.empty()) throw ConfigError(field + ": '" + path + "' holds an empty token");
-  return token;
+/// A token file (auth_tokens.hpp: `TOKEN [PRINCIPAL]` per line). Tokens are not put on the
+/// command line, where every user of the machine can read them in ps.
+std::vector<AuthToken> read_token_file(const std::string& path, const std::string& field) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(field + ": cannot read a token from '" + path + "'");
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    return parse_token_file(content);
+  } catch (const TokenFileError& e) {
+    throw ConfigError(field + ": '" + path + "' " + e.what());
+  }
 }
 
 /// A relay secret from a file: the whole content, trailing line breaks trimmed (secrets are
@@ -204,7 +206,7 @@ void apply_file(const std::string& path, AppConfig& cfg) {
     else if (key == "drainTimeoutMs") o.drain_timeout = std::chrono::milliseconds(num(key, n));
     else if (key == "shutdownDelayMs") o.shutdown_delay = std::chrono::milliseconds(non_negative(key, n));
     else if (key == "logFormat") cfg.log_format = parse_log_format(str(key, n), "config logFormat");
-    else if (key == "authTokenFile") cfg.auth_token = read_token_file(str(key, n), "config authTokenFile");
+    else if (key == "authTokenFile") cfg.auth_tokens = read_token_file(str(key, n), "config authTokenFile");
     else if (auto* l = std::find_if(std::begin(kSessionLimits), std::end(kSessionLimits),
                                     [&](const SessionLimit& x) { return key == x.key; });
              l != std::end(kSessionLimits))
@@ -258,7 +260,8 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   app.add_option("--metrics-path", f.metrics_path, "Prometheus endpoint, \"\" to turn it off (default /metrics)");
   app.add_option("--log-format", f.log_format, "text | json (JSON lines) (default text)");
   app.add_option("--auth-token-file", f.auth_token_file,
-                 "File whose first line is the bearer token every MCP request must carry (env FRONTMCP_AUTH_TOKEN)");
+                 "File of bearer tokens, one `TOKEN [PRINCIPAL]` per line; every MCP request must carry one, and a session "
+                 "serves only its creator's principal (env FRONTMCP_AUTH_TOKEN: one token)");
   app.add_option("--relay-secret-file", f.relay_secret_file,
                  "File holding the relay secret that signs messages between nodes, >= 16 bytes "
                  "(env FRONTMCP_RELAY_SECRET)");
@@ -282,7 +285,7 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   if (auto v = env("FRONTMCP_DEPLOYMENT_MODE")) o.mode = parse_mode(v, "FRONTMCP_DEPLOYMENT_MODE");
   if (auto v = env("FRONTMCP_REDIS_URL")) o.ha.redis_url = v;
   else if (auto r = env("REDIS_URL")) o.ha.redis_url = r;
-  if (auto v = env("FRONTMCP_AUTH_TOKEN")) cfg.auth_token = v;
+  if (auto v = env("FRONTMCP_AUTH_TOKEN")) cfg.auth_tokens = {AuthToken{v, {}}};
   if (auto v = env("FRONTMCP_RELAY_SECRET")) o.ha.relay_secret = v;
   if (auto v = env("FRONTMCP_RELAY_SECRET_PREVIOUS")) o.ha.relay_previous_secret = v;
   if (auto v = env("MACHINE_ID")) o.node_id = v;  // beats the file; HOSTNAME only fills a gap
@@ -323,7 +326,7 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   if (f.readyz_path) o.http.readyz_path = http_path(*f.readyz_path, "--readyz-path");
   if (f.metrics_path) o.http.metrics_path = metrics_path(*f.metrics_path, "--metrics-path");
   if (f.log_format) cfg.log_format = parse_log_format(*f.log_format, "--log-format");
-  if (f.auth_token_file) cfg.auth_token = read_token_file(*f.auth_token_file, "--auth-token-file");
+  if (f.auth_token_file) cfg.auth_tokens = read_token_file(*f.auth_token_file, "--auth-token-file");
   if (f.relay_secret_file) o.ha.relay_secret = read_secret_file(*f.relay_secret_file, "--relay-secret-file");
   if (f.relay_previous_secret_file) {
     o.ha.relay_previous_secret = read_secret_file(*f.relay_previous_secret_file, "--relay-previous-secret-file");
@@ -367,25 +370,6 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
     throw ConfigError("log level: '" + cfg.log_level + "' is not one of trace, debug, info, warn, error, critical, off");
   }
   return cfg;
-}
-
-std::function<frontmcp::AuthDecision(const frontmcp::AuthRequest&)> bearer_check(std::string token) {
-  return [token = std::move(token)](const frontmcp::AuthRequest& req) {
-    auto given = req.bearer_token();
-    if (given.empty()) {
-      return frontmcp::AuthDecision::deny(R"(Bearer realm="frontmcp")", "Unauthorized: a bearer token is required");
-    }
-    // Constant time in the token's length: no early exit on the first differing byte.
-    unsigned char diff = given.size() == token.size() ? 0 : 1;
-    for (std::size_t i = 0; i < token.size(); ++i) {
-      diff |= static_cast<unsigned char>(token[i] ^ (i < given.size() ? given[i] : 0));
-    }
-    if (diff != 0) {
-      return frontmcp::AuthDecision::deny(R"(Bearer realm="frontmcp", error="invalid_token")",
-                                          "Unauthorized: invalid bearer token");
-    }
-    return frontmcp::AuthDecision::allow();
-  };
 }
 
 }  // namespace frontmcp_server

@@ -1,6 +1,8 @@
 #pragma once
 // Configuration of the reference server: flag > environment > config file (TOML) >
 // default. Errors (unknown keys, bad values) throw ConfigError naming the field.
+#include "auth_tokens.hpp"
+
 #include <frontmcp/logging.hpp>
 #include <frontmcp/options.hpp>
 
@@ -20,17 +22,14 @@ struct AppConfig {
   bool stdio = false;
   std::string log_level = "info";
   frontmcp::LogFormat log_format = frontmcp::LogFormat::text;
-  /// Bearer token every MCP request must carry (authTokenFile / FRONTMCP_AUTH_TOKEN);
-  /// empty = no check. Installed as ServerOptions::http.authorize by main().
-  std::string auth_token;
+  /// Bearer tokens of which every MCP request must carry one, each with its principal
+  /// (authTokenFile / --auth-token-file / FRONTMCP_AUTH_TOKEN); empty = no check.
+  /// Installed as ServerOptions::http.authorize by main() (bearer_check).
+  std::vector<AuthToken> auth_tokens;
 };
 
 /// Parses argv (and the environment, and --config FILE). Returns nullopt-like exit code
 /// via `exit_code` when the program should exit right away (--help, --version).
 AppConfig load_config(int argc, char** argv, int& exit_code);
-
-/// The authorization hook of --auth-token-file: `Authorization: Bearer <token>` must match
-/// (compared in constant time), else 401 with an RFC 6750 challenge.
-std::function<frontmcp::AuthDecision(const frontmcp::AuthRequest&)> bearer_check(std::string token);
 
 }  // namespace frontmcp_server

@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
     auto cfg = frontmcp_server::load_config(argc, argv, exit_code);
     if (exit_code >= 0) return exit_code;
     frontmcp::configure_logging(cfg.log_format, cfg.log_level);
-    if (!cfg.auth_token.empty()) cfg.server.http.authorize = frontmcp_server::bearer_check(cfg.auth_token);
+    if (!cfg.auth_tokens.empty()) cfg.server.http.authorize = frontmcp_server::bearer_check(cfg.auth_tokens);
     frontmcp::Server server(cfg.server);
     frontmcp_server::register_fixtures(server);
     if (cfg.stdio) return server.run_stdio();

@@ -45,17 +45,29 @@ struct AuthRequest {
   const void* context = nullptr;
 };
 
-/// The hook's verdict: allow, or reject with 401 and a `WWW-Authenticate` challenge.
+/// The hook's verdict: allow (as a principal), or reject with 401 and a
+/// `WWW-Authenticate` challenge.
 struct AuthDecision {
   bool allowed = true;
   /// The WWW-Authenticate value of the 401, e.g. `Bearer realm="mcp", error="invalid_token"`
   /// (MCP's authorization spec adds `resource_metadata="<url>"`).
   std::string www_authenticate;
   std::string message = "Unauthorized";
+  /// Who the request is from (allowed requests): a user id, a token's subject (`sub`),
+  /// never the token itself (it is stored with the session, in Redis too). A session is
+  /// bound to the principal whose request created it; the same session id presented with
+  /// another principal is answered 404 like an unknown session (docs/security.md). ""
+  /// (the default) is a principal too: every caller allowed without one shares it.
+  std::string principal;
 
-  static AuthDecision allow() { return {}; }
+  /// Allowed, as `principal` ("" = anonymous; see `principal`).
+  static AuthDecision allow(std::string principal = {}) {
+    AuthDecision d;
+    d.principal = std::move(principal);
+    return d;
+  }
   static AuthDecision deny(std::string challenge, std::string message = "Unauthorized") {
-    return {false, std::move(challenge), std::move(message)};
+    return {false, std::move(challenge), std::move(message), {}};
   }
 };
 
@@ -113,6 +125,7 @@ struct HttpOptions {
   /// for every request to the MCP endpoints after the Host/Origin checks and CORS
   /// preflight, before the request is read as MCP. Not called for the health, readiness
   /// and metrics endpoints. A throwing hook counts as a rejection (401) and is logged.
+  /// The principal of an allowed request binds the sessions it creates (AuthDecision).
   std::function<AuthDecision(const AuthRequest&)> authorize;
 };
 

@@ -88,6 +88,10 @@ bool parse_stored(std::string_view s, StoredEvent& out) {
   return true;
 }
 
+/// A script found the session key holding another type than a hash (a `SET` by hand): the
+/// record is as unreadable as one whose state does not parse.
+bool wrong_type(const Error& e) { return e.message.find("WRONGTYPE") != std::string::npos; }
+
 Result<SessionState> parse_state(std::string_view sid, std::string_view node, long long epoch, std::string_view json,
                                  long long rev = 0) {
   boost::system::error_code ec;
@@ -485,7 +489,8 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       if (reply_str(*reply, 0) != "OK") continue;
       auto st = parse_state(ids[i], node, reply_int(*reply, 1), reply_str(*reply, 2), reply_int(*reply, 3));
       if (!st) {
-        util::log().error("claimed session {} has a corrupt record: {}", ids[i], st.error().message);
+        auto dropped = co_await drop_corrupt(ids[i], std::move(st).error());
+        if (!dropped) util::log().warn("session {}: record not removed ({})", ids[i], dropped.error().message);
         continue;
       }
       auto s = co_await adopt_owned(std::move(st).value());
@@ -563,17 +568,56 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     co_return co_await scripts.lookup.run(*client, std::move(r_keys), std::move(r_args));
   }
 
+  /// remove.lua, then the owner (if another node) drops the session before this returns.
+  /// False: there was no record.
+  net::awaitable<Result<bool>> remove_record(std::string sid) {
+    sessions->remove(sid);
+    std::vector<std::string> r_keys{keys.session(sid), keys.events(sid + "/0")};
+    std::vector<std::string> r_args{keys.prefix, sid};
+    auto r = co_await scripts.remove.run(*client, r_keys, std::move(r_args));
+    if (!r && wrong_type(r.error())) {
+      // Not a hash: no owner to tell, nothing to tidy but the keys themselves.
+      redis::Command cmd{"DEL", r_keys[0], r_keys[1]};
+      auto del = co_await client->command(std::move(cmd));
+      if (!del) co_return unavailable(del.error());
+      co_return true;
+    }
+    if (!r) co_return unavailable(r.error());
+    if (r->type != redis::Reply::Type::string) co_return false;
+    // The owner stops serving the session and closes its streams before the client is
+    // answered (a lost message or a stalled owner: its next revalidation).
+    if (r->str != node) {
+      json::object drop{{"t", "drop"}, {"s", sid}};
+      co_await ask_owner(r->str, std::move(drop));
+    }
+    co_return true;
+  }
+
+  /// A session record that does not parse (written by hand, by a newer incompatible node,
+  /// or damaged) would answer 503 forever and never fail over. It cannot become readable
+  /// again, so it is logged, counted and removed like a DELETE; the request is answered
+  /// 404 and the client initializes a new session (docs/ha.md "Corrupt records").
+  net::awaitable<Result<Resolution>> drop_corrupt(std::string sid, Error why) {
+    metrics.session_records_corrupt.inc();
+    util::log_event(spdlog::level::err, "session record does not parse: removed; its client must initialize again",
+                    {{"session", sid}, {"error", why.message}});
+    auto r = co_await remove_record(sid);
+    if (!r) co_return std::move(r).error();
+    co_return Resolution{};
+  }
+
   /// Serverless: every request reads the record; nobody owns a session, nobody takes one over.
   net::awaitable<Result<Resolution>> resolve_serverless(std::string sid) {
     if (!client->connected()) co_return unavailable(Error{errc::kServerError, "redis: not connected", {}});
     auto r = co_await lookup(sid);
+    if (!r && wrong_type(r.error())) co_return co_await drop_corrupt(std::move(sid), std::move(r).error());
     if (!r) co_return unavailable(r.error());
     if (reply_str(*r, 0) != "FOUND") {
       sessions->remove(sid);
       co_return Resolution{};
     }
     auto st = parse_state(sid, std::string(reply_str(*r, 1)), reply_int(*r, 2), reply_str(*r, 3), reply_int(*r, 5));
-    if (!st) co_return std::move(st).error();
+    if (!st) co_return co_await drop_corrupt(std::move(sid), std::move(st).error());
     co_return Resolution{sessions->adopt(std::move(st).value(), false), false};
   }
 
@@ -588,6 +632,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     if (!client->connected()) co_return unavailable(Error{errc::kServerError, "redis: not connected", {}});
     for (int attempt = 0; attempt < kClaimAttempts; ++attempt) {
       auto r = co_await lookup(sid);
+      if (!r && wrong_type(r.error())) co_return co_await drop_corrupt(std::move(sid), std::move(r).error());
       if (!r) co_return unavailable(r.error());
       if (reply_str(*r, 0) != "FOUND") {
         if (local) fence(sid, "its record is gone (deleted or expired)");
@@ -597,7 +642,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       long long epoch = reply_int(*r, 2);
       bool alive = reply_int(*r, 4) == 1;
       auto st = parse_state(sid, owner, epoch, reply_str(*r, 3), reply_int(*r, 5));
-      if (!st) co_return std::move(st).error();
+      if (!st) co_return co_await drop_corrupt(std::move(sid), std::move(st).error());
       if (owner == node) {
         // The record names this node right now, so this request may be served even without
         // a lease (the fast path above also needs one to serve from memory later).
@@ -632,7 +677,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       auto verdict = reply_str(*t, 0);
       if (verdict == "OK") {
         auto claimed = parse_state(sid, node, reply_int(*t, 1), reply_str(*t, 2), reply_int(*t, 3));
-        if (!claimed) co_return std::move(claimed).error();
+        if (!claimed) co_return co_await drop_corrupt(std::move(sid), std::move(claimed).error());
         metrics.takeover(metrics::Takeover::request);
         auto epoch_str = std::to_string(reply_int(*t, 1));
         util::log_event(spdlog::level::info, "took over a session from a dead node (request path)",
@@ -680,6 +725,12 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
     co_return co_await save_now(s, create);  // a copy: end_write needs the session after it
   }
 
+  /// A write found the record corrupt (and drop_corrupt removed it): the session is gone.
+  static Status corrupt_on_save(const Result<Resolution>& dropped) {
+    if (!dropped) return dropped.error();
+    return Error{errc::kSessionNotFound, "Session not found", {}};
+  }
+
   net::awaitable<Status> save_now(std::shared_ptr<Session> s, bool create) {
     for (int attempt = 0; attempt < kClaimAttempts; ++attempt) {
       auto [st, covers] = s->snapshot_for_save();
@@ -696,7 +747,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
         // Same owner and epoch, but another node (a replica) wrote since this node read:
         // apply this node's changes to that state and write again.
         auto fresh = parse_state(s->id(), reply_str(*r, 1), reply_int(*r, 2), reply_str(*r, 3), reply_int(*r, 4));
-        if (!fresh) co_return std::move(fresh).error();
+        if (!fresh) co_return corrupt_on_save(co_await drop_corrupt(s->id(), std::move(fresh).error()));
         s->merge_changes(std::move(fresh).value());
         util::log().debug("session {}: write based on an older revision; merged and retrying", s->id());
         continue;
@@ -729,7 +780,7 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
       }
       std::string owner(reply_str(*l, 1));
       auto fresh = parse_state(s->id(), owner, reply_int(*l, 2), reply_str(*l, 3), reply_int(*l, 5));
-      if (!fresh) co_return std::move(fresh).error();
+      if (!fresh) co_return corrupt_on_save(co_await drop_corrupt(s->id(), std::move(fresh).error()));
       if (owner != node) demote(s, owner);
       s->merge_changes(std::move(fresh).value());
       util::log().debug("session {}: write raced with an owner change (now {}); retrying", s->id(), owner);
@@ -1190,20 +1241,7 @@ net::awaitable<Status> Cluster::create(std::shared_ptr<Session> s) { return impl
 net::awaitable<Status> Cluster::persist(std::shared_ptr<Session> s) { return impl_->save(std::move(s), false); }
 
 net::awaitable<Result<bool>> Cluster::remove(std::string session_id) {
-  auto& im = *impl_;
-  im.sessions->remove(session_id);
-  std::vector<std::string> r_keys{im.keys.session(session_id), im.keys.events(session_id + "/0")};
-  std::vector<std::string> r_args{im.keys.prefix, session_id};
-  auto r = co_await im.scripts.remove.run(*im.client, std::move(r_keys), std::move(r_args));
-  if (!r) co_return unavailable(r.error());
-  if (r->type != redis::Reply::Type::string) co_return false;
-  // The owner stops serving the session and closes its streams before the client is
-  // answered (a lost message or a stalled owner: its next revalidation).
-  if (r->str != im.node) {
-    json::object drop{{"t", "drop"}, {"s", session_id}};
-    co_await im.ask_owner(r->str, std::move(drop));
-  }
-  co_return true;
+  return impl_->remove_record(std::move(session_id));
 }
 
 net::awaitable<Result<int>> Cluster::writer_alive(std::string stream_key) {

@@ -65,6 +65,8 @@ struct Exchange {
   std::shared_ptr<util::Waker> waker;
   Headers headers;  // added to every response (CORS, affinity ...)
   bool keep_alive = true;
+  /// Who sent the request (AuthDecision::principal; "" without an authorization hook).
+  std::string principal = {};
 };
 
 /// One header, built outside co_await expressions (g++ 12 miscompiles braced string

@@ -134,7 +134,10 @@ std::optional<Denied> authorize(Exchange& ex, std::string_view path) {
     util::log().error("authorization hook threw a non-exception");
     d = AuthDecision::deny("Bearer", "Unauthorized: authorization failed");
   }
-  if (d.allowed) return std::nullopt;
+  if (d.allowed) {
+    ex.principal = std::move(d.principal);
+    return std::nullopt;
+  }
   util::log_event(spdlog::level::info, "request rejected by the authorization hook",
                   {{"method", ar.method}, {"path", ar.path}, {"remote", ar.remote_address}, {"session", ar.session_id}});
   Denied out{d.message.empty() ? std::string("Unauthorized") : d.message, {}};

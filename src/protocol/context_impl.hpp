@@ -32,6 +32,9 @@ class ContextImpl final : public Context {
   const std::shared_ptr<session::Session>& session() const noexcept { return session_; }
 
  private:
+  /// Sends `msg` unless it holds a NaN or an infinity (then logs, see has_non_finite).
+  void send_checked(json::value msg, std::string_view what);
+
   Dispatcher& dispatcher_;
   std::shared_ptr<session::Session> session_;
   std::shared_ptr<session::Outbound> out_;

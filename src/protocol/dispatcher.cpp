@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 #include "util/log.hpp"
 
+#include <atomic>
 #include <exception>
 
 namespace frontmcp {
@@ -60,14 +61,38 @@ json::value number(double v) {
   }
   return v;
 }
+
+/// Handler bugs that produce NaN or infinity are logged at most this often.
+constexpr std::chrono::seconds kNonFiniteLogInterval{10};
+
+/// A handler produced a NaN or an infinity: logged at error (at most once per
+/// kNonFiniteLogInterval: a handler may do it in a loop), never sent.
+void non_finite_refused(std::string_view what) {
+  static std::atomic<std::int64_t> last_ns{0};
+  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  auto last = last_ns.load(std::memory_order_relaxed);
+  if (last != 0 && now - last < std::chrono::nanoseconds(kNonFiniteLogInterval).count()) return;
+  if (!last_ns.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
+  util::log().error("{}: a NaN or infinity cannot be sent as JSON; refused (a bug in the handler; logged at most "
+                    "every {} s)",
+                    what, kNonFiniteLogInterval.count());
+}
 }  // namespace
+
+void ContextImpl::send_checked(json::value msg, std::string_view what) {
+  if (has_non_finite(msg)) {
+    non_finite_refused(what);
+    return;
+  }
+  out_->send(msg);
+}
 
 void ContextImpl::progress(double progress, std::optional<double> total, std::string_view message) {
   if (progress_token_.is_null() || cancelled()) return;
   json::object p{{"progressToken", progress_token_}, {"progress", number(progress)}};
   if (total) p["total"] = number(*total);
   if (!message.empty()) p["message"] = message;
-  out_->send(make_notification("notifications/progress", std::move(p)));
+  send_checked(make_notification("notifications/progress", std::move(p)), "notifications/progress");
 }
 
 void ContextImpl::log(LogLevel level, json::value data, std::string_view logger) {
@@ -77,7 +102,7 @@ void ContextImpl::log(LogLevel level, json::value data, std::string_view logger)
   }
   json::object p{{"level", to_string(level)}, {"data", std::move(data)}};
   if (!logger.empty()) p["logger"] = logger;
-  out_->send(make_notification("notifications/message", std::move(p)));
+  send_checked(make_notification("notifications/message", std::move(p)), "notifications/message");
 }
 
 namespace {
@@ -100,6 +125,10 @@ Task<Result<json::value>> ContextImpl::request(std::string method, json::object 
   auto cap = required_capability(method);
   if (!cap.empty() && !client_capabilities().contains(cap)) {
     co_return Error{errc::kInvalidRequest, "client does not support " + std::string(cap), {}};
+  }
+  if (has_non_finite(params)) {
+    non_finite_refused(method);
+    co_return Error::invalid_params(method + ": params hold a NaN or infinity, which JSON cannot represent");
   }
   auto ex = co_await net::this_coro::executor;
   auto waker = std::make_shared<util::Waker>(ex);
@@ -236,8 +265,18 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
   if (session) session->end_request(key);
   request_served(m.method, id, session.get(), r, std::chrono::steady_clock::now() - started);
   if (ctx.cancelled()) co_return std::nullopt;
-  if (!r) co_return make_error(id, r.error());
-  co_return make_result(id, std::move(r).value());
+  co_return respond(m.method, id, std::move(r));
+}
+
+// Outside handle_request, like request_served.
+json::value Dispatcher::respond(std::string_view method, const json::value& id, Result<json::value> r) {
+  json::value response = r ? make_result(id, std::move(r).value()) : make_error(id, r.error());
+  // A handler's NaN or infinity has no JSON spelling: the client gets an internal error
+  // instead of a body it cannot parse (jsonrpc.hpp, has_non_finite).
+  if (!has_non_finite(response)) return response;
+  non_finite_refused(method);
+  return make_error(id, Error::internal("Internal error: the handler's answer holds a number JSON cannot represent "
+                                        "(NaN or infinity)"));
 }
 
 bool Dispatcher::runs_synchronously(const Message& m) const {

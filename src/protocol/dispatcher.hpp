@@ -53,6 +53,9 @@ class Dispatcher {
   json::object capabilities() const;
   void request_served(std::string_view method, const json::value& id, const session::Session* session,
                       const Result<json::value>& r, std::chrono::steady_clock::duration took);
+  /// The response message for a handler's outcome (an internal error if it holds a NaN or
+  /// an infinity).
+  static json::value respond(std::string_view method, const json::value& id, Result<json::value> r);
   Result<json::object> initialize_session(session::Session& session, const json::object* params);
   Task<Result<json::value>> call(std::string_view method, ContextImpl& ctx, const json::object& params);
   Task<Result<json::value>> tools_call(ContextImpl& ctx, const json::object& params);

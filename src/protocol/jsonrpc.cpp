@@ -4,7 +4,29 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <cmath>
+
 namespace frontmcp::protocol {
+
+bool has_non_finite(const json::value& v) noexcept {
+  switch (v.kind()) {
+    case json::kind::double_: return !std::isfinite(v.get_double());
+    case json::kind::array:
+      for (const auto& e : v.get_array()) {
+        if (has_non_finite(e)) return true;
+      }
+      return false;
+    case json::kind::object: return has_non_finite(v.get_object());
+    default: return false;
+  }
+}
+
+bool has_non_finite(const json::object& o) noexcept {
+  for (const auto& kv : o) {
+    if (has_non_finite(kv.value())) return true;
+  }
+  return false;
+}
 
 Result<ParsedBody> parse_body(std::string_view body, std::size_t max_batch) {
   boost::system::error_code ec;
@@ -15,6 +37,9 @@ Result<ParsedBody> parse_body(std::string_view body, std::size_t max_batch) {
   json::storage_ptr arena = json::make_shared_resource<json::monotonic_resource>();
   json::value v = json::parse(body, ec, std::move(arena), opts);
   if (ec) return Error{errc::kParseError, "Parse error: " + ec.message(), {}};
+  // Grammatical JSON, but a number out of a double's range became an infinity: refused
+  // like any other text we cannot represent (docs/http.md), never echoed as `Infinity`.
+  if (has_non_finite(v)) return Error{errc::kParseError, "Parse error: number out of range", {}};
   ParsedBody out;
   if (v.is_array()) {
     out.is_batch = true;

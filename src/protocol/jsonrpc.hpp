@@ -35,10 +35,19 @@ struct ParsedBody {
 inline constexpr std::size_t kMaxJsonDepth = 64;
 
 /// Parses bytes into messages. Errors: -32700 for bytes that are not JSON (or too deep),
+/// or that hold a number no double can represent (`1e400`, 400 digits: the parser would
+/// make it an infinity, which has no JSON spelling and would go out again as `Infinity`);
 /// -32600 for an empty batch, a batch of more than `max_batch` messages
 /// (SessionOptions::max_batch_size: refused before any of it runs) or a value that is
 /// neither object nor array.
 Result<ParsedBody> parse_body(std::string_view body, std::size_t max_batch = std::numeric_limits<std::size_t>::max());
+
+/// True if `v` holds an infinity or a NaN anywhere. JSON has no spelling for them (the
+/// serializer would write `Infinity`/`NaN`, which no client parses), so such a value must
+/// never be sent or stored. Recursive: as deep as the value (input is bounded by
+/// kMaxJsonDepth).
+bool has_non_finite(const json::value& v) noexcept;
+bool has_non_finite(const json::object& o) noexcept;
 
 /// Checks one value against JSON-RPC 2.0. Error: -32600 with the reason.
 Result<Message> classify(const json::value& v);

@@ -146,6 +146,10 @@ std::string Session::protocol_version() const {
   std::lock_guard lock(mu_);
   return state_.protocol_version;
 }
+bool Session::belongs_to(std::string_view principal) const {
+  std::lock_guard lock(mu_);
+  return state_.principal == principal;
+}
 std::optional<LogLevel> Session::log_level() const {
   std::lock_guard lock(mu_);
   return state_.log_level;

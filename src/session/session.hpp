@@ -114,6 +114,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool take_announce_owner() noexcept { return announce_.exchange(false, std::memory_order_acq_rel); }
   bool initialized() const;
   std::string protocol_version() const;
+  /// Whether the session was created by `principal` (SessionState::principal).
+  bool belongs_to(std::string_view principal) const;
   std::optional<LogLevel> log_level() const;
   TransportKind transport() const noexcept { return transport_; }
 

@@ -20,10 +20,11 @@ std::uint64_t random_stream_base() {
 }
 }  // namespace
 
-std::shared_ptr<Session> SessionManager::create(TransportKind transport) {
+std::shared_ptr<Session> SessionManager::create(TransportKind transport, std::string principal) {
   SessionState st;
   st.id = util::random_hex_id();
   st.transport = transport;
+  st.principal = std::move(principal);
   st.node_id = node_id_;
   st.created_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch()).count();

@@ -22,8 +22,9 @@ class SessionManager {
   SessionManager(std::size_t max_sessions, std::shared_ptr<EventStore> events,
                  std::shared_ptr<SessionStore> store, std::string node_id);
 
-  /// A new, uninitialised session; nullptr when max_sessions is reached.
-  std::shared_ptr<Session> create(TransportKind transport);
+  /// A new, uninitialised session of `principal` (see SessionState::principal); nullptr
+  /// when max_sessions is reached.
+  std::shared_ptr<Session> create(TransportKind transport, std::string principal = {});
   std::shared_ptr<Session> find(std::string_view id) const;
   /// Distributed mode: the local object for a session read from the store (a takeover,
   /// a restart, or a request served as a replica). Creates it or refreshes the existing

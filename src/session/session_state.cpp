@@ -27,6 +27,7 @@ json::object SessionState::to_json() const {
                  {"epoch", epoch},
                  {"createdAt", created_at_ms}};
   if (log_level) o["logLevel"] = to_string(*log_level);
+  if (!principal.empty()) o["principal"] = principal;  // absent: "" (records of older nodes too)
   return o;
 }
 
@@ -47,6 +48,7 @@ Result<SessionState> SessionState::from_json(const json::object& o) {
     s.epoch = o.at("epoch").to_number<std::uint64_t>();
     s.created_at_ms = o.at("createdAt").to_number<std::int64_t>();
     if (auto l = o.if_contains("logLevel")) s.log_level = parse_log_level(l->as_string());
+    if (auto p = o.if_contains("principal")) s.principal = json::value_to<std::string>(*p);
   } catch (const std::exception& e) {
     return Error::internal(std::string("corrupt session record: ") + e.what());
   }

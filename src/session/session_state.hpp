@@ -25,6 +25,10 @@ struct SessionState {
   json::object client_capabilities;
   std::optional<LogLevel> log_level;  // none: the client never called logging/setLevel
   std::set<std::string, std::less<>> subscriptions;
+  /// Who created the session (AuthDecision::principal; "" without an authorization hook
+  /// or when the hook names nobody). Fixed at creation; a request for the session from
+  /// another principal is answered as if the session did not exist (docs/security.md).
+  std::string principal;
   // Ownership (distributed mode; seed names).
   std::string node_id;
   std::uint64_t epoch = 0;

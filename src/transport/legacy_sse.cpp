@@ -76,7 +76,7 @@ net::awaitable<bool> handle_legacy_stream(Exchange& ex) {
     co_return co_await http::write_error(ex, status::not_acceptable, errc::kServerError,
                                          "Not Acceptable: Client must accept text/event-stream");
   }
-  auto session = ex.core.sessions.create(session::TransportKind::legacy_sse);
+  auto session = ex.core.sessions.create(session::TransportKind::legacy_sse, ex.principal);
   if (!session) {
     ex.core.counters.sessions_rejected.fetch_add(1);
     co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError,
@@ -119,11 +119,15 @@ net::awaitable<bool> handle_legacy_message(Exchange& ex) {
   }
   auto session = ex.core.sessions.find(sid);
   std::optional<std::string> relay_to;
+  bool checked = false;  // the principal, once
   if (ex.core.cluster && (!session || !session->owned())) {
     auto r = co_await ex.core.cluster->resolve(sid);
     if (!r) co_return co_await write_store_error(ex, r.error());
     session = r->session;
-    if (session && !session->owned()) {
+    checked = true;
+    if (session && foreign_session(ex, *session)) {
+      session = nullptr;  // 404 below, like an unknown session
+    } else if (session && !session->owned()) {
       relay_to = ex.core.cluster->owner_of(sid);
     } else if (session) {
       // Its owner died with the stream: a legacy session cannot outlive its stream.
@@ -132,7 +136,8 @@ net::awaitable<bool> handle_legacy_message(Exchange& ex) {
       session = nullptr;
     }
   }
-  if (!session || session->transport() != session::TransportKind::legacy_sse) {
+  if (!session || session->transport() != session::TransportKind::legacy_sse ||
+      (!checked && foreign_session(ex, *session))) {
     co_return co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
   }
   auto ct = http::header(ex.req, "Content-Type");

@@ -44,6 +44,25 @@ void add_affinity_cookie(Exchange& ex) {
                                                                  proto == "https"));
 }
 
+/// Principal mismatches are logged at warning at most this often (all are counted).
+constexpr std::chrono::seconds kMismatchLogInterval{10};
+
+bool foreign_session(Exchange& ex, const session::Session& s) {
+  if (s.belongs_to(ex.principal)) return false;
+  ex.core.metrics.session_principal_mismatch.inc();
+  static std::atomic<std::int64_t> last_ns{0};
+  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  auto last = last_ns.load(std::memory_order_relaxed);
+  bool loud = (last == 0 || now - last >= std::chrono::nanoseconds(kMismatchLogInterval).count()) &&
+              last_ns.compare_exchange_strong(last, now, std::memory_order_relaxed);
+  std::string method(ex.req.method_string());
+  std::string_view target(ex.req.target().data(), ex.req.target().size());
+  util::log_event(loud ? spdlog::level::warn : spdlog::level::debug,
+                  "request for a session of another principal: answered 404",
+                  {{"session", s.id()}, {"principal", ex.principal}, {"method", method}, {"target", target}});
+  return true;
+}
+
 http::Reply store_error_reply(const Error& e) {
   if (e.code == errc::kSessionNotFound) return http::error_reply(status::not_found, e.code, e.message);
   return http::error_reply(status::service_unavailable, e.code, e.message, http::header_list("Retry-After", "1"));
@@ -184,6 +203,7 @@ net::awaitable<std::shared_ptr<session::Session>> require_session(Exchange& ex, 
   } else {
     s = ex.core.sessions.find(sid);
   }
+  if (s && foreign_session(ex, *s)) s = nullptr;
   if (!s && !reply) reply = http::error_reply(status::not_found, errc::kSessionNotFound, "Session not found");
   wrote = reply.has_value();
   if (reply) ex.keep_alive = co_await http::write_reply(ex, std::move(*reply));
@@ -362,11 +382,12 @@ std::optional<http::Reply> take_messages(core::ServerCore& core, const std::shar
 net::awaitable<bool> handle_initialize(Exchange& ex, PostBody& post) {
   auto& core = ex.core;
   auto sid = http::header(ex.req, "Mcp-Session-Id");
-  if (!sid.empty() && core.sessions.find(sid)) {
+  // Another principal's session id is not ours to talk about: a new session is made.
+  if (auto existing = sid.empty() ? nullptr : core.sessions.find(sid); existing && existing->belongs_to(ex.principal)) {
     co_return co_await http::write_error(ex, status::bad_request, errc::kInvalidRequest,
                                          "Invalid Request: Server already initialized");
   }
-  auto session = core.sessions.create(session::TransportKind::streamable_http);
+  auto session = core.sessions.create(session::TransportKind::streamable_http, ex.principal);
   if (!session) {
     core.counters.sessions_rejected.fetch_add(1);
     co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError,
@@ -518,13 +539,20 @@ net::awaitable<bool> handle_delete(Exchange& ex) {
   }
   if (auto why = bad_version(ex)) co_return co_await http::write_error(ex, status::bad_request, errc::kServerError, *why);
   if (ex.core.cluster) {
+    // Read first: only the session's own principal may end it.
+    auto found = co_await ex.core.cluster->resolve(std::string(sid));
+    if (!found) co_return co_await write_store_error(ex, found.error());
+    if (!found->session || foreign_session(ex, *found->session)) {
+      co_return co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
+    }
     auto r = co_await ex.core.cluster->remove(std::string(sid));
     if (!r) co_return co_await write_store_error(ex, r.error());
     if (!*r) co_return co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
     util::log_event(spdlog::level::debug, "session deleted by the client", {{"session", sid}});
     co_return co_await http::write_response(ex, status::ok, {});
   }
-  if (!ex.core.sessions.remove(sid)) {
+  auto local = ex.core.sessions.find(sid);
+  if (!local || foreign_session(ex, *local) || !ex.core.sessions.remove(sid)) {
     co_return co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
   }
   util::log_event(spdlog::level::debug, "session deleted by the client", {{"session", sid}});

@@ -42,6 +42,11 @@ class BusOutbound final : public session::Outbound {
 };
 /// Distributed mode: `__frontmcp_node=<this node>` on the response (Secure behind TLS).
 void add_affinity_cookie(Exchange& ex);
+/// True if `s` was created by another principal than the request's (Exchange::principal).
+/// The caller then answers exactly as for an unknown session (404); this counts it
+/// (frontmcp_session_principal_mismatch_total) and logs it at warning, at most once per
+/// kMismatchLogInterval (the rest at debug).
+bool foreign_session(Exchange& ex, const session::Session& s);
 /// A session-store failure: 404 for kSessionNotFound, else 503 + Retry-After (retryable).
 net::awaitable<bool> write_store_error(Exchange& ex, const Error& e);
 

@@ -213,6 +213,13 @@ void render(const Metrics& m, std::string& out) {
   write_metric(out, "frontmcp_redis_errors_total", "counter",
                "Redis commands that failed (connection lost, timeout, not connected) or got an error reply.",
                m.redis_errors.value());
+  write_metric(out, "frontmcp_session_records_corrupt_total", "counter",
+               "Session records in Redis that did not parse: removed, and the request answered 404 (the client "
+               "initializes again).",
+               m.session_records_corrupt.value());
+  write_metric(out, "frontmcp_session_principal_mismatch_total", "counter",
+               "Requests that named a session created by another principal (answered 404 like an unknown session).",
+               m.session_principal_mismatch.value());
   write_help(out, "frontmcp_redis_command_duration_seconds", "histogram",
              "Round trip of Redis commands and pipelines that got replies.");
   m.redis_command_duration.render(out, "frontmcp_redis_command_duration_seconds", "");

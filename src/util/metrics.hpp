@@ -97,6 +97,10 @@ struct Metrics {
   std::array<Counter, kRelayRefusals> relay_refusals;  // [RelayRefusal]
   Counter redis_errors;
   Histogram redis_command_duration;
+  /// Session records in Redis that did not parse (removed; the client got 404).
+  Counter session_records_corrupt;
+  /// Requests naming a session that belongs to another principal (answered 404).
+  Counter session_principal_mismatch;
 
   void request_done(Method m, bool ok, std::chrono::nanoseconds d) noexcept {
     auto i = static_cast<std::size_t>(m);

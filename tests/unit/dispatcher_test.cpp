@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -1097,6 +1098,35 @@ TEST_F(DispatcherTest, RunsSynchronouslyOnlyWhenNoUserCoroutineIsInvolved) {
   EXPECT_TRUE(check("ping", {}));
   EXPECT_TRUE(check("tools/list", {}));
   EXPECT_TRUE(check("completion/complete", {})) << "no completion handler: answered at once";
+}
+
+// ------------------------------------------------------- numbers JSON cannot spell
+
+// A NaN or an infinity would be serialized as `NaN`/`Infinity`: a body no client parses.
+TEST_F(DispatcherTest, ResultWithAnInfinityBecomesAnInternalError) {
+  add_tool("inf", [](Context&, const json::object&) {
+    ToolResult r = ToolResult::text("x");
+    r.structured_content = json::object{{"v", std::numeric_limits<double>::infinity()}};
+    return r;
+  });
+  auto resp = call(new_session(), "tools/call", json::object{{"name", "inf"}}, 42);
+  EXPECT_EQ(error_code(resp), errc::kInternalError) << resp;
+  EXPECT_EQ(resp.at("id"), json::value(42));
+  EXPECT_FALSE(protocol::has_non_finite(resp));
+}
+
+TEST_F(DispatcherTest, NonFiniteProgressAndLogDataAreNotSent) {
+  add_tool("nan", [](Context& ctx, const json::object&) {
+    ctx.progress(std::numeric_limits<double>::quiet_NaN());
+    ctx.log(LogLevel::info, json::object{{"v", -std::numeric_limits<double>::infinity()}});
+    ctx.progress(1, 2);
+    return ToolResult::text("ok");
+  });
+  auto resp = call(new_session(), "tools/call",
+                   json::object{{"name", "nan"}, {"_meta", json::object{{"progressToken", "t"}}}});
+  EXPECT_EQ(result_of(resp).at("content").at(0).at("text"), json::value("ok"));
+  ASSERT_EQ(out->sent.size(), 1u);  // only the finite progress
+  EXPECT_EQ(out->sent[0].at("params").at("progress"), json::value(1));
 }
 
 }  // namespace

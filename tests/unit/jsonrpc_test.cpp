@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 
 namespace {
@@ -358,6 +359,44 @@ TEST(JsonRpcBuilders, BuiltMessagesClassifyBack) {
   auto d = classify(note);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->kind, MessageKind::notification);
+}
+
+// ------------------------------------------------------ numbers out of range
+
+// `1e400` is grammatical JSON, but no double holds it: the parser yields an infinity, which
+// would go out again as `Infinity` (invalid JSON) and, stored in a Redis record, make the
+// record unreadable. Refused as a parse error (docs/http.md).
+TEST(JsonRpcParseBody, NumberOutOfRangeIsAParseError) {
+  for (const char* body : {R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"_meta":{"progressToken":1e400}}})",
+                           R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"a":[1,{"b":-1e400}]}})",
+                           R"([{"jsonrpc":"2.0","method":"n"},{"jsonrpc":"2.0","id":2,"method":"x","params":{"c":1E999}}])"}) {
+    auto r = parse_body(body);
+    ASSERT_FALSE(r) << body;
+    EXPECT_EQ(r.error().code, errc::kParseError) << body;
+    EXPECT_NE(r.error().message.find("out of range"), std::string::npos) << r.error().message;
+  }
+  // 400 digits without an exponent overflow too.
+  auto r = parse_body(R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"n":)" + std::string(400, '9') + "}}");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, errc::kParseError);
+}
+
+TEST(JsonRpcParseBody, LargeButFiniteNumbersAreKept) {
+  auto r = parse_body(R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"a":1e308,"b":-1.7e308,"c":1e-400,"d":18446744073709551616}})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->messages[0].at("params").at("a").as_double(), 1e308);
+  EXPECT_EQ(r->messages[0].at("params").at("c").as_double(), 0.0);  // underflow is a finite zero
+}
+
+TEST(JsonRpcHasNonFinite, FindsNanAndInfinityAtAnyDepth) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  EXPECT_FALSE(has_non_finite(json::parse(R"({"a":[1,2.5,{"b":null,"c":"Infinity"}],"d":-0.0})")));
+  EXPECT_TRUE(has_non_finite(json::value(kInf)));
+  EXPECT_TRUE(has_non_finite(json::value(-kInf)));
+  EXPECT_TRUE(has_non_finite(json::value(std::numeric_limits<double>::quiet_NaN())));
+  json::value deep = json::parse(R"({"a":[1,{"b":[0]}]})");
+  deep.at("a").at(1).at("b").as_array().push_back(kInf);
+  EXPECT_TRUE(has_non_finite(deep));
 }
 
 }  // namespace

@@ -743,6 +743,40 @@ TEST(SessionWriteGate, OneWriterAtATimeAndEveryWaiterIsWoken) {
   EXPECT_TRUE(woke3);
   EXPECT_TRUE(s->try_begin_write(w2)) << "free again";
 }
+
+// ------------------------------------------------------------------ principal
+
+TEST_F(SessionManagerTest, ASessionBelongsToThePrincipalThatCreatedIt) {
+  auto a = mgr.create(TransportKind::streamable_http, "alice");
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->belongs_to("alice"));
+  EXPECT_FALSE(a->belongs_to("bob"));
+  EXPECT_FALSE(a->belongs_to(""));
+  auto anon = mgr.create(TransportKind::legacy_sse);
+  ASSERT_TRUE(anon);
+  EXPECT_TRUE(anon->belongs_to(""));
+  EXPECT_FALSE(anon->belongs_to("alice"));
+}
+
+// The record in Redis carries the principal, so it survives a failover; records without
+// one (older nodes, deployments without an authorization hook) read as "".
+TEST(SessionStateJson, PrincipalRoundTripsAndIsOptional) {
+  SessionState st;
+  st.id = "s1";
+  st.principal = "alice";
+  auto o = st.to_json();
+  EXPECT_EQ(o.at("principal"), json::value("alice"));
+  auto back = SessionState::from_json(o);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->principal, "alice");
+
+  st.principal.clear();
+  o = st.to_json();
+  EXPECT_FALSE(o.contains("principal"));
+  back = SessionState::from_json(o);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->principal, "");
+}
 }  // namespace
 
 // ------------------------------------------------------------------ limits (issue 11)
