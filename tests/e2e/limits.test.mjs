@@ -14,12 +14,18 @@ import {
   messagesOf,
   openSse,
   rpc,
+  serverBinary,
   startServer,
 } from './lib/harness.mjs';
 import { parsePrometheus } from './lib/prometheus.mjs';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
+
+/** AddressSanitizer keeps freed memory in quarantine (256 MB): RSS says nothing there. */
+async function sanitized() {
+  return (await readFile(serverBinary())).includes('__asan_init');
+}
 
 async function rssBytes(pid) {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -43,7 +49,7 @@ describe('issue 11: bounded by bytes (default limits)', () => {
     await server?.stop();
   });
 
-  it('the amplification of the report: a 256 KiB URI cannot be subscribed, touching it keeps nothing; 1 MiB clientInfo is refused', async () => {
+  it('the amplification of the report: a 256 KiB URI cannot be subscribed, touching it keeps nothing; 1 MiB clientInfo is refused', async (t) => {
     const rss0 = await rssBytes(server.proc.pid);
     const big = `test://amplify/${'a'.repeat(256 * KiB)}`;
     const sessions = [];
@@ -71,7 +77,8 @@ describe('issue 11: bounded by bytes (default limits)', () => {
     const grown = (await rssBytes(server.proc.pid)) - rss0;
     // The report: +195 MB for the touches, +14-16 MB for the initializes. What remains is
     // allocator slack of parsing the bodies (the attacker sent ~16 MB).
-    assert.ok(grown < 24 * MiB, `RSS grew by ${(grown / MiB).toFixed(1)} MiB`);
+    t.diagnostic(`RSS grew by ${(grown / MiB).toFixed(1)} MiB`);
+    if (!(await sanitized())) assert.ok(grown < 24 * MiB, `RSS grew by ${(grown / MiB).toFixed(1)} MiB`);
   });
 
   it('subscriptions per session stop at 100; unsubscribing makes room', async () => {
