@@ -68,11 +68,8 @@ constexpr std::chrono::seconds kNonFiniteLogInterval{10};
 /// A handler produced a NaN or an infinity: logged at error (at most once per
 /// kNonFiniteLogInterval: a handler may do it in a loop), never sent.
 void non_finite_refused(std::string_view what) {
-  static std::atomic<std::int64_t> last_ns{0};
-  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-  auto last = last_ns.load(std::memory_order_relaxed);
-  if (last != 0 && now - last < std::chrono::nanoseconds(kNonFiniteLogInterval).count()) return;
-  if (!last_ns.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
+  static util::LogThrottle throttle(kNonFiniteLogInterval);
+  if (!throttle.allow()) return;
   util::log().error("{}: a NaN or infinity cannot be sent as JSON; refused (a bug in the handler; logged at most "
                     "every {} s)",
                     what, kNonFiniteLogInterval.count());

@@ -50,11 +50,8 @@ constexpr std::chrono::seconds kMismatchLogInterval{10};
 bool foreign_session(Exchange& ex, const session::Session& s) {
   if (s.belongs_to(ex.principal)) return false;
   ex.core.metrics.session_principal_mismatch.inc();
-  static std::atomic<std::int64_t> last_ns{0};
-  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-  auto last = last_ns.load(std::memory_order_relaxed);
-  bool loud = (last == 0 || now - last >= std::chrono::nanoseconds(kMismatchLogInterval).count()) &&
-              last_ns.compare_exchange_strong(last, now, std::memory_order_relaxed);
+  static util::LogThrottle throttle(kMismatchLogInterval);
+  bool loud = throttle.allow();
   std::string method(ex.req.method_string());
   std::string_view target(ex.req.target().data(), ex.req.target().size());
   util::log_event(loud ? spdlog::level::warn : spdlog::level::debug,

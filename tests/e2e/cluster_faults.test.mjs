@@ -24,6 +24,11 @@ const WATCHED = 'test://watched-resource';
 const P = DEFAULT_PREFIX;
 /** The seed's defaults (heartbeatIntervalMs, heartbeatTtlMs, takeoverGracePeriodMs). */
 const DEFAULTS = Object.freeze({ heartbeatIntervalMs: 10_000, heartbeatTtlMs: 30_000, takeoverGracePeriodMs: 5_000 });
+/** Tests (1) and (2) need large events (a writer that blocks) and all of them in memory. */
+const BIG_EVENTS = Object.freeze({
+  ...FAST,
+  args: ['--max-uri-bytes', String(256 * 1024), '--max-event-bytes-per-stream', String(64 << 20), '--max-event-bytes-per-session', String(64 << 20)],
+});
 
 async function scrapeMetrics(base) {
   const r = await httpRequest(`${base}/metrics`, { timeoutMs: 3_000 });
@@ -89,13 +94,13 @@ async function answerSampling(node, sessionId, id, text = 'sampled') {
 
 describe('issue 10: distributed mode under compound faults', () => {
   it('(1) a stalled owner that resumes and gets its session back replays only what the client missed, once', async () => {
-    await withCluster(2, FAST, async ({ redis, nodes: [n1, n2] }) => {
+    await withCluster(2, BIG_EVENTS, async ({ redis, nodes: [n1, n2] }) => {
       const s = await initSession(n1.url);
       // Large events, and a first GET stream whose client does not read: its writer blocks,
       // so the old stream object outlives the fencing of its session (as a stream whose
       // client is slow, or a request in flight, keeps it in the soak).
       const big = `test://big/${'y'.repeat(128 * 1024)}`;
-      await s.request('resources/subscribe', { uri: big });
+      assert.equal((await s.request('resources/subscribe', { uri: big })).error, undefined);
       const stuck = await new Promise((resolve, reject) => {
         const req = http.request(
           { host: '127.0.0.1', port: n1.port, path: '/mcp', method: 'GET', agent: false,
@@ -141,14 +146,14 @@ describe('issue 10: distributed mode under compound faults', () => {
   it('(2) a GET without Last-Event-ID that arrives while its node re-adopts the session gets no history', async () => {
     // Grace long enough for a restart with the same id to keep the session.
     const timings = { heartbeatIntervalMs: 200, heartbeatTtlMs: 1_000, takeoverGracePeriodMs: 10_000 };
-    const cluster = await startCluster(1, timings);
+    const cluster = await startCluster(1, { ...timings, args: BIG_EVENTS.args });
     try {
       const [n1] = cluster.nodes;
       const s = await initSession(n1.url);
       // A large history on the standalone stream (reading it back takes a while), so the
       // window between "owned" and "history loaded" is wide.
       const big = `test://big/${'x'.repeat(64 * 1024)}`;
-      await s.request('resources/subscribe', { uri: big });
+      assert.equal((await s.request('resources/subscribe', { uri: big })).error, undefined);
       for (let i = 0; i < 60; i++) await s.request('tools/call', { name: 'touch_resource', arguments: { uri: big } });
       await pollUntil(() => cluster.redis.command('LLEN', `${P}events:${s.sessionId}/0`), (n) => n >= 60, WAIT_MS, 'the history in Redis');
       await killNode(n1, 'SIGKILL');

@@ -133,3 +133,13 @@ TEST(LogEscape, JsonLogLinesParseForAHostileValue) {
 }
 
 }  // namespace
+
+TEST(LogThrottle, LetsTheFirstThroughThenOnePerInterval) {
+  frontmcp::util::LogThrottle hourly(std::chrono::hours(1));
+  EXPECT_TRUE(hourly.allow());
+  EXPECT_FALSE(hourly.allow());
+  EXPECT_FALSE(hourly.allow());
+  frontmcp::util::LogThrottle always(std::chrono::nanoseconds(0));
+  EXPECT_TRUE(always.allow());
+  EXPECT_TRUE(always.allow());
+}
