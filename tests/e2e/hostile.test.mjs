@@ -14,7 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ACCEPT_BOTH, httpRequest, initSession, initializeRequest, mcpPost, rpc, startServer } from './lib/harness.mjs';
+import { ACCEPT_BOTH, httpRequest, initSession, initializeRequest, mcpPost, pollUntil, rpc, startServer } from './lib/harness.mjs';
 
 /** p99 bound of the well-behaved client's requests during an attack (ASan builds included). */
 const P99_BOUND_MS = 750;
@@ -432,8 +432,12 @@ describe('hostile input: junk on the Pub/Sub relay (distributed mode)', () => {
       await duringAttack(t, server, async () => {
         for (let i = 0; i < 2_000; i++) await redisCommand(redis.port, ['PUBLISH', channels[i % 2], junk(i)]);
       });
-      const m = await httpRequest(`${n1.base}/metrics`);
-      const refused = [...m.body.matchAll(/^frontmcp_relay_refused_total\{[^}]*\} (\d+)/gm)].reduce((a, x) => a + Number(x[1]), 0);
+      // PUBLISH returns once Redis has sent the message; the node reads it a moment later.
+      const refusedNow = async () => {
+        const m = await httpRequest(`${n1.base}/metrics`);
+        return [...m.body.matchAll(/^frontmcp_relay_refused_total\{[^}]*\} (\d+)/gm)].reduce((a, x) => a + Number(x[1]), 0);
+      };
+      const refused = await pollUntil(refusedNow, (n) => n >= 2_000, 5_000, 'every junk message counted').catch(async () => refusedNow());
       t.diagnostic(`relay messages refused: ${refused}`);
       assert.equal(refused, 2_000, 'every junk message refused and counted (the relay is signed)');
     });
