@@ -820,10 +820,10 @@ TEST(SessionLimits, EventBytesOfAllStreamsAreBoundedTogether) {
 }
 
 TEST(SessionLimits, PendingCallsAreBounded) {
+  net::io_context ioc;  // first: the session's pending calls hold timers of it
   SessionState st;
   st.id = "sess";
   auto s = std::make_shared<Session>(std::move(st), std::make_shared<MemoryEventStore>(10));
-  net::io_context ioc;
   auto call = [&] { return std::make_shared<PendingCall>(std::make_shared<util::Waker>(ioc.get_executor())); };
   EXPECT_TRUE(s->add_pending("a", call(), 2));
   EXPECT_TRUE(s->add_pending("b", call(), 2));
