@@ -40,7 +40,7 @@ bool is_loopback_host(std::string_view host) {
 
 namespace {
 /// Serverless mode: no long-lived streams, so every POST is answered with JSON and there
-/// is no event log to resume (docs/modes.md).
+/// is no event log to resume (docs/operations.md §1 "Deployment modes").
 ServerOptions effective(ServerOptions o) {
   if (o.mode == DeploymentMode::serverless) {
     o.response_mode = ResponseMode::json;

@@ -5,7 +5,7 @@
 // the session's stream; code above the transport never knows which.
 //
 // Standalone: LocalMessageBus delivers in-process. Distributed: the Redis relay
-// (frontmcp_cluster) publishes to the owning node's channel.
+// (src/cluster, ClusterBus) publishes to the owning node's channel.
 // Delivery: at-most-once; with resumability on, a message that reached a stream's event
 // log is replayed to a client that reconnects with Last-Event-ID. Thread-safety: all
 // members, any thread; none blocks.

@@ -1,6 +1,6 @@
 #pragma once
 // SessionStore: where session state lives so that any node can continue a session.
-// Standalone: in memory (this process only). Distributed: Redis (frontmcp_cluster).
+// Standalone: in memory (this process only). Distributed: Redis (src/cluster).
 //
 // Failure: every call returns a Result; a store that cannot answer returns an Error with
 // code kServerError, which the HTTP layer turns into 503 + Retry-After (never a 404).
