@@ -55,7 +55,7 @@ class Context {
 
   /// Sends a server->client request on the request's stream and waits for the answer.
   /// Fails with an Error if the client lacks the capability, answers with an error,
-  /// the timeout passes, or the request is cancelled.
+  /// the timeout passes (errc::kRequestTimeout, -32003), or the request is cancelled.
   virtual Task<Result<json::value>> request(std::string method, json::object params,
                                             std::chrono::milliseconds timeout) = 0;
 

@@ -21,12 +21,17 @@ inline constexpr int kInvalidParams = -32602;
 inline constexpr int kInternalError = -32603;
 /// Transport-level failures (406, 409, 415 ...): the TypeScript SDK uses -32000.
 inline constexpr int kServerError = -32000;
-/// Unknown or terminated session (404).
+/// Unknown or terminated session (404). The TypeScript SDK's server uses -32001 for this
+/// too, so clients that read the code keep working.
 inline constexpr int kSessionNotFound = -32001;
 /// resources/read of a URI nobody serves.
 inline constexpr int kResourceNotFound = -32002;
-/// A server->client request that got no answer in time.
-inline constexpr int kRequestTimeout = -32001;
+/// A server->client request that got no answer in time. Distinct from kSessionNotFound
+/// (the TypeScript SDK uses -32001 for both): a handler that passes this error on to its
+/// client must not read as "your session is gone". -32003 is in JSON-RPC's
+/// implementation-defined range and unused by MCP (-32002 resource not found, -32020..-32022
+/// and -32042 are taken).
+inline constexpr int kRequestTimeout = -32003;
 }  // namespace errc
 
 struct Error {

@@ -957,6 +957,8 @@ TEST_F(DispatcherClientRequests, TimesOut) {
   auto resp = call(s, "tools/call", json::object{{"name", "ask"}});
   auto took = std::chrono::steady_clock::now() - started;
   EXPECT_EQ(error_code(resp), errc::kRequestTimeout);
+  EXPECT_EQ(errc::kRequestTimeout, -32003) << "never -32001, which means: your session is gone";
+  EXPECT_NE(errc::kRequestTimeout, errc::kSessionNotFound);
   EXPECT_EQ(error_message(resp), "sampling/createMessage timed out");
   EXPECT_GE(took, 50ms);
   ASSERT_EQ(out->sent.size(), 2u);
