@@ -24,6 +24,7 @@
 #include "cluster/scripts.hpp"
 #include "redis/redis.hpp"
 #include "session/session.hpp"
+#include "util/log.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -175,7 +176,8 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
   void broadcast(relay::Message m);
   void publish_on(std::string channel, relay::Message m);
   void refused(metrics::RelayRefusal why, std::string_view channel);
-  std::atomic<std::int64_t> last_refusal_log{0};
+  /// Refused relay messages are logged at warning at most every 10 s (all are counted).
+  util::LogThrottle refusal_log{std::chrono::seconds(10)};
   /// Counts a relayed message that was (or was not) delivered here.
   void delivered(bool yes, std::string_view type = {}, std::string_view sid = {});
   void on_message(std::string_view channel, std::string_view wire);

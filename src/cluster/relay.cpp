@@ -20,7 +20,6 @@ namespace {
 /// A replica waits this long for the owner to acknowledge a state change (see tell_owner).
 constexpr std::chrono::milliseconds kStateAckWait{500};
 /// Refused relay messages are logged at warning at most this often (all are counted).
-constexpr std::chrono::seconds kRefusalLogInterval{10};
 
 using Impl = Cluster::Impl;
 
@@ -161,14 +160,10 @@ void Cluster::Impl::publish_on(std::string channel, relay::Message m) {
 
 /// A relayed message refused before it was acted on: counted
 /// (frontmcp_relay_refused_total{reason}), logged at warning at most once per
-/// kRefusalLogInterval (an attacker must not be able to flood the log), else at debug.
+/// refusal_log (every 10 s: an attacker must not be able to flood the log), else at debug.
 void Cluster::Impl::refused(metrics::RelayRefusal why, std::string_view channel) {
   metrics.relay_refused(why);
-  auto now = now_ns();
-  auto last = last_refusal_log.load(std::memory_order_relaxed);
-  bool loud = now - last >= std::chrono::nanoseconds(kRefusalLogInterval).count() &&
-              last_refusal_log.compare_exchange_strong(last, now, std::memory_order_relaxed);
-  util::log_event(loud ? spdlog::level::warn : spdlog::level::debug, "relay: message refused",
+  util::log_event(refusal_log.allow() ? spdlog::level::warn : spdlog::level::debug, "relay: message refused",
                   {{"reason", metrics::name_of(why)}, {"channel", channel}});
 }
 

@@ -97,7 +97,7 @@ net::awaitable<void> Cluster::Impl::claim_batch(const std::string& dead, const s
   for (std::size_t i = 0; i < ids.size() && i < rs->size(); ++i) {
     auto* reply = &(*rs)[i];
     redis::Reply again;
-    if (reply->is_error() && reply->str.rfind("NOSCRIPT", 0) == 0) {
+    if (reply->is_noscript()) {
       std::vector<std::string> r2_keys{keys.session(ids[i])};
       std::vector<std::string> r2_args{keys.prefix, ids[i], dead, node, ttl_ms, lost_message(ids[i], dead)};
       auto r2 = co_await scripts.takeover.run(*client, std::move(r2_keys), std::move(r2_args));

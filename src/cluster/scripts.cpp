@@ -46,7 +46,7 @@ redis::Command Script::eval(const std::vector<std::string>& keys, const std::vec
 boost::asio::awaitable<Result<redis::Reply>> Script::run(redis::Client& client, std::vector<std::string> keys,
                                                          std::vector<std::string> args) const {
   auto r = co_await client.command(evalsha(keys, args));
-  if (r && r->is_error() && r->str.rfind("NOSCRIPT", 0) == 0) r = co_await client.command(eval(keys, args));
+  if (r && r->is_noscript()) r = co_await client.command(eval(keys, args));
   if (!r) co_return std::move(r).error();
   if (r->is_error()) co_return Error{errc::kServerError, "redis: " + name_ + ".lua: " + r->str, {}};
   co_return std::move(r).value();

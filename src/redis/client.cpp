@@ -166,7 +166,7 @@ void ClientState::finish(Request req) {
   // NOSCRIPT is not a failure: the script cache is empty (a new or restarted Redis) and
   // the caller sends the script itself next (cluster/scripts.cpp).
   bool error_reply = std::any_of(req.replies.begin(), req.replies.end(),
-                                 [](const Reply& r) { return r.is_error() && r.str.rfind("NOSCRIPT", 0) != 0; });
+                                 [](const Reply& r) { return r.is_error() && !r.is_noscript(); });
   observe(req, error_reply ? Config::Outcome::error_reply : Config::Outcome::ok);
   if (req.done) {
     req.done.complete(std::move(req.replies));

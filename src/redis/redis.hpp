@@ -73,6 +73,10 @@ struct Reply {
   std::vector<Reply> elements;  // array
 
   bool is_error() const noexcept { return type == Type::error; }
+  /// EVALSHA of a script the server does not have (a new or restarted Redis, or SCRIPT
+  /// FLUSH): the caller sends the script itself. The one Redis error told apart by its text
+  /// (RESP errors carry their kind only as the first word).
+  bool is_noscript() const noexcept { return is_error() && str.rfind("NOSCRIPT", 0) == 0; }
   bool is_nil() const noexcept { return type == Type::nil; }
 };
 
