@@ -18,6 +18,7 @@ RUN apt-get update \
       build-essential cmake ninja-build pkg-config \
       libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev \
       libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libssl-dev libhiredis-dev \
+      prometheus-cpp-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the server's build reads (tests, benchmarks and examples are not built).
