@@ -40,7 +40,7 @@ FROM debian:12-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libboost-json1.81.0 libboost-url1.81.0 libspdlog1.10 libfmt9 libtomlplusplus3 \
-      libhiredis0.14 libssl3 ca-certificates \
+      libhiredis0.14 libssl3 libprometheus-cpp-core1.0 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 frontmcp \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
