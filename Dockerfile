@@ -18,6 +18,7 @@ RUN apt-get update \
       build-essential cmake ninja-build pkg-config \
       libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev \
       libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libssl-dev libhiredis-dev \
+      prometheus-cpp-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the server's build reads (tests, benchmarks and examples are not built).
@@ -39,7 +40,7 @@ FROM debian:12-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libboost-json1.81.0 libboost-url1.81.0 libspdlog1.10 libfmt9 libtomlplusplus3 \
-      libhiredis0.14 libssl3 ca-certificates \
+      libhiredis0.14 libssl3 libprometheus-cpp-core1.0 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 frontmcp \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \

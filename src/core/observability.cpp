@@ -9,6 +9,7 @@
 
 #include "cluster/cluster.hpp"
 #include "core/server_core.hpp"
+#include "util/exposition.hpp"
 
 namespace frontmcp::core {
 
@@ -17,8 +18,9 @@ namespace {
 constexpr std::string_view kOk = "ok";
 
 /// Standard process_* metrics from /proc/self (Linux); nothing elsewhere.
-void render_process(std::string& out) {
+void collect_process(metrics::Families& out) {
 #if defined(__linux__)
+  using prometheus::MetricType;
   std::ifstream stat("/proc/self/stat");
   std::string line;
   if (!std::getline(stat, line)) return;
@@ -32,16 +34,16 @@ void render_process(std::string& out) {
   auto field = [&](std::size_t n) -> double { return n - 3 < f.size() ? std::stod(f[n - 3]) : 0; };
   const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
   const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
-  metrics::write_metric(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent in seconds.",
-                        (field(14) + field(15)) / ticks);
-  metrics::write_metric(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
-                        field(24) * page);
+  metrics::metric(out, "process_cpu_seconds_total", "User and system CPU time spent in seconds.", MetricType::Counter,
+                  (field(14) + field(15)) / ticks);
+  metrics::metric(out, "process_resident_memory_bytes", "Resident memory size in bytes.", MetricType::Gauge,
+                  field(24) * page);
   std::ifstream up("/proc/uptime");
   double uptime = 0;
   if (up >> uptime) {
     auto now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    metrics::write_metric(out, "process_start_time_seconds", "gauge",
-                          "Start time of the process since unix epoch in seconds.", now - uptime + field(22) / ticks);
+    metrics::metric(out, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+                    MetricType::Gauge, now - uptime + field(22) / ticks);
   }
   std::error_code ec;
   std::uint64_t fds = 0;
@@ -49,7 +51,8 @@ void render_process(std::string& out) {
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     ++fds;
   }
-  metrics::write_metric(out, "process_open_fds", "gauge", "Number of open file descriptors.", fds);
+  metrics::metric(out, "process_open_fds", "Number of open file descriptors.", MetricType::Gauge,
+                  static_cast<double>(fds));
 #else
   (void)out;
 #endif
@@ -95,19 +98,17 @@ ServerCore::Readiness ServerCore::readiness() const {
 }
 
 std::string ServerCore::render_metrics() const {
-  std::string out;
-  out.reserve(16 * 1024);
-  using metrics::write_help;
-  using metrics::write_metric;
-  using metrics::write_sample;
-  write_metric(out, "frontmcp_up", "gauge", "1 while the server process serves.", std::uint64_t{1});
-  write_help(out, "frontmcp_build_info", "gauge", "Version, deployment mode and node id of this server.");
-  write_sample(out, "frontmcp_build_info",
-               "version=\"" + metrics::escape_label(options.info.version) + "\",mode=\"" +
-                   std::string(to_string(options.mode)) + "\",node=\"" + metrics::escape_label(node_id) + "\"",
-               std::uint64_t{1});
-  write_metric(out, "frontmcp_ready", "gauge", "1 when /readyz answers 200.",
-               std::uint64_t{readiness().ready ? 1u : 0u});
+  using metrics::family;
+  using metrics::metric;
+  using metrics::sample;
+  using prometheus::MetricType;
+  auto num = [](std::uint64_t v) { return static_cast<double>(v); };
+  metrics::Families out;
+  out.reserve(40);
+  metric(out, "frontmcp_up", "1 while the server process serves.", MetricType::Gauge, 1);
+  sample(family(out, "frontmcp_build_info", "Version, deployment mode and node id of this server.", MetricType::Gauge),
+         {{"version", options.info.version}, {"mode", std::string(to_string(options.mode))}, {"node", node_id}}, 1);
+  metric(out, "frontmcp_ready", "1 when /readyz answers 200.", MetricType::Gauge, readiness().ready ? 1 : 0);
 
   std::uint64_t owned = 0, replica = 0;
   std::uint64_t event_bytes = 0;
@@ -115,28 +116,30 @@ std::string ServerCore::render_metrics() const {
     (s->owned() ? owned : replica) += 1;
     event_bytes += s->event_bytes();
   }
-  write_help(out, "frontmcp_sessions", "gauge",
-             "Sessions in this node's memory: owned (streams and subscriptions live here) or replica (served here, "
-             "owned by another node).");
-  write_sample(out, "frontmcp_sessions", "state=\"owned\"", owned);
-  write_sample(out, "frontmcp_sessions", "state=\"replica\"", replica);
-  write_metric(out, "frontmcp_event_log_bytes", "gauge",
-               "Bytes of SSE event data kept for delivery and resumption, all sessions (bounded per session by "
-               "maxEventBytesPerSession).",
-               event_bytes);
-  write_metric(out, "frontmcp_sessions_rejected_total", "counter",
-               "initialize requests refused because maxSessions was reached.", counters.sessions_rejected.load());
-  write_metric(out, "frontmcp_connections_open", "gauge", "Open HTTP connections.", counters.connections_open.load());
-  write_metric(out, "frontmcp_connections_rejected_total", "counter",
-               "Connections refused because maxConnections was reached.", counters.connections_rejected.load());
+  auto& sess = family(out, "frontmcp_sessions",
+                      "Sessions in this node's memory: owned (streams and subscriptions live here) or replica (served "
+                      "here, owned by another node).",
+                      MetricType::Gauge);
+  sample(sess, {{"state", "owned"}}, num(owned));
+  sample(sess, {{"state", "replica"}}, num(replica));
+  metric(out, "frontmcp_event_log_bytes",
+         "Bytes of SSE event data kept for delivery and resumption, all sessions (bounded per session by "
+         "maxEventBytesPerSession).",
+         MetricType::Gauge, num(event_bytes));
+  metric(out, "frontmcp_sessions_rejected_total", "initialize requests refused because maxSessions was reached.",
+         MetricType::Counter, num(counters.sessions_rejected.load()));
+  metric(out, "frontmcp_connections_open", "Open HTTP connections.", MetricType::Gauge,
+         num(counters.connections_open.load()));
+  metric(out, "frontmcp_connections_rejected_total", "Connections refused because maxConnections was reached.",
+         MetricType::Counter, num(counters.connections_rejected.load()));
   if (cluster && !cluster->serverless()) {
-    write_metric(out, "frontmcp_heartbeat_age_seconds", "gauge",
-                 "Seconds since this node's last successful heartbeat write (-1 before the first).",
-                 cluster->heartbeat_age_seconds());
+    metric(out, "frontmcp_heartbeat_age_seconds",
+           "Seconds since this node's last successful heartbeat write (-1 before the first).", MetricType::Gauge,
+           cluster->heartbeat_age_seconds());
   }
-  metrics::render(metrics, out);
-  render_process(out);
-  return out;
+  metrics.collect(out);
+  collect_process(out);
+  return metrics::serialize(out);
 }
 
 }  // namespace frontmcp::core

@@ -1,45 +1,55 @@
 #pragma once
-// The server's Prometheus metrics: plain atomics that the hot path bumps without a lock,
-// a lookup or an allocation, and a text renderer (exposition format 0.0.4) used by
-// GET /metrics. Hand-written on purpose: prometheus-cpp is not packaged in Debian 12, and
-// its registry (label maps, a mutex per family lookup) would cost more per request than
-// everything else here; see docs/observability.md.
+// The server's Prometheus metrics, on prometheus-cpp (Debian 12's prometheus-cpp-dev 1.0.1).
+// Every series is registered once, when Metrics is built, and its handle held: the hot path
+// is a call on a held handle (a counter is an atomic add; a histogram observation a bucket
+// search and two adds under the histogram's own mutex), never a label lookup or an
+// allocation. GET /metrics serialises the registry with prometheus-cpp's TextSerializer
+// (exposition format 0.0.4); see util/exposition.hpp and docs/observability.md.
 //
 // Label values come from closed sets (the MCP methods we know, the HTTP codes we send),
-// so the number of series is fixed at compile time: a client cannot blow up the
+// so the number of series is fixed at construction: a client cannot blow up the
 // cardinality by inventing method names.
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
+
+namespace prometheus {
+class Counter;
+class Histogram;
+class Registry;
+struct MetricFamily;
+}  // namespace prometheus
 
 namespace frontmcp::metrics {
 
+/// A held prometheus-cpp counter (registered by Metrics).
 class Counter {
  public:
-  void inc(std::uint64_t n = 1) noexcept { v_.fetch_add(n, std::memory_order_relaxed); }
-  std::uint64_t value() const noexcept { return v_.load(std::memory_order_relaxed); }
+  Counter() = default;
+  explicit Counter(prometheus::Counter& c) noexcept : c_(&c) {}
+  void inc() noexcept;
+  std::uint64_t value() const noexcept;
 
  private:
-  std::atomic<std::uint64_t> v_{0};
+  prometheus::Counter* c_ = nullptr;
 };
 
-/// Latency histogram with fixed bucket bounds (seconds, Prometheus' `le`).
+/// A held prometheus-cpp latency histogram with fixed bucket bounds (seconds, `le`).
 class Histogram {
  public:
   static constexpr std::array<double, 14> kBounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                   0.025,  0.05,    0.1,    0.25,  0.5,    1.0,   2.5};
+  Histogram() = default;
+  explicit Histogram(prometheus::Histogram& h) noexcept : h_(&h) {}
   void observe(std::chrono::nanoseconds d) noexcept;
-  /// Appends `name_bucket{labels,le=...}`, `name_sum{labels}` and `name_count{labels}`.
-  /// `labels` is "" or `key="value",...` without braces.
-  void render(std::string& out, std::string_view name, std::string_view labels) const;
-  std::uint64_t count() const noexcept;
+  std::uint64_t count() const;
 
  private:
-  std::array<std::atomic<std::uint64_t>, kBounds.size() + 1> buckets_{};  // last: +Inf
-  std::atomic<std::uint64_t> sum_ns_{0};
+  prometheus::Histogram* h_ = nullptr;
 };
 
 /// The JSON-RPC methods counted by name; anything else is "other".
@@ -82,9 +92,20 @@ inline constexpr std::size_t kRelayRefusals = static_cast<std::size_t>(RelayRefu
 /// The `reason` label value: "unsigned", "forged", "stale", "malformed", "unknown_type".
 std::string_view name_of(RelayRefusal r) noexcept;
 
-/// Every metric the server exports, except those read at scrape time (sessions, open
-/// connections, heartbeat age, readiness: see core/metrics.cpp).
-struct Metrics {
+/// Every metric the server counts as it goes, in its own registry (one per server, so two
+/// servers in a process do not share counts). Those read at scrape time (sessions, open
+/// connections, heartbeat age, readiness, process_*) are added by core/observability.cpp.
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+ private:
+  std::unique_ptr<prometheus::Registry> registry_;  // before the handles into it
+
+ public:
   std::array<std::array<Counter, 2>, kMethods> requests;  // [method][0 ok, 1 error]
   std::array<Histogram, kMethods> request_duration;
   std::array<Counter, kHttpCodes.size() + 1> http_responses;  // last: other codes
@@ -111,20 +132,12 @@ struct Metrics {
   void takeover(Takeover path) noexcept { takeovers[static_cast<std::size_t>(path)].inc(); }
   /// A relayed message was refused (and dropped) for `reason`.
   void relay_refused(RelayRefusal reason) noexcept { relay_refusals[static_cast<std::size_t>(reason)].inc(); }
+
+  /// Appends every family of the registry (series sorted by their labels).
+  void collect(std::vector<prometheus::MetricFamily>& out) const;
 };
 
-/// Exposition-format helpers.
-void write_help(std::string& out, std::string_view name, std::string_view type, std::string_view help);
-void write_sample(std::string& out, std::string_view name, std::string_view labels, double value);
-void write_sample(std::string& out, std::string_view name, std::string_view labels, std::uint64_t value);
-/// A metric without labels: its HELP and TYPE lines and its one sample.
-void write_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, double value);
-void write_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help,
-                  std::uint64_t value);
-/// A label value escaped for the exposition format (\\, \" and \n).
-std::string escape_label(std::string_view v);
-
-/// Appends every metric of `m` (with HELP and TYPE lines).
+/// The exposition text (format 0.0.4) of `m`'s families alone, appended to `out`.
 void render(const Metrics& m, std::string& out);
 
 }  // namespace frontmcp::metrics
