@@ -116,8 +116,14 @@ async function duringAttack(t, server, attack, probeOpts) {
   assert.deepEqual(stats.failures.slice(0, 5), [], `${stats.failures.length} of the well-behaved client's requests failed`);
   assert.ok(stats.n >= 5, `the well-behaved client got only ${stats.n} answers`);
   assert.ok(stats.p99 < P99_BOUND_MS, `p99 ${stats.p99.toFixed(1)} ms during the attack`);
-  const health = await httpRequest(`${server.base}/healthz`, { timeoutMs: 2_000 });
-  assert.equal(health.status, 200, 'the server answers after the attack');
+  // The attacker's connections are closed by now; the server sees their ends a moment later.
+  const health = await pollUntil(
+    () => httpRequest(`${server.base}/healthz`, { timeoutMs: 2_000 }).then((r) => r.status, () => 0),
+    (st) => st === 200,
+    5_000,
+    'the server to answer /healthz after the attack',
+  ).catch(() => 0);
+  assert.equal(health, 200, 'the server answers after the attack');
   return attackResult;
 }
 
@@ -167,60 +173,69 @@ describe('hostile input: a well-behaved client keeps being served during each at
   it('slowloris: 400 connections sending their headers a byte at a time', async (t) => {
     const sockets = [];
     await duringAttack(t, server, async () => {
-      for (let i = 0; i < 400; i++) {
-        const s = await connect(port);
-        s.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-        sockets.push(s);
-      }
-      const end = Date.now() + ATTACK_MS;
-      while (Date.now() < end) {
-        for (const s of sockets) if (!s.destroyed) s.write('X');
-        await sleep(100);
+      try {
+        for (let i = 0; i < 400; i++) {
+          const s = await connect(port);
+          s.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+          sockets.push(s);
+        }
+        const end = Date.now() + ATTACK_MS;
+        while (Date.now() < end) {
+          for (const s of sockets) if (!s.destroyed) s.write('X');
+          await sleep(100);
+        }
+      } finally {
+        for (const s of sockets) s.destroy();
       }
     });
-    for (const s of sockets) s.destroy();
   });
 
   it('slow bodies: 200 POSTs announcing 100 kB and sending 10 bytes every 100 ms', async (t) => {
     const sockets = [];
     await duringAttack(t, server, async () => {
-      for (let i = 0; i < 200; i++) {
-        const s = await connect(port);
-        s.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: ${ACCEPT_BOTH}\r\nContent-Length: 100000\r\n\r\n`);
-        sockets.push(s);
-      }
-      const end = Date.now() + ATTACK_MS;
-      while (Date.now() < end) {
-        for (const s of sockets) if (!s.destroyed) s.write('          ');
-        await sleep(100);
+      try {
+        for (let i = 0; i < 200; i++) {
+          const s = await connect(port);
+          s.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: ${ACCEPT_BOTH}\r\nContent-Length: 100000\r\n\r\n`);
+          sockets.push(s);
+        }
+        const end = Date.now() + ATTACK_MS;
+        while (Date.now() < end) {
+          for (const s of sockets) if (!s.destroyed) s.write('          ');
+          await sleep(100);
+        }
+      } finally {
+        for (const s of sockets) s.destroy();
       }
     });
-    for (const s of sockets) s.destroy();
   });
 
   it('SSE clients that never read, flooded with 4 KiB notifications', async (t) => {
     const uri = `test://never-read/${'n'.repeat(4_000)}`;
     const readers = [];
-    await duringAttack(t, server, async () => {
-      for (let i = 0; i < 20; i++) {
-        const s = await initSession(server.url);
-        await s.request('resources/subscribe', { uri });
-        const req = http.request({
-          host: '127.0.0.1', port, path: '/mcp', method: 'GET', agent: false,
-          headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': s.sessionId, 'MCP-Protocol-Version': s.protocolVersion },
-        });
-        req.on('response', () => {}); // never read: the response stays paused
-        req.on('error', () => {});
-        req.end();
-        readers.push(req);
-      }
-      const toucher = await initSession(server.url);
-      const end = Date.now() + ATTACK_MS;
-      for (let i = 0; Date.now() < end && i < 2_000; i++) {
-        await toucher.post(rpc('tools/call', { name: 'touch_resource', arguments: { uri } }));
-      }
-    });
-    for (const r of readers) r.destroy();
+    try {
+      await duringAttack(t, server, async () => {
+        for (let i = 0; i < 20; i++) {
+          const s = await initSession(server.url);
+          await s.request('resources/subscribe', { uri });
+          const req = http.request({
+            host: '127.0.0.1', port, path: '/mcp', method: 'GET', agent: false,
+            headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': s.sessionId, 'MCP-Protocol-Version': s.protocolVersion },
+          });
+          req.on('response', () => {}); // never read: the response stays paused
+          req.on('error', () => {});
+          req.end();
+          readers.push(req);
+        }
+        const toucher = await initSession(server.url);
+        const end = Date.now() + ATTACK_MS;
+        for (let i = 0; Date.now() < end && i < 2_000; i++) {
+          await toucher.post(rpc('tools/call', { name: 'touch_resource', arguments: { uri } }));
+        }
+      });
+    } finally {
+      for (const r of readers) r.destroy();
+    }
   });
 
   it('an initialize flood: 3,000 initializes, 20 at a time, past maxSessions (2,000 here)', async (t) => {
@@ -248,10 +263,13 @@ describe('hostile input: a well-behaved client keeps being served during each at
   it('a connection flood past maxConnections (600 here): 700 idle connections', async (t) => {
     const sockets = [];
     await duringAttack(t, server, async () => {
-      for (let i = 0; i < 700; i++) sockets.push(await connect(port));
-      await sleep(ATTACK_MS / 2);
+      try {
+        for (let i = 0; i < 700; i++) sockets.push(await connect(port));
+        await sleep(ATTACK_MS / 2);
+      } finally {
+        for (const s of sockets) s.destroy();
+      }
     });
-    for (const s of sockets) s.destroy();
   });
 
   it('5,000 pipelined pings on one connection are all answered, in order', async (t) => {
