@@ -157,6 +157,28 @@ function rawExchange(port, bytes, ms = 3_000) {
   });
 }
 
+/**
+ * A slow-client attack: `count` connections each send `head`, then `piece` every 100 ms for
+ * ATTACK_MS; all of them are closed before it resolves.
+ */
+async function drip(port, count, head, piece) {
+  const sockets = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const s = await connect(port);
+      s.write(head);
+      sockets.push(s);
+    }
+    const end = Date.now() + ATTACK_MS;
+    while (Date.now() < end) {
+      for (const s of sockets) if (!s.destroyed) s.write(piece);
+      await sleep(100);
+    }
+  } finally {
+    for (const s of sockets) s.destroy();
+  }
+}
+
 const statusOf = (raw) => Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
 
 describe('hostile input: a well-behaved client keeps being served during each attack', () => {
@@ -171,43 +193,12 @@ describe('hostile input: a well-behaved client keeps being served during each at
   });
 
   it('slowloris: 400 connections sending their headers a byte at a time', async (t) => {
-    const sockets = [];
-    await duringAttack(t, server, async () => {
-      try {
-        for (let i = 0; i < 400; i++) {
-          const s = await connect(port);
-          s.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-          sockets.push(s);
-        }
-        const end = Date.now() + ATTACK_MS;
-        while (Date.now() < end) {
-          for (const s of sockets) if (!s.destroyed) s.write('X');
-          await sleep(100);
-        }
-      } finally {
-        for (const s of sockets) s.destroy();
-      }
-    });
+    await duringAttack(t, server, () => drip(port, 400, 'POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'X'));
   });
 
   it('slow bodies: 200 POSTs announcing 100 kB and sending 10 bytes every 100 ms', async (t) => {
-    const sockets = [];
-    await duringAttack(t, server, async () => {
-      try {
-        for (let i = 0; i < 200; i++) {
-          const s = await connect(port);
-          s.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: ${ACCEPT_BOTH}\r\nContent-Length: 100000\r\n\r\n`);
-          sockets.push(s);
-        }
-        const end = Date.now() + ATTACK_MS;
-        while (Date.now() < end) {
-          for (const s of sockets) if (!s.destroyed) s.write('          ');
-          await sleep(100);
-        }
-      } finally {
-        for (const s of sockets) s.destroy();
-      }
-    });
+    const head = `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: ${ACCEPT_BOTH}\r\nContent-Length: 100000\r\n\r\n`;
+    await duringAttack(t, server, () => drip(port, 200, head, ' '.repeat(10)));
   });
 
   it('SSE clients that never read, flooded with 4 KiB notifications', async (t) => {
