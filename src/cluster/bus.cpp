@@ -25,19 +25,20 @@ constexpr std::size_t kDeferredDeliveries = 4'096;
 /// Without this a node resumed from a stall past its TTL delivered relay messages that
 /// had queued up during the stall on a stream it had lost, under event ids the new owner
 /// was handing out too.
-void Cluster::Impl::deliver(const std::shared_ptr<Session>& s, const json::value& msg) {
-  if (serverless || (deferred_n.load(std::memory_order_acquire) == 0 && lease_valid())) {
-    if (s->owned()) s->send_unsolicited(msg);
+void Cluster::Impl::deliver(const std::shared_ptr<Session>& s, const json::value& msg, std::string_view relayed) {
+  bool owned = s->owned();
+  if (!owned || serverless || (deferred_n.load(std::memory_order_acquire) == 0 && lease_valid())) {
+    if (owned) s->send_unsolicited(msg);
+    if (!relayed.empty()) delivered(owned, relayed, s->id());
     return;
   }
-  if (!s->owned()) return;
   {
     std::lock_guard lock(deferred_mu);
     if (deferred.size() >= kDeferredDeliveries) {
-      delivered(false, "deferred (limit)", deferred.front().sid);
+      drop_deferred(deferred.front(), "deferred (limit)");
       deferred.pop_front();
     }
-    deferred.push_back({s, s->id(), msg});
+    deferred.push_back({s, s->id(), msg, std::string(relayed)});
     deferred_n.store(deferred.size(), std::memory_order_release);
   }
   flush_deferred();
@@ -53,11 +54,20 @@ void Cluster::Impl::flush_deferred() {
     auto s = d.session.lock();
     if (s && s->owned()) {
       s->send_unsolicited(d.msg);
+      if (!d.relayed.empty()) delivered(true);
     } else {
-      delivered(false, "deferred (no longer owned)", d.sid);
+      drop_deferred(d, "deferred (no longer owned)");
     }
   }
   deferred_n.store(deferred.size(), std::memory_order_release);
+}
+
+void Cluster::Impl::drop_deferred(const Deferred& d, std::string_view why) {
+  if (!d.relayed.empty()) {
+    delivered(false, d.relayed, d.sid);
+  } else {
+    util::log_event(spdlog::level::debug, "message dropped", {{"why", why}, {"session", d.sid}});
+  }
 }
 
 namespace {

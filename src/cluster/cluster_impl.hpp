@@ -190,13 +190,18 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
 
   // ---- bus.cpp: delivery to the sessions this node owns ---------------------------------
 
-  void deliver(const std::shared_ptr<session::Session>& s, const json::value& msg);
+  /// `relayed`: the relay message type when `msg` came over the relay; such a message is
+  /// counted (delivered() once) when it is sent or dropped, not when it is deferred.
+  void deliver(const std::shared_ptr<session::Session>& s, const json::value& msg, std::string_view relayed = {});
   void flush_deferred();
   struct Deferred {
     std::weak_ptr<session::Session> session;
     std::string sid;
     json::value msg;
+    std::string relayed;  // the relay message type, "" for a local message
   };
+  /// A deferred message that will not be sent: counted if it came over the relay.
+  void drop_deferred(const Deferred& d, std::string_view why);
   std::mutex deferred_mu;
   std::deque<Deferred> deferred;  // guarded by deferred_mu
   std::atomic<std::size_t> deferred_n{0};

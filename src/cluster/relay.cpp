@@ -27,29 +27,25 @@ using Impl = Cluster::Impl;
 
 void handle(Impl& im, relay::Msg& m) {
   auto s = im.sessions->find(m.sid);
-  bool ok = s && s->owned() && m.body;
-  if (ok) im.deliver(s, *m.body);
-  im.delivered(ok, relay::name_of(relay::Type::msg), m.sid);
+  if (s && m.body) {
+    im.deliver(s, *m.body, relay::name_of(relay::Type::msg));
+  } else {
+    im.delivered(false, relay::name_of(relay::Type::msg), m.sid);
+  }
 }
 
 void handle(Impl& im, relay::Sub& m) {
   // Broadcast: a node without subscribers of the URI has nothing to deliver (not a drop).
   if (m.origin == im.node || !m.uri || !m.body) return;
   for (const auto& s : im.sessions->subscribers(*m.uri)) {
-    if (s->owned()) {
-      im.deliver(s, *m.body);
-      im.delivered(true);
-    }
+    if (s->owned()) im.deliver(s, *m.body, relay::name_of(relay::Type::sub));
   }
 }
 
 void handle(Impl& im, relay::All& m) {
   if (m.origin == im.node || !m.body) return;
   for (const auto& s : im.sessions->all()) {
-    if (s->owned() && s->initialized()) {
-      im.deliver(s, *m.body);
-      im.delivered(true);
-    }
+    if (s->owned() && s->initialized()) im.deliver(s, *m.body, relay::name_of(relay::Type::all));
   }
 }
 
