@@ -2,6 +2,7 @@
 #include "config.hpp"
 #include "fixtures.hpp"
 
+#include <frontmcp/cluster.hpp>
 #include <frontmcp/logging.hpp>
 #include <frontmcp/server.hpp>
 
@@ -33,6 +34,9 @@ int main(int argc, char** argv) {
     if (exit_code >= 0) return exit_code;
     frontmcp::configure_logging(cfg.log_format, cfg.log_level);
     if (!cfg.auth_tokens.empty()) cfg.server.http.authorize = frontmcp_server::bearer_check(cfg.auth_tokens);
+    // Every mode from the same binary: the cluster component serves distributed mode and
+    // serverless mode with Redis (unused in standalone mode).
+    cfg.server.session_backend = frontmcp::cluster::backend();
     frontmcp::Server server(cfg.server);
     frontmcp_server::register_fixtures(server);
     if (cfg.stdio) return server.run_stdio();

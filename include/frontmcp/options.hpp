@@ -1,6 +1,7 @@
 #pragma once
 // Every tunable of the server, with its default. Limits are named here, in one place.
 #include <chrono>
+#include <memory>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -192,6 +193,12 @@ struct HaOptions {
   std::function<void(const std::string& session_id, const std::string& from_node)> on_session_claimed;
 };
 
+/// Where sessions live when they must outlive this process (distributed mode, serverless
+/// with Redis): the cluster component (`find_package(frontmcp COMPONENTS cluster)`, target
+/// frontmcp::cluster, <frontmcp/cluster.hpp>) makes one: `frontmcp::cluster::backend()`.
+/// The core library (frontmcp::frontmcp) has no Redis code: standalone mode needs none.
+class SessionBackendFactory;
+
 struct ServerOptions {
   ServerInfo info;
   HttpOptions http;
@@ -209,6 +216,9 @@ struct ServerOptions {
   /// flight get `drain_timeout` to finish.
   std::chrono::milliseconds shutdown_delay{0};
   std::chrono::milliseconds drain_timeout{5'000};
+  /// Required by distributed mode (and serverless mode with ha.redis_url): Server's
+  /// constructor throws HaConfigurationError without it. Ignored in standalone mode.
+  std::shared_ptr<const SessionBackendFactory> session_backend;
 };
 
 std::string_view to_string(DeploymentMode mode) noexcept;

@@ -46,19 +46,19 @@ struct Error {
   }
 };
 
-/// Holds either a T or an Error. Cheap to move; never throws unless value() is called on
-/// an error (a bug, so it throws std::logic_error).
-template <class T>
+/// Holds either a T or an E (by default an Error). Cheap to move; never throws unless
+/// value() is called on an error (a bug, so it throws std::logic_error).
+template <class T, class E = Error>
 class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT implicit
-  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT implicit
+  Result(E error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT implicit
   /// Result<object> -> Result<value> and the like.
   template <class U>
     requires(!std::is_same_v<U, T> && std::is_constructible_v<T, U &&>)
-  Result(Result<U>&& other)  // NOLINT implicit
-      : v_(other ? std::variant<T, Error>(std::in_place_index<0>, T(std::move(other).value()))
-                 : std::variant<T, Error>(std::in_place_index<1>, std::move(other).error())) {}
+  Result(Result<U, E>&& other)  // NOLINT implicit
+      : v_(other ? std::variant<T, E>(std::in_place_index<0>, T(std::move(other).value()))
+                 : std::variant<T, E>(std::in_place_index<1>, std::move(other).error())) {}
 
   bool has_value() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
@@ -71,19 +71,26 @@ class [[nodiscard]] Result {
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
-  const Error& error() const& { return std::get<1>(v_); }
-  Error&& error() && { return std::get<1>(std::move(v_)); }
+  const E& error() const& { return std::get<1>(v_); }
+  E&& error() && { return std::get<1>(std::move(v_)); }
 
  private:
   void check() const;
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
 };
 
 [[noreturn]] void throw_bad_result_access(const Error& e);
+/// value() of a Result holding an error that is not an Error.
+[[noreturn]] void throw_bad_result_access();
 
-template <class T>
-void Result<T>::check() const {
-  if (v_.index() != 0) throw_bad_result_access(std::get<1>(v_));
+template <class T, class E>
+void Result<T, E>::check() const {
+  if (v_.index() == 0) return;
+  if constexpr (std::is_same_v<E, Error>) {
+    throw_bad_result_access(std::get<1>(v_));
+  } else {
+    throw_bad_result_access();
+  }
 }
 
 /// Result of an operation that yields nothing.

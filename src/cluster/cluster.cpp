@@ -28,14 +28,14 @@ Cluster::Impl::Impl(const ServerOptions& o, std::string n, metrics::Metrics& m)
 namespace {
 
 /// co_spawn(use_future) needs a default-constructible result.
-net::awaitable<std::optional<Result<redis::Reply>>> run_optional(const Script* script, redis::Client* client,
+net::awaitable<std::optional<Result<redis::Reply, ScriptError>>> run_optional(const Script* script, redis::Client* client,
                                                                  std::vector<std::string> keys,
                                                                  std::vector<std::string> args) {
   co_return co_await script->run(*client, std::move(keys), std::move(args));
 }
 
 /// From a thread that is not one of the I/O threads (shutdown).
-Result<redis::Reply> run_blocking(net::any_io_executor ex, const Script& script, redis::Client& client,
+Result<redis::Reply, ScriptError> run_blocking(net::any_io_executor ex, const Script& script, redis::Client& client,
                                   std::vector<std::string> keys, std::vector<std::string> args) {
   auto fut = net::co_spawn(ex, run_optional(&script, &client, std::move(keys), std::move(args)), net::use_future);
   return *fut.get();

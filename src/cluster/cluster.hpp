@@ -17,6 +17,7 @@
 // Threading: all members may be called from any thread. Failure: every call that needs
 // Redis and cannot reach it fails at once with Error{kServerError} (HTTP 503 +
 // Retry-After); nothing blocks for longer than the Redis command timeout.
+#include "session/directory.hpp"
 #include "session/event_store.hpp"
 #include "session/message_bus.hpp"
 #include "session/session_manager.hpp"
@@ -110,25 +111,25 @@ class Cluster {
 
   /// The session for a request (see the class comment). Error: Redis unavailable or
   /// SessionClaimConflictError after kClaimAttempts.
-  boost::asio::awaitable<Result<Resolution>> resolve(std::string session_id);
+  boost::asio::awaitable<session::Outcome<Resolution>> resolve(std::string session_id);
   /// Writes a new session's record (this node owns it).
-  boost::asio::awaitable<Status> create(std::shared_ptr<session::Session> s);
+  boost::asio::awaitable<session::Done> create(std::shared_ptr<session::Session> s);
   /// Writes a session's state, fenced by its epoch. A stale epoch means this node lost
   /// the session: it is demoted to a replica and the call fails (503, retry).
-  boost::asio::awaitable<Status> persist(std::shared_ptr<session::Session> s);
+  boost::asio::awaitable<session::Done> persist(std::shared_ptr<session::Session> s);
   /// DELETE: removes the record wherever the owner is; false if there was none.
-  boost::asio::awaitable<Result<bool>> remove(std::string session_id);
+  boost::asio::awaitable<session::Outcome<bool>> remove(std::string session_id);
   /// Whether the process that writes a stream (another node's POST stream) still lives:
   /// 1 yes, 0 no (dead, or restarted), -1 unknown (no writer record).
-  boost::asio::awaitable<Result<int>> writer_alive(std::string stream_key);
+  boost::asio::awaitable<session::Outcome<int>> writer_alive(std::string stream_key);
   /// A stream's events after `after_seq` from the shared log (a stream of another node).
-  boost::asio::awaitable<Result<std::vector<session::StoredEvent>>> read_events(std::string stream_key,
+  boost::asio::awaitable<session::Outcome<std::vector<session::StoredEvent>>> read_events(std::string stream_key,
                                                                                std::uint64_t after_seq);
   /// GET stream on a node that does not own the session: asks the live owner to hand it
   /// over, or claims it once the owner is dead, waiting at most `wait`. True once owned.
   boost::asio::awaitable<bool> acquire(std::shared_ptr<session::Session> s, std::chrono::milliseconds wait);
   /// Legacy SSE: relays a POST /message body to the node that holds the /sse stream.
-  boost::asio::awaitable<Status> relay_legacy(std::string session_id, std::string owner, std::string body);
+  boost::asio::awaitable<session::Done> relay_legacy(std::string session_id, std::string owner, std::string body);
   /// The owner of a session per the last lookup (replicas only; "" if unknown).
   std::string owner_of(const std::string& session_id) const;
 

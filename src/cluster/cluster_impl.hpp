@@ -52,18 +52,25 @@ inline std::int64_t wall_ms() {
       .count();
 }
 
+using session::Done;
+using session::Failure;
+using session::Fault;
+using session::Outcome;
+
 /// A Redis failure as the client sees it: 503 + Retry-After.
-inline Error unavailable(const Error& e) {
-  return Error{errc::kServerError, "Service Unavailable: session store unavailable (" + e.message + ")", {}};
+inline Failure unavailable(const Error& e) {
+  return Failure{Fault::unavailable, "Service Unavailable: session store unavailable (" + e.message + ")"};
 }
-inline Error claim_conflict(const std::string& sid) {
-  return Error{errc::kServerError,
-               "SessionClaimConflictError: session " + sid + " is being claimed by another node; retry the request",
-               {}};
+/// The request path could not settle the owner in kClaimAttempts (the seed's error name
+/// stays in the message: operators grep for it).
+inline Failure claim_conflict(const std::string& sid) {
+  return Failure{Fault::conflict,
+                 "SessionClaimConflictError: session " + sid + " is being claimed by another node; retry the request"};
 }
+inline Failure not_found() { return Failure{Fault::not_found, "Session not found"}; }
 /// A script found the session key holding another type than a hash (a `SET` by hand): the
 /// record is as unreadable as one whose state does not parse.
-inline bool wrong_type(const Error& e) { return e.message.find("WRONGTYPE") != std::string::npos; }
+inline bool wrong_type(const ScriptError& e) { return e.kind == redis::ErrorKind::wrongtype; }
 /// A session record's fields -> SessionState (directory.cpp).
 Result<session::SessionState> parse_state(std::string_view sid, std::string_view node, long long epoch,
                                           std::string_view json, long long rev = 0);
@@ -151,20 +158,20 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
 
   net::awaitable<std::shared_ptr<session::Session>> adopt_owned(session::SessionState st);
   void fence(const std::string& sid, std::string_view why);
-  net::awaitable<Result<redis::Reply>> lookup(std::string sid);
-  net::awaitable<Result<bool>> remove_record(std::string sid);
-  net::awaitable<Result<Resolution>> drop_corrupt(std::string sid, Error why);
-  net::awaitable<Result<Resolution>> resolve_serverless(std::string sid);
-  net::awaitable<Result<Resolution>> resolve(std::string sid);
+  net::awaitable<Result<redis::Reply, ScriptError>> lookup(std::string sid);
+  net::awaitable<Outcome<bool>> remove_record(std::string sid);
+  net::awaitable<Outcome<Resolution>> drop_corrupt(std::string sid, Error why);
+  net::awaitable<Outcome<Resolution>> resolve_serverless(std::string sid);
+  net::awaitable<Outcome<Resolution>> resolve(std::string sid);
   void demote(const std::shared_ptr<session::Session>& s, const std::string& owner);
-  net::awaitable<Status> save(std::shared_ptr<session::Session> s, bool create);
-  net::awaitable<Status> save_now(std::shared_ptr<session::Session> s, bool create);
+  net::awaitable<Done> save(std::shared_ptr<session::Session> s, bool create);
+  net::awaitable<Done> save_now(std::shared_ptr<session::Session> s, bool create);
   static net::awaitable<void> handoff(std::shared_ptr<Impl> self, std::string sid, std::string to);
   static net::awaitable<void> adopt_given(std::shared_ptr<Impl> self, std::string sid);
 
   // ---- event_mirror.cpp -----------------------------------------------------------------
 
-  net::awaitable<Result<std::vector<session::StoredEvent>>> read_events(std::string stream_key, std::uint64_t after);
+  net::awaitable<Outcome<std::vector<session::StoredEvent>>> read_events(std::string stream_key, std::uint64_t after);
 
   // ---- relay.cpp: the Pub/Sub relay -----------------------------------------------------
 

@@ -32,9 +32,9 @@ constexpr std::chrono::milliseconds kHandoffRepeat{250};
 constexpr std::chrono::seconds kWriteQueueWait{10};
 
 /// A write found the record corrupt (and drop_corrupt removed it): the session is gone.
-Status corrupt_on_save(const Result<Resolution>& dropped) {
+Done corrupt_on_save(const Outcome<Resolution>& dropped) {
   if (!dropped) return dropped.error();
-  return Error{errc::kSessionNotFound, "Session not found", {}};
+  return not_found();
 }
 
 }  // namespace
@@ -81,7 +81,7 @@ void Cluster::Impl::fence(const std::string& sid, std::string_view why) {
 
 /// lookup.lua for one session (also slides its idle TTL): {"MISSING"} or
 /// {"FOUND", nodeId, epoch, state, alive}.
-net::awaitable<Result<redis::Reply>> Cluster::Impl::lookup(std::string sid) {  // by value: a coroutine parameter
+net::awaitable<Result<redis::Reply, ScriptError>> Cluster::Impl::lookup(std::string sid) {  // by value: a coroutine parameter
   std::vector<std::string> r_keys{keys.session(sid)};
   std::vector<std::string> r_args{keys.prefix, node, ttl_ms};
   co_return co_await scripts.lookup.run(*client, std::move(r_keys), std::move(r_args));
@@ -89,7 +89,7 @@ net::awaitable<Result<redis::Reply>> Cluster::Impl::lookup(std::string sid) {  /
 
 /// remove.lua, then the owner (if another node) drops the session before this returns.
 /// False: there was no record.
-net::awaitable<Result<bool>> Cluster::Impl::remove_record(std::string sid) {
+net::awaitable<Outcome<bool>> Cluster::Impl::remove_record(std::string sid) {
   sessions->remove(sid);
   std::vector<std::string> r_keys{keys.session(sid), keys.events(sid + "/0")};
   std::vector<std::string> r_args{keys.prefix, sid};
@@ -116,7 +116,7 @@ net::awaitable<Result<bool>> Cluster::Impl::remove_record(std::string sid) {
 /// or damaged) would answer 503 forever and never fail over. It cannot become readable
 /// again, so it is logged, counted and removed like a DELETE; the request is answered
 /// 404 and the client initializes a new session (docs/ha.md "Corrupt records").
-net::awaitable<Result<Resolution>> Cluster::Impl::drop_corrupt(std::string sid, Error why) {
+net::awaitable<Outcome<Resolution>> Cluster::Impl::drop_corrupt(std::string sid, Error why) {
   metrics.session_records_corrupt.inc();
   util::log_event(spdlog::level::err, "session record does not parse: removed; its client must initialize again",
                   {{"session", sid}, {"error", why.message}});
@@ -126,7 +126,7 @@ net::awaitable<Result<Resolution>> Cluster::Impl::drop_corrupt(std::string sid, 
 }
 
 /// Serverless: every request reads the record; nobody owns a session, nobody takes one over.
-net::awaitable<Result<Resolution>> Cluster::Impl::resolve_serverless(std::string sid) {
+net::awaitable<Outcome<Resolution>> Cluster::Impl::resolve_serverless(std::string sid) {
   if (!client->connected()) co_return unavailable(Error{errc::kServerError, "redis: not connected", {}});
   auto r = co_await lookup(sid);
   if (!r && wrong_type(r.error())) co_return co_await drop_corrupt(std::move(sid), std::move(r).error());
@@ -140,7 +140,7 @@ net::awaitable<Result<Resolution>> Cluster::Impl::resolve_serverless(std::string
   co_return Resolution{sessions->adopt(std::move(st).value(), false), false};
 }
 
-net::awaitable<Result<Resolution>> Cluster::Impl::resolve(std::string sid) {
+net::awaitable<Outcome<Resolution>> Cluster::Impl::resolve(std::string sid) {
   if (serverless) co_return co_await resolve_serverless(std::move(sid));
   auto local = sessions->find(sid);
   if (local && local->owned() && lease_valid() &&
@@ -226,7 +226,7 @@ void Cluster::Impl::demote(const std::shared_ptr<Session>& s, const std::string&
 /// another one of them just replaced would only be refused): a request whose change an
 /// earlier write already covered returns when that write (and its owner acknowledgement)
 /// is done, without a write of its own.
-net::awaitable<Status> Cluster::Impl::save(std::shared_ptr<Session> s, bool create) {
+net::awaitable<Done> Cluster::Impl::save(std::shared_ptr<Session> s, bool create) {
   auto waker = std::make_shared<util::Waker>(co_await net::this_coro::executor);
   auto deadline = util::Waker::Clock::now() + kWriteQueueWait;
   for (;;) {
@@ -244,7 +244,7 @@ net::awaitable<Status> Cluster::Impl::save(std::shared_ptr<Session> s, bool crea
   co_return co_await save_now(s, create);  // a copy: end_write needs the session after it
 }
 
-net::awaitable<Status> Cluster::Impl::save_now(std::shared_ptr<Session> s, bool create) {
+net::awaitable<Done> Cluster::Impl::save_now(std::shared_ptr<Session> s, bool create) {
   for (int attempt = 0; attempt < kClaimAttempts; ++attempt) {
     auto [st, covers] = s->snapshot_for_save();
     std::vector<std::string> r_keys{keys.session(s->id())};
@@ -280,7 +280,7 @@ net::awaitable<Status> Cluster::Impl::save_now(std::shared_ptr<Session> s, bool 
     }
     if (verdict == "MISSING") {
       fence(s->id(), "its record is gone");
-      co_return Error{errc::kSessionNotFound, "Session not found", {}};
+      co_return not_found();
     }
     // STALE: the session changed owner since this node read it (a hand-off while the
     // request ran, or a takeover). Re-read it and apply this request's changes on top
@@ -289,7 +289,7 @@ net::awaitable<Status> Cluster::Impl::save_now(std::shared_ptr<Session> s, bool 
     if (!l) co_return unavailable(l.error());
     if (reply_str(*l, 0) != "FOUND") {
       fence(s->id(), "its record is gone");
-      co_return Error{errc::kSessionNotFound, "Session not found", {}};
+      co_return not_found();
     }
     std::string owner(reply_str(*l, 1));
     auto fresh = parse_state(s->id(), owner, reply_int(*l, 2), reply_str(*l, 3), reply_int(*l, 5));
@@ -331,15 +331,15 @@ net::awaitable<void> Cluster::Impl::adopt_given(std::shared_ptr<Impl> self, std:
 
 // ---- Cluster ----------------------------------------------------------------------------
 
-net::awaitable<Result<Resolution>> Cluster::resolve(std::string session_id) {
+net::awaitable<Outcome<Resolution>> Cluster::resolve(std::string session_id) {
   return impl_->resolve(std::move(session_id));
 }
 
-net::awaitable<Status> Cluster::create(std::shared_ptr<Session> s) { return impl_->save(std::move(s), true); }
+net::awaitable<Done> Cluster::create(std::shared_ptr<Session> s) { return impl_->save(std::move(s), true); }
 
-net::awaitable<Status> Cluster::persist(std::shared_ptr<Session> s) { return impl_->save(std::move(s), false); }
+net::awaitable<Done> Cluster::persist(std::shared_ptr<Session> s) { return impl_->save(std::move(s), false); }
 
-net::awaitable<Result<bool>> Cluster::remove(std::string session_id) {
+net::awaitable<Outcome<bool>> Cluster::remove(std::string session_id) {
   return impl_->remove_record(std::move(session_id));
 }
 

@@ -53,11 +53,11 @@ void MirroredEventStore::announce_writer(const std::string& stream_key) {
   c->send({"SET", keys_.writer(stream_key), writer_, "PX", ttl_});
 }
 
-net::awaitable<Result<std::vector<StoredEvent>>> Cluster::Impl::read_events(std::string stream_key,
+net::awaitable<Outcome<std::vector<StoredEvent>>> Cluster::Impl::read_events(std::string stream_key,
                                                                           std::uint64_t after) {
   redis::Command cmd{"LRANGE", keys.events(stream_key), "0", "-1"};
   auto r = co_await client->command(std::move(cmd));
-  if (!r) co_return std::move(r).error();
+  if (!r) co_return unavailable(r.error());
   std::vector<StoredEvent> out;
   for (const auto& e : r->elements) {
     StoredEvent ev;
@@ -70,7 +70,7 @@ net::awaitable<Result<std::vector<StoredEvent>>> Cluster::Impl::read_events(std:
 
 std::shared_ptr<session::EventStore> Cluster::event_store() const { return impl_->events; }
 
-net::awaitable<Result<int>> Cluster::writer_alive(std::string stream_key) {
+net::awaitable<Outcome<int>> Cluster::writer_alive(std::string stream_key) {
   auto& im = *impl_;
   std::vector<std::string> r_keys{im.keys.writer(stream_key)};
   std::vector<std::string> r_args{im.keys.prefix};
@@ -79,10 +79,8 @@ net::awaitable<Result<int>> Cluster::writer_alive(std::string stream_key) {
   co_return static_cast<int>(r->integer);
 }
 
-net::awaitable<Result<std::vector<StoredEvent>>> Cluster::read_events(std::string stream_key, std::uint64_t after_seq) {
-  auto r = co_await impl_->read_events(std::move(stream_key), after_seq);
-  if (!r) co_return unavailable(r.error());
-  co_return r;
+net::awaitable<Outcome<std::vector<StoredEvent>>> Cluster::read_events(std::string stream_key, std::uint64_t after_seq) {
+  co_return co_await impl_->read_events(std::move(stream_key), after_seq);
 }
 
 }  // namespace frontmcp::cluster

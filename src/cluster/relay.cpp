@@ -254,14 +254,14 @@ void Cluster::Impl::acknowledge(const std::string& sid, const std::string& rid) 
 
 // ---- Cluster ----------------------------------------------------------------------------
 
-net::awaitable<Status> Cluster::relay_legacy(std::string session_id, std::string owner, std::string body) {
+net::awaitable<Done> Cluster::relay_legacy(std::string session_id, std::string owner, std::string body) {
   auto& im = *impl_;
   auto channel = im.keys.notify(owner);
   auto wire = im.seal(channel, relay::Legacy{session_id, std::move(body)});
   redis::Command cmd{"PUBLISH", std::move(channel), std::move(wire)};
   auto r = co_await im.client->command(std::move(cmd));
   if (!r) co_return unavailable(r.error());
-  if (r->integer == 0) co_return Error{errc::kSessionNotFound, "Session not found", {}};
+  if (r->integer == 0) co_return not_found();
   co_return Ok{};
 }
 

@@ -43,12 +43,14 @@ redis::Command Script::eval(const std::vector<std::string>& keys, const std::vec
   return build("EVAL", source_, keys, args);
 }
 
-boost::asio::awaitable<Result<redis::Reply>> Script::run(redis::Client& client, std::vector<std::string> keys,
-                                                         std::vector<std::string> args) const {
+boost::asio::awaitable<Result<redis::Reply, ScriptError>> Script::run(redis::Client& client, std::vector<std::string> keys,
+                                                                       std::vector<std::string> args) const {
   auto r = co_await client.command(evalsha(keys, args));
   if (r && r->is_noscript()) r = co_await client.command(eval(keys, args));
-  if (!r) co_return std::move(r).error();
-  if (r->is_error()) co_return Error{errc::kServerError, "redis: " + name_ + ".lua: " + r->str, {}};
+  if (!r) co_return ScriptError{std::move(r).error()};
+  if (r->is_error()) {
+    co_return ScriptError{{errc::kServerError, "redis: " + name_ + ".lua: " + r->str, {}}, r->error_kind()};
+  }
   co_return std::move(r).value();
 }
 

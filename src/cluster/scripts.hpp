@@ -11,6 +11,11 @@
 
 namespace frontmcp::cluster {
 
+/// A script that failed: Redis unreachable (kind none), or its error reply's kind.
+struct ScriptError : Error {
+  redis::ErrorKind kind = redis::ErrorKind::none;
+};
+
 class Script {
  public:
   Script(std::string name, std::string_view source);
@@ -20,8 +25,8 @@ class Script {
 
   redis::Command evalsha(const std::vector<std::string>& keys, const std::vector<std::string>& args) const;
   redis::Command eval(const std::vector<std::string>& keys, const std::vector<std::string>& args) const;
-  /// EVALSHA, then EVAL on NOSCRIPT. A Redis error reply becomes an Error.
-  boost::asio::awaitable<Result<redis::Reply>> run(redis::Client& client, std::vector<std::string> keys,
+  /// EVALSHA, then EVAL on NOSCRIPT. A Redis error reply becomes a ScriptError of its kind.
+  boost::asio::awaitable<Result<redis::Reply, ScriptError>> run(redis::Client& client, std::vector<std::string> keys,
                                                    std::vector<std::string> args) const;
 
  private:

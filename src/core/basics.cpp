@@ -29,6 +29,8 @@ void throw_bad_result_access(const Error& e) {
   throw std::logic_error("Result::value() on an error: " + e.message);
 }
 
+void throw_bad_result_access() { throw std::logic_error("Result::value() on an error"); }
+
 std::string_view to_string(DeploymentMode mode) noexcept {
   switch (mode) {
     case DeploymentMode::standalone: return "standalone";

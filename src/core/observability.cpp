@@ -7,7 +7,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "cluster/cluster.hpp"
 #include "core/server_core.hpp"
 #include "util/exposition.hpp"
 
@@ -62,21 +61,18 @@ void collect_process(metrics::Families& out) {
 
 ServerCore::Readiness ServerCore::readiness() const {
   // In order: the first failing probe is the one named in "failing".
-  std::vector<std::pair<std::string_view, std::string>> checks;
+  std::vector<std::pair<std::string, std::string>> checks;
   checks.emplace_back("startup", ready.load() ? std::string(kOk) : std::string("starting"));
   checks.emplace_back("shutdown", stopping.load() || draining.load() ? std::string("draining") : std::string(kOk));
-  if (cluster) {
-    auto p = cluster->probes();
-    checks.emplace_back("redis", p.redis.empty() ? std::string(kOk) : p.redis);
-    if (!cluster->serverless()) {
-      checks.emplace_back("relay", p.relay.empty() ? std::string(kOk) : p.relay);
-      checks.emplace_back("heartbeat", p.heartbeat.empty() ? std::string(kOk) : p.heartbeat);
-    }
+  std::vector<std::string> warnings;
+  if (backend) {
+    for (auto& [name, why] : backend->probes()) checks.emplace_back(name, why.empty() ? std::string(kOk) : std::move(why));
+    warnings = backend->warnings();
   } else {
     checks.emplace_back("sessionStore", std::string(kOk));  // in memory: answers while the process runs
   }
   json::object c;
-  std::string_view failing;
+  std::string failing;
   std::string reason;
   for (auto& [name, state] : checks) {
     if (state != kOk && failing.empty()) {
@@ -93,7 +89,11 @@ ServerCore::Readiness ServerCore::readiness() const {
   body["node"] = node_id;
   body["checks"] = std::move(c);
   // Warnings never make the node unready (the zero-config quick start keeps working).
-  if (relay_unsigned(options)) body["warnings"] = json::array{kRelayUnsignedWarning};
+  if (!warnings.empty()) {
+    json::array w;
+    for (auto& text : warnings) w.emplace_back(text);
+    body["warnings"] = std::move(w);
+  }
   return {failing.empty(), json::serialize(body)};
 }
 
@@ -113,7 +113,7 @@ std::string ServerCore::render_metrics() const {
   std::uint64_t owned = 0, replica = 0;
   std::uint64_t event_bytes = 0;
   for (const auto& s : sessions.all()) {
-    (s->owned() ? owned : replica) += 1;
+    (directory->holds_stream(*s) ? owned : replica) += 1;
     event_bytes += s->event_bytes();
   }
   auto& sess = family(out, "frontmcp_sessions",
@@ -127,16 +127,12 @@ std::string ServerCore::render_metrics() const {
          "maxEventBytesPerSession).",
          MetricType::Gauge, num(event_bytes));
   metric(out, "frontmcp_sessions_rejected_total", "initialize requests refused because maxSessions was reached.",
-         MetricType::Counter, num(counters.sessions_rejected.load()));
+         MetricType::Counter, num(sessions_rejected.load()));
   metric(out, "frontmcp_connections_open", "Open HTTP connections.", MetricType::Gauge,
-         num(counters.connections_open.load()));
+         num(http_counters.connections_open.load()));
   metric(out, "frontmcp_connections_rejected_total", "Connections refused because maxConnections was reached.",
-         MetricType::Counter, num(counters.connections_rejected.load()));
-  if (cluster && !cluster->serverless()) {
-    metric(out, "frontmcp_heartbeat_age_seconds",
-           "Seconds since this node's last successful heartbeat write (-1 before the first).", MetricType::Gauge,
-           cluster->heartbeat_age_seconds());
-  }
+         MetricType::Counter, num(http_counters.connections_rejected.load()));
+  if (backend) backend->collect(out);
   metrics.collect(out);
   collect_process(out);
   return metrics::serialize(out);

@@ -1,7 +1,5 @@
 #include <frontmcp/server.hpp>
 
-#include "cluster/cluster.hpp"
-#include "cluster/relay_auth.hpp"
 #include "core/server_core.hpp"
 #include "http/http_server.hpp"
 #include "transport/stdio.hpp"
@@ -26,9 +24,9 @@ namespace net = boost::asio;
 namespace {
 /// How often stop() checks whether open connections have finished while draining.
 constexpr std::chrono::milliseconds kDrainPoll{20};
-/// Distributed mode: how long start() waits for the first heartbeat before it serves
-/// anyway (not ready until Redis answers).
-constexpr std::chrono::milliseconds kClusterStartWait{3'000};
+/// How long start() waits for the session backend (distributed mode: the first heartbeat)
+/// before it serves anyway (not ready until then).
+constexpr std::chrono::milliseconds kBackendStartWait{3'000};
 }  // namespace
 
 namespace {
@@ -49,6 +47,8 @@ struct Server::Impl {
 
   core::ServerCore core;
   net::io_context ioc;
+  /// What the HTTP server serves (built by start()).
+  std::optional<http::Site> site;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::unique_ptr<http::HttpServer> http;
   std::vector<std::thread> threads;
@@ -62,6 +62,22 @@ struct Server::Impl {
   unsigned thread_count() const {
     unsigned n = core.options.threads ? core.options.threads : std::thread::hardware_concurrency();
     return n ? n : 1;
+  }
+
+  http::Site make_site() {
+    http::Site s{core.options.http, core.metrics, core.http_counters, core.draining};
+    s.io_threads = thread_count();
+    s.dns_rebinding_protection = core.dns_rebinding_protection;
+    s.probes_host_checked = core.probes_host_checked;
+    s.serves_while_draining = core.directory->serves_while_draining();
+    s.response_headers = core.directory->response_headers();
+    s.routes = transport::routes(core.deps);
+    s.readiness = [this] {
+      auto r = core.readiness();
+      return std::pair<bool, std::string>(r.ready, std::move(r.body));
+    };
+    s.metrics_text = [this] { return core.render_metrics(); };
+    return s;
   }
 
   void start_threads() {
@@ -125,45 +141,25 @@ const ServerOptions& Server::options() const noexcept { return impl_->core.optio
 void Server::start() {
   auto& im = *impl_;
   if (im.started) return;
-  const auto& ha = im.core.options.ha;
-  if (im.core.options.mode == DeploymentMode::distributed) {
-    if (ha.redis_url.empty()) {
-      throw std::runtime_error(
-          "HaConfigurationError: distributed mode needs Redis: set ServerOptions::ha.redis_url "
-          "(frontmcp-server: --redis redis://HOST:PORT or FRONTMCP_REDIS_URL)");
-    }
-    if (ha.heartbeat_ttl <= ha.heartbeat_interval) {
-      throw std::runtime_error("HaConfigurationError: heartbeatTtlMs (" + std::to_string(ha.heartbeat_ttl.count()) +
-                               ") must be greater than heartbeatIntervalMs (" +
-                               std::to_string(ha.heartbeat_interval.count()) + ")");
-    }
+  if (const auto& factory = im.core.options.session_backend) {
+    factory->validate(im.core.options);
+    util::set_log_node(im.core.node_id);
+    factory->announce(im.core.options);
+  } else {
+    util::set_log_node(im.core.node_id);
   }
-  // A relay secret that is set is checked in every mode (it is meant to be used).
-  if (auto problem = cluster::RelayAuth::check_secrets(ha.relay_secret, ha.relay_previous_secret); !problem.empty()) {
-    throw std::runtime_error("HaConfigurationError: " + problem);
-  }
-  util::set_log_node(im.core.node_id);
-  if (core::relay_unsigned(im.core.options)) {
-    util::log().warn(
-        "relay unsigned: no relay secret is set, so messages between nodes (Redis Pub/Sub on {}notify:* and "
-        "{}broadcast) are neither signed nor checked. Anyone who can PUBLISH on this Redis can inject messages into "
-        "any session of this cluster: send server->client requests (sampling, elicitation) to a client's stream, run "
-        "tool calls inside a session, move sessions to other nodes. Set the same secret of at least {} random bytes "
-        "on every node: FRONTMCP_RELAY_SECRET, --relay-secret-file FILE, or relaySecret in the config file "
-        "(library: ServerOptions::ha.relay_secret); e.g. `openssl rand -hex 32`. See docs/security.md.",
-        ha.redis_key_prefix, ha.redis_key_prefix, kRelaySecretMinBytes);
-  }
-  im.core.io_threads = im.thread_count();
-  im.http = std::make_unique<http::HttpServer>(im.core, im.ioc);
+  im.site.emplace(im.make_site());
+  im.http = std::make_unique<http::HttpServer>(*im.site, im.ioc);
   im.http->start();  // throws on bind failure, before any thread starts
-  if (im.core.cluster) {
-    im.core.cluster->legacy_handler = transport::legacy_relay_handler(im.core, im.ioc.get_executor());
-    im.core.cluster->start(im.core.sessions, im.ioc.get_executor());  // throws on a bad URL, before threads
+  if (auto& backend = im.core.backend) {
+    // Throws on a bad Redis URL, before threads.
+    backend->start(im.core.sessions, im.ioc.get_executor(),
+                   transport::legacy_relay_handler(im.core.deps, im.ioc.get_executor()));
   }
   im.sweeper = std::make_unique<net::steady_timer>(im.ioc);
   im.schedule_sweep();
   im.start_threads();
-  if (im.core.cluster) im.core.cluster->wait_ready(kClusterStartWait);
+  if (im.core.backend) im.core.backend->wait_ready(kBackendStartWait);
   im.started = true;
   im.core.ready = true;
   util::log().info("node {} serving MCP on http://{}:{}{} ({} mode, {} threads)", im.core.node_id, im.core.options.http.host,
@@ -210,16 +206,16 @@ void Server::stop(std::chrono::milliseconds drain) {
   }
   // Distributed mode: delete the heartbeat and mark this node's sessions claimable now
   // (the other nodes are told and claim them at once, without waiting for the TTL).
-  if (im.core.cluster) im.core.cluster->leave();
+  if (im.core.backend) im.core.backend->leave();
   for (const auto& s : im.core.sessions.all()) im.core.sessions.remove(s->id());
-  if (im.core.cluster) im.core.cluster->stop();
+  if (im.core.backend) im.core.backend->stop();
   im.work.reset();
   im.ioc.stop();
   for (auto& t : im.threads) {
     if (t.joinable()) t.join();
   }
   im.threads.clear();
-  if (im.core.cluster) im.core.cluster->release_io();  // before the io_context goes
+  if (im.core.backend) im.core.backend->release_io();  // before the io_context goes
   {
     std::lock_guard lock(im.mu);
     im.stopped = true;
@@ -252,7 +248,7 @@ int Server::run_stdio() {
   auto& im = *impl_;
   im.start_threads();
   im.started = true;
-  int rc = transport::run_stdio(im.core, im.ioc, /*stdin*/ 0, std::cout);
+  int rc = transport::run_stdio(im.core.deps, im.ioc, /*stdin*/ 0, std::cout);
   stop(std::chrono::milliseconds{0});
   return rc;
 }

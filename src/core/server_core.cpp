@@ -1,14 +1,10 @@
 #include "core/server_core.hpp"
 
-#include "cluster/cluster.hpp"
+#include "http/http_server.hpp"
 #include "util/ids.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-#include <algorithm>
-#include <cctype>
 #include <cstdlib>
+#include <stdexcept>
 
 namespace frontmcp::core {
 
@@ -21,23 +17,6 @@ std::string resolve_node_id(const ServerOptions& options) {
   return "node-" + util::random_hex_id().substr(0, 12);
 }
 
-bool is_loopback_host(std::string_view host) {
-  // Exact forms only: a prefix test would let "127.0.0.1.evil.example" through.
-  constexpr std::string_view kLocalhost = "localhost";
-  if (host.size() == kLocalhost.size() &&
-      std::equal(host.begin(), host.end(), kLocalhost.begin(),
-                 [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
-    return true;
-  }
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  std::string h(host);
-  in_addr v4{};
-  if (::inet_pton(AF_INET, h.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  if (::inet_pton(AF_INET6, h.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
-  return false;
-}
-
 namespace {
 /// Serverless mode: no long-lived streams, so every POST is answered with JSON and there
 /// is no event log to resume (docs/operations.md §1 "Deployment modes").
@@ -48,25 +27,38 @@ ServerOptions effective(ServerOptions o) {
   }
   return o;
 }
-bool uses_redis(const ServerOptions& o) {
-  return o.mode == DeploymentMode::distributed || (o.mode == DeploymentMode::serverless && !o.ha.redis_url.empty());
+/// The backend the mode needs (nullptr: standalone, in this process).
+std::unique_ptr<SessionBackend> make_backend(const ServerOptions& o, const std::string& node, metrics::Metrics& m) {
+  if (o.session_backend) {
+    if (o.session_backend->wanted(o)) return o.session_backend->create(o, node, m);
+    return nullptr;
+  }
+  if (o.mode == DeploymentMode::distributed || (o.mode == DeploymentMode::serverless && !o.ha.redis_url.empty())) {
+    throw std::runtime_error(
+        "HaConfigurationError: " + std::string(to_string(o.mode)) +
+        " mode keeps sessions in Redis, which the core library does not include: link frontmcp::cluster "
+        "(find_package(frontmcp COMPONENTS cluster)) and set ServerOptions::session_backend = "
+        "frontmcp::cluster::backend()");
+  }
+  return nullptr;
 }
 }  // namespace
 
 ServerCore::ServerCore(ServerOptions opts, std::string node)
     : options(effective(std::move(opts))),
       node_id(std::move(node)),
-      dns_rebinding_protection(options.http.dns_rebinding_protection.value_or(is_loopback_host(options.http.host))),
-      probes_host_checked(dns_rebinding_protection && is_loopback_host(options.http.host)),
+      dns_rebinding_protection(options.http.dns_rebinding_protection.value_or(http::is_loopback_host(options.http.host))),
+      probes_host_checked(dns_rebinding_protection && http::is_loopback_host(options.http.host)),
       registry(options.session.page_size),
-      cluster(uses_redis(options) ? std::make_unique<cluster::Cluster>(options, node_id, metrics) : nullptr),
-      events(cluster ? cluster->event_store()
+      backend(make_backend(options, node_id, metrics)),
+      events(backend ? backend->event_store()
                      : std::make_shared<session::MemoryEventStore>(session::event_limits(options.session))),
-      store(std::make_shared<session::MemorySessionStore>()),
-      sessions(options.session.max_sessions, events, store, node_id),
-      bus(cluster ? cluster->make_bus(sessions) : std::make_unique<session::LocalMessageBus>(sessions)),
-      dispatcher(registry, sessions, *bus, options, node_id, metrics) {
-  sessions.set_distributed(cluster != nullptr);
+      sessions(options.session.max_sessions, events, std::make_shared<session::MemorySessionStore>(), node_id),
+      bus(backend ? backend->make_bus(sessions) : std::make_unique<session::LocalMessageBus>(sessions)),
+      directory(backend ? backend->make_directory(sessions) : std::make_unique<session::LocalDirectory>(sessions)),
+      dispatcher(registry, sessions, *bus, *directory, options, node_id, metrics),
+      deps{options, sessions, *directory, *bus, events, dispatcher, metrics, sessions_rejected, draining} {
+  sessions.set_distributed(backend != nullptr);
 }
 
 ServerCore::~ServerCore() = default;

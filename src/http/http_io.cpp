@@ -96,8 +96,8 @@ net::awaitable<bool> write_reply(Exchange& ex, Reply reply) {
   std::string head = response_head(ex, head_spec, lists);
   // HEAD: the fields of a GET (Content-Length included), without the body.
   if (ex.req.method() == bhttp::verb::head) reply.body.clear();
-  ex.core.metrics.http_response(code);
-  ex.deadline.after(ex.core.options.http.write_timeout);
+  ex.site.metrics.http_response(code);
+  ex.deadline.after(ex.site.options.write_timeout);
   std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(reply.body)};
   boost::system::error_code ec;
   co_await net::async_write(ex.stream, buffers, net::redirect_error(net::use_awaitable, ec));
@@ -146,8 +146,8 @@ net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::
   head_spec.chunked = true;
   const Headers* lists[] = {&sse_fields(), &ex.headers, &extra};
   std::string head = response_head(ex, head_spec, lists);
-  ex.core.metrics.http_response(200);
-  const auto& http = ex.core.options.http;
+  ex.site.metrics.http_response(200);
+  const auto& http = ex.site.options;
   boost::system::error_code ec;
   ex.deadline.after(http.write_timeout);
   co_await net::async_write(ex.stream, net::buffer(head), net::redirect_error(net::use_awaitable, ec));
@@ -166,7 +166,7 @@ net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::
 
   for (;;) {
     if (peer.closed) co_return false;
-    bool fin = stream.finished() || (opts.ends_at_drain && ex.core.draining.load(std::memory_order_acquire));
+    bool fin = stream.finished() || (opts.ends_at_drain && ex.site.draining.load(std::memory_order_acquire));
     auto events = stream.read_after(cursor, kMaxEventsPerWrite);
     for (const auto& e : events) {
       sse::append_event(buf, opts.event_ids ? stream.event_id(e.seq) : std::string(), "message", e.data);
@@ -218,7 +218,7 @@ net::awaitable<bool> pump_sse(Exchange& ex, session::SseStream& stream, std::uin
   // The watcher uses the connection's socket and buffer: it must be gone before they
   // are used again (or destroyed).
   if (!peer->done) ex.stream.socket().cancel();
-  while (!peer->done) co_await waker->wait_for(ex.core.options.http.write_timeout);
+  while (!peer->done) co_await waker->wait_for(ex.site.options.write_timeout);
   co_return ok && !peer->closed;
 }
 

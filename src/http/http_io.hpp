@@ -1,7 +1,9 @@
 #pragma once
 // Beast types and response helpers shared by the HTTP transports. Heavy: include only
 // from the few .cpp files that speak HTTP (Asio/Beast are compiled once, separately).
-#include "core/server_core.hpp"
+#include "util/metrics.hpp"
+#include <frontmcp/options.hpp>
+#include "http/counters.hpp"
 #include "http/response_head.hpp"
 #include "session/stream.hpp"
 #include "util/async_event.hpp"
@@ -16,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -51,9 +54,42 @@ class Deadline {
 /// How often the reaper looks for connections past their deadline.
 inline constexpr std::chrono::milliseconds kReapInterval{500};
 
+struct Exchange;
+struct Answer;
+
+/// What the HTTP layer serves and everything it needs to know of the server above it: the
+/// HTTP options, the paths with their handlers (the transports register theirs), the
+/// probes, and a few flags. Built by the composition root (core/server.cpp); outlives the
+/// HttpServer and every connection.
+struct Site {
+  using Handler = std::function<net::awaitable<Answer>(Exchange&)>;
+
+  const HttpOptions& options;
+  metrics::Metrics& metrics;
+  Counters& counters;
+  /// Set when the server drains (read on every request).
+  const std::atomic<bool>& draining;
+  /// Threads running the io_context.
+  unsigned io_threads = 1;
+  bool dns_rebinding_protection = true;
+  /// DNS-rebinding protection covers the probes and /metrics too: only on a loopback bind
+  /// (on a routable one, Kubernetes probes send the pod IP as Host).
+  bool probes_host_checked = true;
+  /// Requests that arrive while draining are still served (the sessions outlive this
+  /// process), else refused with 503.
+  bool serves_while_draining = false;
+  /// Added to every response (the node's identity behind a load balancer).
+  std::vector<std::pair<std::string, std::string>> response_headers = {};
+  /// Exact paths and who serves them.
+  std::vector<std::pair<std::string, Handler>> routes = {};
+  /// GET /readyz: (ready, JSON body); GET /metrics: the exposition text.
+  std::function<std::pair<bool, std::string>()> readiness = {};
+  std::function<std::string()> metrics_text = {};
+};
+
 /// One request being answered on one connection.
 struct Exchange {
-  core::ServerCore& core;
+  const Site& site;
   beast::tcp_stream& stream;
   /// The connection's read buffer: bytes read past this request stay here for the next.
   beast::flat_buffer& buffer;

@@ -1,9 +1,7 @@
 #include "http/http_server.hpp"
 
-#include "cluster/cluster.hpp"
-
 #include "http/http_io.hpp"
-#include "transport/transports.hpp"
+#include "protocol/jsonrpc.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -19,7 +17,11 @@
 #include <boost/json/serialize.hpp>
 #include "util/log.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <optional>
 #if defined(__linux__)
@@ -66,17 +68,17 @@ std::optional<std::string_view> strip_port(std::string_view host) {
   return host.substr(0, colon);
 }
 
-bool host_allowed(const core::ServerCore& core, std::string_view host_header) {
+bool host_allowed(const Site& site, std::string_view host_header) {
   auto parsed = strip_port(host_header);
   if (!parsed) return false;
   auto host = *parsed;
-  if (core::is_loopback_host(host)) return true;
-  const auto& allowed = core.options.http.allowed_hosts;
+  if (is_loopback_host(host)) return true;
+  const auto& allowed = site.options.allowed_hosts;
   return std::find(allowed.begin(), allowed.end(), host) != allowed.end();
 }
 
-bool origin_allowed(const core::ServerCore& core, std::string_view origin) {
-  const auto& allowed = core.options.http.allowed_origins;
+bool origin_allowed(const Site& site, std::string_view origin) {
+  const auto& allowed = site.options.allowed_origins;
   if (std::find(allowed.begin(), allowed.end(), origin) != allowed.end()) return true;
   // Only a web page's own origin: chrome-extension://localhost or ws://127.0.0.1 is not
   // a loopback page (browsers serialize the scheme in lower case).
@@ -89,11 +91,11 @@ bool origin_allowed(const core::ServerCore& core, std::string_view origin) {
     return false;
   }
   auto host = strip_port(rest);
-  return host && core::is_loopback_host(*host);
+  return host && is_loopback_host(*host);
 }
 
-bool cors_allows(const core::ServerCore& core, std::string_view origin) {
-  for (const auto& o : core.options.http.cors_allowed_origins) {
+bool cors_allows(const Site& site, std::string_view origin) {
+  for (const auto& o : site.options.cors_allowed_origins) {
     if (o == "*" || o == origin) return true;
   }
   return false;
@@ -118,7 +120,7 @@ std::optional<Denied> authorize(Exchange& ex, std::string_view path) {
   ar.remote_address = remote;
   ar.session_id = header(ex.req, "Mcp-Session-Id");
   std::string query_sid;
-  if (ar.session_id.empty() && path == ex.core.options.http.message_path) {
+  if (ar.session_id.empty() && path == ex.site.options.message_path) {
     query_sid = query_param(ex.req, "sessionId");
     ar.session_id = query_sid;
   }
@@ -126,7 +128,7 @@ std::optional<Denied> authorize(Exchange& ex, std::string_view path) {
   ar.context = &ex.req;
   AuthDecision d;
   try {
-    d = ex.core.options.http.authorize(ar);
+    d = ex.site.options.authorize(ar);
   } catch (const std::exception& e) {
     util::log().error("authorization hook threw: {}", e.what());
     d = AuthDecision::deny("Bearer", "Unauthorized: authorization failed");
@@ -149,62 +151,54 @@ std::optional<Denied> authorize(Exchange& ex, std::string_view path) {
 /// but it cannot forge Host and always sends its own Origin. A 403 when either is refused.
 std::optional<Reply> check_rebinding(const Exchange& ex) {
   auto host = header(ex.req, "Host");
-  if (!host_allowed(ex.core, host)) {
+  if (!host_allowed(ex.site, host)) {
     util::log().warn("rejected request with Host '{}' (DNS-rebinding protection)", host);
     return error_reply(status::forbidden, errc::kServerError, "Forbidden: Host not allowed");
   }
   auto origin = header(ex.req, "Origin");
-  if (!origin.empty() && !origin_allowed(ex.core, origin)) {
+  if (!origin.empty() && !origin_allowed(ex.site, origin)) {
     util::log().warn("rejected request with Origin '{}' (DNS-rebinding protection)", origin);
     return error_reply(status::forbidden, errc::kServerError, "Forbidden: Origin not allowed");
   }
   return std::nullopt;
 }
 
-/// Where route() hands a request that it does not answer itself.
-enum class Handler { streamable, legacy_stream, legacy_message };
-
 /// Everything route() decides without I/O: the reply to write (health, metrics, CORS
 /// preflight, rejections), or else the transport that serves the request.
-std::optional<Reply> plan_route(Exchange& ex, Handler& handler) {
-  auto& core = ex.core;
-  const auto& opt = core.options.http;
+std::optional<Reply> plan_route(Exchange& ex, const Site::Handler*& handler) {
+  const auto& site = ex.site;
+  const auto& opt = site.options;
   std::string_view target(ex.req.target().data(), ex.req.target().size());
   auto path = path_of(target);
-  // Distributed mode: every response names the node (load balancers and operators).
-  if (core.cluster) ex.headers.emplace_back("X-FrontMCP-Machine-Id", core.node_id);
+  // E.g. distributed mode: every response names the node (load balancers and operators).
+  for (const auto& h : site.response_headers) ex.headers.push_back(h);
 
   const bool probe = path == opt.healthz_path || path == opt.readyz_path ||
                      (path == opt.metrics_path && !opt.metrics_path.empty());
-  if (probe && core.probes_host_checked) {
+  if (probe && site.probes_host_checked) {
     if (auto denied = check_rebinding(ex)) return denied;
   }
   if (path == opt.healthz_path) return Reply{status::ok, R"({"status":"ok"})", "application/json", {}};
   if (path == opt.readyz_path) {
-    auto r = core.readiness();
-    return Reply{r.ready ? status::ok : status::service_unavailable, std::move(r.body), "application/json", {}};
+    auto [ready, body] = site.readiness();
+    return Reply{ready ? status::ok : status::service_unavailable, std::move(body), "application/json", {}};
   }
   if (path == opt.metrics_path && !opt.metrics_path.empty()) {
     if (ex.req.method() != bhttp::verb::get) {
       return error_reply(status::method_not_allowed, errc::kServerError, "Method Not Allowed", header_list("Allow", "GET"));
     }
-    return Reply{status::ok, core.render_metrics(), "text/plain; version=0.0.4; charset=utf-8", {}};
+    return Reply{status::ok, site.metrics_text(), "text/plain; version=0.0.4; charset=utf-8", {}};
   }
-  if (path == opt.mcp_path) {
-    handler = Handler::streamable;
-  } else if (path == opt.sse_path) {
-    handler = Handler::legacy_stream;
-  } else if (path == opt.message_path) {
-    handler = Handler::legacy_message;
-  } else {
-    return error_reply(status::not_found, errc::kServerError, "Not Found");
+  for (const auto& [route_path, h] : site.routes) {
+    if (route_path == path) handler = &h;
   }
+  if (!handler) return error_reply(status::not_found, errc::kServerError, "Not Found");
 
   auto origin = header(ex.req, "Origin");
-  if (core.dns_rebinding_protection) {
+  if (site.dns_rebinding_protection) {
     if (auto denied = check_rebinding(ex)) return denied;
   }
-  if (!origin.empty() && cors_allows(core, origin)) {
+  if (!origin.empty() && cors_allows(site, origin)) {
     ex.headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
     ex.headers.emplace_back("Vary", "Origin");
     ex.headers.emplace_back("Access-Control-Expose-Headers", "Mcp-Session-Id, X-FrontMCP-Machine-Id");
@@ -224,7 +218,7 @@ std::optional<Reply> plan_route(Exchange& ex, Handler& handler) {
   // Distributed mode keeps answering requests that still arrive on open connections
   // while draining (the sessions live in Redis, so any node may serve them); standalone
   // mode cannot hand them anywhere.
-  if (core.draining.load() && !core.cluster) {
+  if (site.draining.load() && !site.serves_while_draining) {
     return error_reply(status::service_unavailable, errc::kServerError, "Service Unavailable: server is shutting down",
                        header_list("Retry-After", "1"));
   }
@@ -232,15 +226,10 @@ std::optional<Reply> plan_route(Exchange& ex, Handler& handler) {
 }
 
 net::awaitable<Answer> route(Exchange& ex) {
-  Handler handler{};
+  const Site::Handler* handler = nullptr;
   if (std::optional<Reply> reply = plan_route(ex, handler)) co_return Answer::of(std::move(*reply));
-  ex.core.counters.requests.fetch_add(1, std::memory_order_relaxed);
-  switch (handler) {
-    case Handler::streamable: co_return co_await transport::handle_streamable(ex);
-    case Handler::legacy_stream: co_return Answer::written(co_await transport::handle_legacy_stream(ex));
-    case Handler::legacy_message: break;
-  }
-  co_return Answer::written(co_await transport::handle_legacy_message(ex));
+  ex.site.counters.requests.fetch_add(1, std::memory_order_relaxed);
+  co_return co_await (*handler)(ex);
 }
 
 /// What a request that could not be read is answered before the connection closes;
@@ -302,10 +291,10 @@ net::awaitable<void> linger_close(beast::tcp_stream& stream, Deadline& deadline)
 
 /// Answers a request that could not be read or was refused before its body was read
 /// (Connection: close), then closes with linger_close.
-net::awaitable<void> reject(core::ServerCore& core, beast::tcp_stream& stream, beast::flat_buffer& buffer,
+net::awaitable<void> reject(const Site& site, beast::tcp_stream& stream, beast::flat_buffer& buffer,
                             Deadline& deadline, status st, std::string_view msg) {
   Request dummy{bhttp::verb::unknown, "/", 11};
-  Exchange ex{core, stream, buffer, deadline, dummy, nullptr, {}, false};
+  Exchange ex{site, stream, buffer, deadline, dummy, nullptr, {}, false};
   co_await write_error(ex, st, errc::kServerError, msg);
   co_await linger_close(stream, deadline);
 }
@@ -362,12 +351,12 @@ class ConnectionSet {
 };
 
 struct ConnectionGuard {
-  core::Counters& counters;
+  Counters& counters;
   // Shared: a connection's coroutine frame may be destroyed with the io_context, after
   // the HttpServer that made the set (a drain that ended at its deadline).
   std::shared_ptr<ConnectionSet> set;
   std::shared_ptr<Connection> conn;
-  ConnectionGuard(core::Counters& c, std::shared_ptr<ConnectionSet> s, std::shared_ptr<Connection> cn)
+  ConnectionGuard(Counters& c, std::shared_ptr<ConnectionSet> s, std::shared_ptr<Connection> cn)
       : counters(c), set(std::move(s)), conn(std::move(cn)) {
     counters.connections_open.fetch_add(1);
     set->add(conn);
@@ -415,22 +404,22 @@ void refuse_new_handshakes(tcp::acceptor& acceptor) {
 #endif
 }
 
-net::awaitable<void> run_connection(core::ServerCore& core, std::shared_ptr<ConnectionSet> connections,
+net::awaitable<void> run_connection(const Site& site, std::shared_ptr<ConnectionSet> connections,
                                     tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   auto conn = std::make_shared<Connection>();
   conn->stream = &stream;
   conn->executor = stream.get_executor();
-  ConnectionGuard guard(core.counters, std::move(connections), conn);
+  ConnectionGuard guard(site.counters, std::move(connections), conn);
   beast::flat_buffer buffer;
   auto waker = std::make_shared<util::Waker>(stream.get_executor());
-  const auto& opt = core.options.http;
+  const auto& opt = site.options;
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
     parser.body_limit(opt.max_body_bytes);
     boost::system::error_code ec;
-    bool draining = core.draining.load();
+    bool draining = site.draining.load();
     // A new connection still gets its first request served while draining (with a short
     // wait): the load balancer sent it before the listener closed.
     conn->deadline.after(draining ? std::min<std::chrono::milliseconds>(opt.idle_timeout, kDrainFirstRequestWait)
@@ -441,13 +430,13 @@ net::awaitable<void> run_connection(core::ServerCore& core, std::shared_ptr<Conn
     conn->idle = false;
     if (ec) {
       if (auto e = early_error(ec)) {
-        co_await reject(core, stream, buffer, conn->deadline, e->st, e->message);
+        co_await reject(site, stream, buffer, conn->deadline, e->st, e->message);
         co_return;
       }
       break;  // closed, reset or timed out: nothing to answer
     }
     if (!host_field_ok(parser)) {
-      co_await reject(core, stream, buffer, conn->deadline, status::bad_request,
+      co_await reject(site, stream, buffer, conn->deadline, status::bad_request,
                       "Bad Request: a request needs exactly one Host header");
       co_return;
     }
@@ -455,14 +444,14 @@ net::awaitable<void> run_connection(core::ServerCore& core, std::shared_ptr<Conn
     co_await bhttp::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
     if (ec) {
       if (auto e = early_error(ec)) {
-        co_await reject(core, stream, buffer, conn->deadline, e->st, e->message);
+        co_await reject(site, stream, buffer, conn->deadline, e->st, e->message);
         co_return;
       }
       break;
     }
     Request req = parser.release();
     conn->deadline.never();  // handlers may take long; each write sets its own deadline
-    Exchange ex{core, stream, buffer, conn->deadline, req, waker, {}, req.keep_alive() && !core.draining.load()};
+    Exchange ex{site, stream, buffer, conn->deadline, req, waker, {}, req.keep_alive() && !site.draining.load()};
     Answer answer = co_await route(ex);
     bool keep = answer.reply ? co_await write_reply(ex, std::move(*answer.reply)) : answer.keep;
     ++conn->served;
@@ -488,6 +477,23 @@ net::awaitable<void> refuse_connection(tcp::socket socket) {
 }
 
 }  // namespace
+
+bool is_loopback_host(std::string_view host) {
+  // Exact forms only: a prefix test would let "127.0.0.1.evil.example" through.
+  constexpr std::string_view kLocalhost = "localhost";
+  if (host.size() == kLocalhost.size() &&
+      std::equal(host.begin(), host.end(), kLocalhost.begin(),
+                 [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
+    return true;
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string h(host);
+  in_addr v4{};
+  if (::inet_pton(AF_INET, h.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, h.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
 
 /// Descriptors kept free for everything but client connections (Redis, the listener, log
 /// files, a refused connection's brief socket): the effective connection limit is at most
@@ -533,18 +539,18 @@ class RepeatedWarning {
 };
 
 struct HttpServer::Impl {
-  core::ServerCore& core;
+  const Site& site;
   net::io_context& ioc;
   tcp::acceptor acceptor;
   std::shared_ptr<ConnectionSet> connections = std::make_shared<ConnectionSet>();
   std::uint16_t port = 0;
 
-  Impl(core::ServerCore& c, net::io_context& i) : core(c), ioc(i), acceptor(net::make_strand(i)) {}
+  Impl(const Site& s, net::io_context& i) : site(s), ioc(i), acceptor(net::make_strand(i)) {}
 
   /// Each connection's executor: a strand when several threads run the io_context; the
   /// io_context itself when one thread does (a strand would only add overhead).
   net::any_io_executor connection_executor() {
-    if (core.io_threads == 1) return ioc.get_executor();
+    if (site.io_threads == 1) return ioc.get_executor();
     return net::make_strand(ioc);
   }
 
@@ -579,7 +585,7 @@ struct HttpServer::Impl {
       if (ec) break;
       socket.set_option(tcp::no_delay(true), ec);
       auto ex = socket.get_executor();
-      net::co_spawn(ex, run_connection(core, connections, std::move(socket)), util::LogEscaped{"connection"});
+      net::co_spawn(ex, run_connection(site, connections, std::move(socket)), util::LogEscaped{"connection"});
     }
   }
 
@@ -625,9 +631,9 @@ struct HttpServer::Impl {
         continue;
       }
       accept_backoff = kAcceptBackoffMin;
-      if (core.counters.connections_open.load() >= connection_limit) {
-        core.counters.connections_rejected.fetch_add(1);
-        core.metrics.http_response(503);
+      if (site.counters.connections_open.load() >= connection_limit) {
+        site.counters.connections_rejected.fetch_add(1);
+        site.metrics.http_response(503);
         limit_warning.warn("connection limit ({}) reached: answering 503", connection_limit);
         auto ex = socket.get_executor();
         net::co_spawn(ex, refuse_connection(std::move(socket)), util::LogEscaped{"connection"});
@@ -636,17 +642,17 @@ struct HttpServer::Impl {
       // Small JSON-RPC messages must not wait for Nagle's algorithm.
       socket.set_option(tcp::no_delay(true), ec);
       auto ex = socket.get_executor();
-      net::co_spawn(ex, run_connection(core, connections, std::move(socket)), util::LogEscaped{"connection"});
+      net::co_spawn(ex, run_connection(site, connections, std::move(socket)), util::LogEscaped{"connection"});
     }
   }
 };
 
-HttpServer::HttpServer(core::ServerCore& core, net::io_context& ioc) : impl_(std::make_unique<Impl>(core, ioc)) {}
+HttpServer::HttpServer(const Site& site, net::io_context& ioc) : impl_(std::make_unique<Impl>(site, ioc)) {}
 HttpServer::~HttpServer() = default;
 
 void HttpServer::start() {
   auto& a = impl_->acceptor;
-  const auto& opt = impl_->core.options.http;
+  const auto& opt = impl_->site.options;
   boost::system::error_code ec;
   auto addr = net::ip::make_address(opt.host == "localhost" ? "127.0.0.1" : opt.host, ec);
   if (ec) throw std::runtime_error("invalid bind address '" + opt.host + "': " + ec.message());
@@ -683,7 +689,7 @@ void HttpServer::stop_accepting() {
 }
 
 std::uint16_t HttpServer::port() const { return impl_->port; }
-std::uint64_t HttpServer::open_connections() const { return impl_->core.counters.connections_open.load(); }
+std::uint64_t HttpServer::open_connections() const { return impl_->site.counters.connections_open.load(); }
 bool HttpServer::drained() const { return impl_->listener_closed.load() && open_connections() == 0; }
 
 }  // namespace frontmcp::http

@@ -1,18 +1,24 @@
 #pragma once
 // HttpServer: accepts connections and runs one coroutine per connection on its own
-// strand. Beast-free header (pimpl).
-#include "core/server_core.hpp"
-
+// strand, answering each request from its Site (http_io.hpp: the routes the transports
+// registered, the probes). Knows nothing of MCP. Beast-free header (pimpl).
 #include <boost/asio/io_context.hpp>
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 namespace frontmcp::http {
 
+struct Site;
+
+/// True for 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_host(std::string_view host);
+
 class HttpServer {
  public:
-  HttpServer(core::ServerCore& core, boost::asio::io_context& ioc);
+  /// `site` outlives the server and its connections.
+  HttpServer(const Site& site, boost::asio::io_context& ioc);
   ~HttpServer();
   /// Binds and listens; throws std::runtime_error naming the address on failure.
   void start();

@@ -162,10 +162,12 @@ void ContextImpl::notify_resource_updated(std::string_view uri) { dispatcher_.re
 // ----------------------------------------------------------------- Dispatcher
 
 Dispatcher::Dispatcher(registry::Registry& registry, session::SessionManager& sessions, session::MessageBus& bus,
-                       const ServerOptions& options, std::string node_id, metrics::Metrics& metrics)
+                       session::SessionDirectory& directory, const ServerOptions& options, std::string node_id,
+                       metrics::Metrics& metrics)
     : registry_(registry),
       sessions_(sessions),
       bus_(bus),
+      directory_(directory),
       options_(options),
       node_id_(std::move(node_id)),
       metrics_(metrics) {}

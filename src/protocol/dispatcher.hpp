@@ -5,12 +5,16 @@
 // (handlers rely on it for their waits).
 #include "protocol/jsonrpc.hpp"
 #include "registry/registry.hpp"
+#include "session/directory.hpp"
 #include "session/message_bus.hpp"
 #include "session/session_manager.hpp"
 #include "util/metrics.hpp"
 
 #include <frontmcp/options.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
+
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -19,10 +23,43 @@ namespace frontmcp::protocol {
 
 class ContextImpl;
 
+/// The requests of one POST: its stream finishes once the last of them is answered.
+struct RequestGroup {
+  RequestGroup(std::size_t n, std::shared_ptr<session::SseStream> s) : remaining(n), stream(std::move(s)) {}
+  std::atomic<std::size_t> remaining;
+  std::shared_ptr<session::SseStream> stream;
+  /// One request of the group is answered (or will never be).
+  void one_done();
+};
+
+/// A request served (Dispatcher::serve): its response (none when the client cancelled it),
+/// or why what it changed in its session could not be stored (the response must then not
+/// go out: the client would believe in a change that is lost).
+struct Served {
+  std::optional<json::value> response;
+  std::optional<session::Failure> failure;
+};
+
 class Dispatcher {
  public:
   Dispatcher(registry::Registry& registry, session::SessionManager& sessions, session::MessageBus& bus,
-             const ServerOptions& options, std::string node_id, metrics::Metrics& metrics);
+             session::SessionDirectory& directory, const ServerOptions& options, std::string node_id,
+             metrics::Metrics& metrics);
+
+  // ---- The entry of every transport (inbound.cpp) ------------------------------------
+  // Transports keep the framing (HTTP, SSE, stdio lines), parse and classify, and choose
+  // the Outbound; everything a message then does happens here.
+
+  /// One classified client message of `session`: initialize (answered on `out`; the
+  /// transports that create the session on initialize, Streamable HTTP, call initialize()
+  /// themselves), a request (run as its own task on `ex`, answered on `out`, counted in
+  /// `group`), a notification or a response. `msg` owns what `m` points into.
+  void accept(const std::shared_ptr<session::Session>& session, const Message& m, json::value msg,
+              std::shared_ptr<session::Outbound> out, const boost::asio::any_io_executor& ex,
+              std::shared_ptr<RequestGroup> group = nullptr);
+  /// Serves one request and stores what it changed in the session (SessionDirectory::commit)
+  /// before the response is returned. Must run on a strand (handlers wait on it).
+  Task<Served> serve(std::shared_ptr<session::Session> session, json::value msg, std::shared_ptr<session::Outbound> out);
 
   /// Serves one request (a classified Message of kind request, owned by `msg`).
   /// Returns its response, or nullopt when the client cancelled it (no response is sent).
@@ -65,9 +102,13 @@ class Dispatcher {
   Result<json::value> set_level(ContextImpl& ctx, const json::object& params);
   Result<json::value> subscribe(ContextImpl& ctx, const json::object& params, bool on);
 
+  static Task<void> serve_spawned(Dispatcher& d, std::shared_ptr<session::Session> session, json::value msg,
+                                  std::shared_ptr<session::Outbound> out, std::shared_ptr<RequestGroup> group);
+
   registry::Registry& registry_;
   session::SessionManager& sessions_;
   session::MessageBus& bus_;
+  session::SessionDirectory& directory_;
   const ServerOptions& options_;
   std::string node_id_;
   metrics::Metrics& metrics_;

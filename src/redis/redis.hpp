@@ -65,6 +65,16 @@ struct Config {
   std::string redacted() const;
 };
 
+/// The kind of a Redis error reply, read once from its first word (RESP errors carry
+/// their kind only as text: "NOSCRIPT No matching script", "WRONGTYPE Operation ...").
+enum class ErrorKind {
+  none,       ///< not an error reply
+  noscript,   ///< EVALSHA of a script the server does not have (new/restarted Redis, SCRIPT FLUSH)
+  wrongtype,  ///< a key holds another type than the command needs (a key written by hand)
+  other,
+};
+ErrorKind error_kind_of(std::string_view error_text) noexcept;
+
 struct Reply {
   enum class Type { nil, status, error, integer, string, array };
   Type type = Type::nil;
@@ -73,10 +83,9 @@ struct Reply {
   std::vector<Reply> elements;  // array
 
   bool is_error() const noexcept { return type == Type::error; }
-  /// EVALSHA of a script the server does not have (a new or restarted Redis, or SCRIPT
-  /// FLUSH): the caller sends the script itself. The one Redis error told apart by its text
-  /// (RESP errors carry their kind only as the first word).
-  bool is_noscript() const noexcept { return is_error() && str.rfind("NOSCRIPT", 0) == 0; }
+  ErrorKind error_kind() const noexcept { return is_error() ? error_kind_of(str) : ErrorKind::none; }
+  /// The caller sends the script itself (ErrorKind::noscript).
+  bool is_noscript() const noexcept { return error_kind() == ErrorKind::noscript; }
   bool is_nil() const noexcept { return type == Type::nil; }
 };
 

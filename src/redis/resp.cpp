@@ -10,6 +10,14 @@
 
 namespace frontmcp::redis {
 
+ErrorKind error_kind_of(std::string_view text) noexcept {
+  auto word = text.substr(0, text.find(' '));
+  if (word == "NOSCRIPT") return ErrorKind::noscript;
+  if (word == "WRONGTYPE") return ErrorKind::wrongtype;
+  return ErrorKind::other;
+}
+
+
 namespace {
 void append_header(std::string& out, char kind, std::size_t n) {
   out.push_back(kind);

@@ -67,31 +67,21 @@ class StandaloneForwarder {
   std::uint64_t cursor_ = 0;
 };
 
-void handle_line(core::ServerCore& core, const net::any_io_executor& ex, const std::shared_ptr<session::Session>& session,
+void handle_line(Deps& deps, const net::any_io_executor& ex, const std::shared_ptr<session::Session>& session,
                  const std::shared_ptr<StdioOutbound>& out, const std::string& line) {
-  auto parsed = protocol::parse_body(line, core.options.session.max_batch_size);
+  auto parsed = protocol::parse_body(line, deps.options.session.max_batch_size);
   if (!parsed) {
     out->send_response(protocol::make_error(nullptr, parsed.error()));
     return;
   }
+  // Each message on its own: one that is not JSON-RPC is answered, the others still run.
   for (auto& v : parsed->messages) {
     auto m = protocol::classify(v);
     if (!m) {
       out->send_response(protocol::make_error(nullptr, m.error()));
       continue;
     }
-    switch (m->kind) {
-      case protocol::MessageKind::request:
-        if (m->method == "initialize") {
-          auto r = core.dispatcher.initialize(*session, m->params);
-          out->send_response(r ? protocol::make_result(*m->id, std::move(r).value()) : protocol::make_error(*m->id, r.error()));
-        } else {
-          spawn_request(ex, core, session, std::move(v), out, nullptr, nullptr);
-        }
-        break;
-      case protocol::MessageKind::notification: core.dispatcher.handle_notification(session, *m); break;
-      default: core.dispatcher.handle_response(session, *m); break;
-    }
+    deps.dispatcher.accept(session, *m, std::move(v), out, ex);  // m points into v's storage, which moves along
   }
 }
 
@@ -99,11 +89,11 @@ void handle_line(core::ServerCore& core, const net::any_io_executor& ex, const s
 
 namespace {
 /// Longest line accepted on stdin (the HTTP body limit applies here too).
-std::size_t max_line(const core::ServerCore& core) { return core.options.http.max_body_bytes; }
+std::size_t max_line(const Deps& deps) { return deps.options.http.max_body_bytes; }
 }  // namespace
 
-int run_stdio(core::ServerCore& core, net::io_context& ioc, int in_fd, std::ostream& out_stream) {
-  auto session = core.sessions.create(session::TransportKind::stdio);
+int run_stdio(Deps& deps, net::io_context& ioc, int in_fd, std::ostream& out_stream) {
+  auto session = deps.sessions.create(session::TransportKind::stdio);
   auto out = std::make_shared<StdioOutbound>(out_stream);
   StandaloneForwarder forwarder(session->standalone(), out);
   auto strand = net::make_strand(ioc);
@@ -147,14 +137,14 @@ int run_stdio(core::ServerCore& core, net::io_context& ioc, int in_fd, std::ostr
       // concurrently.
       std::promise<void> done;
       net::post(strand, [&] {
-        handle_line(core, strand, session, out, line);
+        handle_line(deps, strand, session, out, line);
         done.set_value();
       });
       done.get_future().wait();
     }
     pending.erase(0, start);
-    if (pending.size() > max_line(core)) {
-      util::log().error("stdin line longer than {} bytes: ending the session", max_line(core));
+    if (pending.size() > max_line(deps)) {
+      util::log().error("stdin line longer than {} bytes: ending the session", max_line(deps));
       out->send_response(protocol::make_error(nullptr, Error{errc::kInvalidRequest, "message too large", {}}));
       running = false;
     }
@@ -164,7 +154,7 @@ int run_stdio(core::ServerCore& core, net::io_context& ioc, int in_fd, std::ostr
   ::close(stop_fd);
   std::promise<void> closed;
   net::post(strand, [&] {
-    core.sessions.remove(session->id());
+    deps.sessions.remove(session->id());
     closed.set_value();
   });
   closed.get_future().wait();

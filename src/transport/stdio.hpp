@@ -1,7 +1,7 @@
 #pragma once
 // stdio transport: newline-delimited JSON-RPC on stdin/stdout, one implicit session.
 // stdout carries protocol messages only; logs go to stderr.
-#include "core/server_core.hpp"
+#include "transport/deps.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -12,6 +12,6 @@ namespace frontmcp::transport {
 
 /// Serves until `in_fd` reaches EOF or SIGINT/SIGTERM arrives; returns the exit code
 /// (0 for both). `ioc` must be running on at least one thread.
-int run_stdio(core::ServerCore& core, boost::asio::io_context& ioc, int in_fd, std::ostream& out);
+int run_stdio(Deps& deps, boost::asio::io_context& ioc, int in_fd, std::ostream& out);
 
 }  // namespace frontmcp::transport

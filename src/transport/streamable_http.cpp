@@ -2,7 +2,6 @@
 // GET opens the session's standalone SSE stream (or resumes any stream with
 // Last-Event-ID), DELETE ends the session. Status codes follow the TypeScript SDK, which
 // is what clients are written against (docs/http.md lists them).
-#include "cluster/cluster.hpp"
 #include "protocol/versions.hpp"
 #include "transport/transports.hpp"
 #include "util/async_event.hpp"
@@ -29,27 +28,18 @@ constexpr std::chrono::milliseconds kSharedLogPollMin{20};
 constexpr std::chrono::milliseconds kSharedLogPollMax{500};
 using protocol::MessageKind;
 
-net::awaitable<json::value> persist_changes(core::ServerCore& core, const std::shared_ptr<session::Session>& session,
-                                            const json::value& id, json::value response) {
-  if (!core.cluster || !session || !session->has_unsaved_changes()) co_return response;
-  auto st = co_await core.cluster->persist(session);
-  if (!st) co_return protocol::make_error(id, st.error());
-  co_return response;
-}
+session::Asker asker_of(const Exchange& ex) { return session::Asker{http::header(ex.req, "X-Forwarded-Proto") == "https"}; }
 
-void add_affinity_cookie(Exchange& ex) {
-  if (ex.core.options.mode == DeploymentMode::serverless) return;  // no node to stick to
-  auto proto = http::header(ex.req, "X-Forwarded-Proto");
-  ex.headers.emplace_back("Set-Cookie", cluster::affinity_cookie(ex.core.node_id, ex.core.options.session.idle_ttl,
-                                                                 proto == "https"));
+void add_headers(Exchange& ex, const std::vector<session::HeaderField>& headers) {
+  for (const auto& h : headers) ex.headers.push_back(h);
 }
 
 /// Principal mismatches are logged at warning at most this often (all are counted).
 constexpr std::chrono::seconds kMismatchLogInterval{10};
 
-bool foreign_session(Exchange& ex, const session::Session& s) {
+bool foreign_session(Deps& deps, const Exchange& ex, const session::Session& s) {
   if (s.belongs_to(ex.principal)) return false;
-  ex.core.metrics.session_principal_mismatch.inc();
+  deps.metrics.session_principal_mismatch.inc();
   static util::LogThrottle throttle(kMismatchLogInterval);
   bool loud = throttle.allow();
   std::string method(ex.req.method_string());
@@ -60,39 +50,28 @@ bool foreign_session(Exchange& ex, const session::Session& s) {
   return true;
 }
 
-http::Reply store_error_reply(const Error& e) {
-  if (e.code == errc::kSessionNotFound) return http::error_reply(status::not_found, e.code, e.message);
+http::Reply failure_reply(const session::Failure& f) {
+  auto e = session::to_error(f);
+  if (f.fault == session::Fault::not_found) return http::error_reply(status::not_found, e.code, e.message);
   return http::error_reply(status::service_unavailable, e.code, e.message, http::header_list("Retry-After", "1"));
 }
 
-net::awaitable<bool> write_store_error(Exchange& ex, const Error& e) { return http::write_reply(ex, store_error_reply(e)); }
-
-std::shared_ptr<session::Outbound> unsolicited_target(core::ServerCore& core, const std::shared_ptr<session::Session>& s) {
-  if (s->owned()) return s->standalone();
-  return std::make_shared<BusOutbound>(core, s->id());
+std::shared_ptr<session::Outbound> unsolicited_target(Deps& deps, const std::shared_ptr<session::Session>& s) {
+  if (deps.directory.holds_stream(*s)) return s->standalone();
+  return std::make_shared<BusOutbound>(deps.bus, s->id());
 }
 
-net::awaitable<void> serve_request(core::ServerCore& core, std::shared_ptr<session::Session> session, json::value msg,
-                                   std::shared_ptr<session::Outbound> out, std::shared_ptr<session::SseStream> done_stream,
-                                   std::shared_ptr<Countdown> countdown) {
-  std::optional<json::value> id;
-  if (core.cluster) id = msg.as_object().contains("id") ? msg.as_object().at("id") : json::value();
-  session::Session::Serving serving(*session);  // a drain keeps the session's streams until answered
-  auto resp = co_await core.dispatcher.handle_request(session, std::move(msg), out);
-  if (resp && core.cluster) resp = co_await persist_changes(core, session, *id, std::move(*resp));
-  if (resp) out->send_response(*resp);
-  if (countdown && countdown->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1 && done_stream) {
-    done_stream->finish();
+Result<Inbound> read_messages(std::string_view body, std::size_t max_batch) {
+  auto parsed = protocol::parse_body(body, max_batch);
+  if (!parsed) return std::move(parsed).error();
+  Inbound in{std::move(parsed).value(), {}};
+  in.msgs.reserve(in.parsed.messages.size());
+  for (const auto& v : in.parsed.messages) {
+    auto m = protocol::classify(v);
+    if (!m) return std::move(m).error();
+    in.msgs.push_back(*m);
   }
-}
-
-void spawn_request(const net::any_io_executor& ex, core::ServerCore& core, std::shared_ptr<session::Session> session,
-                   json::value msg, std::shared_ptr<session::Outbound> out,
-                   std::shared_ptr<session::SseStream> done_stream, std::shared_ptr<Countdown> countdown) {
-  net::co_spawn(ex,
-                serve_request(core, std::move(session), std::move(msg), std::move(out), std::move(done_stream),
-                              std::move(countdown)),
-                util::LogEscaped{"request task"});
+  return in;
 }
 
 namespace {
@@ -143,20 +122,20 @@ bool ends_request(const std::vector<session::StoredEvent>& events) {
 /// response arrives, the client leaves, nobody will write to the log any more (its writer
 /// process is dead or restarted, or unknown, seen twice in a row: one last read takes what
 /// it wrote before it died), the server drains, or kSharedLogTailLimit passes.
-net::awaitable<void> follow_shared_log(core::ServerCore& core, std::shared_ptr<SharedLogTail> tail, std::string key,
+net::awaitable<void> follow_shared_log(Deps& deps, std::shared_ptr<SharedLogTail> tail, std::string key,
                                        std::uint64_t after) {
   auto deadline = std::chrono::steady_clock::now() + kSharedLogTailLimit;
   auto delay = kSharedLogPollMin;
   int writer_gone = 0;
   net::steady_timer timer(co_await net::this_coro::executor);
-  while (!tail->done.load() && !core.draining.load() && std::chrono::steady_clock::now() < deadline) {
+  while (!tail->done.load() && !deps.draining.load() && std::chrono::steady_clock::now() < deadline) {
     boost::system::error_code ec;
     timer.expires_after(delay);
     co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
-    auto evs = co_await core.cluster->read_events(key, after);
+    auto evs = co_await deps.directory.read_stream(key, after);
     if (!evs || evs->empty()) {
       if (writer_gone >= 2) break;
-      auto alive = co_await core.cluster->writer_alive(key);
+      auto alive = co_await deps.directory.stream_writer_alive(key);
       writer_gone = alive && *alive != 1 ? writer_gone + 1 : 0;
       if (writer_gone == 0) delay = std::min(delay * 2, kSharedLogPollMax);
       continue;
@@ -179,42 +158,39 @@ std::optional<std::string> bad_version(const Exchange& ex) {
   return "Bad Request: Unsupported protocol version: " + std::string(pv) + " (supported versions: " + supported + ")";
 }
 
-/// Looks up the session of a non-initialize request; writes the error itself.
-net::awaitable<std::shared_ptr<session::Session>> require_session(Exchange& ex, bool& wrote) {
-  std::shared_ptr<session::Session> s;
+/// The session of a non-initialize request, or the reply that refuses the request.
+struct Required {
+  std::shared_ptr<session::Session> session;
   std::optional<http::Reply> reply;
+};
+net::awaitable<Required> require_session(Deps& deps, Exchange& ex) {
+  Required out;
   auto sid = http::header(ex.req, "Mcp-Session-Id");
   if (sid.empty()) {
-    reply = http::error_reply(status::bad_request, errc::kServerError, "Bad Request: Mcp-Session-Id header is required");
+    out.reply = http::error_reply(status::bad_request, errc::kServerError, "Bad Request: Mcp-Session-Id header is required");
   } else if (auto why = bad_version(ex)) {
-    reply = http::error_reply(status::bad_request, errc::kServerError, *why);
-  } else if (ex.core.cluster) {
-    auto r = co_await ex.core.cluster->resolve(std::string(sid));
-    if (!r) {
-      reply = store_error_reply(r.error());
-    } else {
-      // A new owner (takeover) re-pins the load balancer to itself.
-      if (r->became_owner) add_affinity_cookie(ex);
-      s = std::move(r->session);
-    }
+    out.reply = http::error_reply(status::bad_request, errc::kServerError, *why);
+  } else if (auto r = co_await deps.directory.resolve(std::string(sid), asker_of(ex)); !r) {
+    out.reply = failure_reply(r.error());
   } else {
-    s = ex.core.sessions.find(sid);
+    add_headers(ex, r->headers);
+    out.session = std::move(r->session);
   }
-  if (s && foreign_session(ex, *s)) s = nullptr;
-  if (!s && !reply) reply = http::error_reply(status::not_found, errc::kSessionNotFound, "Session not found");
-  wrote = reply.has_value();
-  if (reply) ex.keep_alive = co_await http::write_reply(ex, std::move(*reply));
-  co_return s;
+  if (out.session && foreign_session(deps, ex, *out.session)) out.session = nullptr;
+  if (!out.session && !out.reply) {
+    out.reply = http::error_reply(status::not_found, errc::kSessionNotFound, "Session not found");
+  }
+  co_return out;
 }
 
 /// Waits until the POST's handlers either finish or send something other than their
 /// responses (automatic mode picks JSON or SSE from that).
-net::awaitable<void> wait_for_decision(Exchange& ex, session::SseStream& stream) {
+net::awaitable<void> wait_for_decision(Deps& deps, Exchange& ex, session::SseStream& stream) {
   auto waker = ex.waker;
   if (!stream.attach([waker] { waker->notify(); })) co_return;
   // Not cut short by a drain: the requests in flight finish and are answered (docs/ha.md).
   while (!stream.finished() && !stream.has_non_response()) {
-    co_await waker->wait_for(ex.core.options.http.sse_keepalive_interval);
+    co_await waker->wait_for(deps.options.http.sse_keepalive_interval);
   }
   stream.detach();
 }
@@ -233,19 +209,20 @@ net::awaitable<bool> write_json_responses(Exchange& ex, session::SseStream& stre
 }
 
 /// Answers a POST whose requests run on `stream`.
-net::awaitable<bool> answer_post(Exchange& ex, session::Session& session, const std::shared_ptr<session::SseStream>& stream,
-                                 bool batch, http::Headers extra) {
-  auto mode = ex.core.options.response_mode;
-  if (mode != ResponseMode::sse) co_await wait_for_decision(ex, *stream);
+net::awaitable<bool> answer_post(Deps& deps, Exchange& ex, session::Session& session,
+                                 const std::shared_ptr<session::SseStream>& stream, bool batch, http::Headers extra) {
+  auto mode = deps.options.response_mode;
+  if (mode != ResponseMode::sse) co_await wait_for_decision(deps, ex, *stream);
   bool ok;
   if (mode == ResponseMode::json || (mode == ResponseMode::automatic && !stream->has_non_response())) {
-    if (!stream->finished()) co_await wait_for_decision(ex, *stream);  // json mode: only the finish matters
+    if (!stream->finished()) co_await wait_for_decision(deps, ex, *stream);  // json mode: only the finish matters
     ok = co_await write_json_responses(ex, *stream, batch, std::move(extra));
   } else {
     http::SseOptions opts;
     opts.priming_event = wants_priming(session.protocol_version());
-    // The client gets event ids of this stream: another node may have to replay it.
-    if (ex.core.cluster) stream->announce_writer();
+    // The client gets event ids of this stream: another node may have to replay it (a
+    // no-op for an event store of this process only).
+    stream->announce_writer();
     ok = co_await http::pump_sse(ex, *stream, 0, opts, std::move(extra));
   }
   if (stream->finished()) session.close_stream(stream->index());
@@ -275,7 +252,7 @@ class CollectingOutbound final : public session::Outbound {
 
 /// What a synchronous handler sent besides its response, as an SSE stream (with the
 /// response last).
-net::awaitable<bool> answer_collected_as_stream(Exchange& ex, const std::shared_ptr<session::Session>& session,
+net::awaitable<bool> answer_collected_as_stream(Deps& deps, Exchange& ex, const std::shared_ptr<session::Session>& session,
                                                 std::shared_ptr<CollectingOutbound> out) {
   auto stream = session->open_stream();
   if (!stream) {
@@ -289,46 +266,46 @@ net::awaitable<bool> answer_collected_as_stream(Exchange& ex, const std::shared_
   for (const auto& m : out->sent) stream->send(m);
   if (out->response) stream->send_response(*out->response);
   stream->finish();
-  co_return co_await answer_post(ex, *session, stream, false, {});
+  co_return co_await answer_post(deps, ex, *session, stream, false, {});
 }
 
 /// One request whose handler cannot suspend (Dispatcher::runs_synchronously), served on
 /// the connection's own coroutine. Same answers as the general path: JSON when the
 /// handler only produced its result, else an SSE stream with everything it sent.
-net::awaitable<http::Answer> answer_inline(Exchange& ex, const std::shared_ptr<session::Session>& session, json::value msg) {
-  bool json_mode = ex.core.options.response_mode == ResponseMode::json;
-  auto out = std::make_shared<CollectingOutbound>(json_mode ? unsolicited_target(ex.core, session) : nullptr);
-  auto resp = co_await ex.core.dispatcher.handle_request(session, std::move(msg), out);
-  if (resp && ex.core.cluster && session->has_unsaved_changes()) {
-    // The change must be in the store before the client hears "done"; a failure is a
-    // retryable HTTP error (the client repeats the request), not a JSON-RPC one.
-    auto st = co_await ex.core.cluster->persist(session);
-    if (!st) co_return http::Answer::of(store_error_reply(st.error()));
+net::awaitable<http::Answer> answer_inline(Deps& deps, Exchange& ex, const std::shared_ptr<session::Session>& session,
+                                           json::value msg) {
+  bool json_mode = deps.options.response_mode == ResponseMode::json;
+  auto out = std::make_shared<CollectingOutbound>(json_mode ? unsolicited_target(deps, session) : nullptr);
+  auto served = co_await deps.dispatcher.serve(session, std::move(msg), out);
+  // The change was not stored: no status is sent yet, so the failure is answered as HTTP
+  // (503 + Retry-After: the client repeats the request) like every other failure of the
+  // directory. A request answered on a stream gets it as its JSON-RPC error instead.
+  if (served.failure) co_return http::Answer::of(failure_reply(*served.failure));
+  if (served.response) out->response = std::move(*served.response);  // moved: the DOM is written once
+  if (!out->sent.empty()) {
+    co_return http::Answer::written(co_await answer_collected_as_stream(deps, ex, session, std::move(out)));
   }
-  if (resp) out->response = std::move(*resp);  // moved, not copied: the DOM is written once
-  if (!out->sent.empty()) co_return http::Answer::written(co_await answer_collected_as_stream(ex, session, std::move(out)));
   if (!out->response) co_return http::Answer::of(http::Reply{status::accepted, {}, {}, {}});
   co_return http::Answer::of(http::Reply{status::ok, json::serialize(*out->response), "application/json", {}});
 }
 
 /// 429: every POST stream the session may keep is in use (its requests still run).
-http::Reply too_many_streams(const core::ServerCore& core) {
+http::Reply too_many_streams(const Deps& deps) {
   return http::error_reply(status::too_many_requests, errc::kServerError,
-                           "Too Many Requests: " + std::to_string(core.options.session.max_streams_per_session) +
+                           "Too Many Requests: " + std::to_string(deps.options.session.max_streams_per_session) +
                                " requests of this session are in flight (the limit); retry when one has finished",
                            http::header_list("Retry-After", "1"));
 }
 
 /// A POST body, read and checked without I/O.
 struct PostBody {
-  protocol::ParsedBody parsed;
-  std::vector<protocol::Message> msgs;  // point into parsed.messages
+  Inbound in;
   bool has_init = false;
   std::size_t requests = 0;
 };
 
 /// Checks the POST's headers and parses its body; a reply when the POST is refused.
-std::optional<http::Reply> read_post(const Exchange& ex, PostBody& post) {
+std::optional<http::Reply> read_post(const Deps& deps, const Exchange& ex, PostBody& post) {
   if (!http::accepts(ex.req, "application/json") || !http::accepts(ex.req, "text/event-stream")) {
     return http::error_reply(status::not_acceptable, errc::kServerError,
                              "Not Acceptable: Client must accept both application/json and text/event-stream");
@@ -337,21 +314,16 @@ std::optional<http::Reply> read_post(const Exchange& ex, PostBody& post) {
     return http::error_reply(status::unsupported_media_type, errc::kServerError,
                              "Unsupported Media Type: Content-Type must be application/json");
   }
-  auto parsed = protocol::parse_body(ex.req.body(), ex.core.options.session.max_batch_size);
-  if (!parsed) return http::error_reply(status::bad_request, parsed.error().code, parsed.error().message);
-  post.parsed = std::move(parsed).value();
-  post.msgs.reserve(post.parsed.messages.size());
-  for (const auto& v : post.parsed.messages) {
-    auto m = protocol::classify(v);
-    if (!m) return http::error_reply(status::bad_request, m.error().code, m.error().message);
-    if (m->kind == MessageKind::request) {
-      ++post.requests;
-      if (m->method == "initialize") post.has_init = true;
-    }
-    post.msgs.push_back(*m);
+  auto in = read_messages(ex.req.body(), deps.options.session.max_batch_size);
+  if (!in) return http::error_reply(status::bad_request, in.error().code, in.error().message);
+  post.in = std::move(in).value();
+  for (const auto& m : post.in.msgs) {
+    if (m.kind != MessageKind::request) continue;
+    ++post.requests;
+    if (m.method == "initialize") post.has_init = true;
   }
   // Even a batch of one: initialize MUST NOT be part of a JSON-RPC batch.
-  if (post.has_init && (post.parsed.is_batch || post.parsed.messages.size() > 1)) {
+  if (post.has_init && (post.in.parsed.is_batch || post.in.msgs.size() > 1)) {
     return http::error_reply(status::bad_request, errc::kInvalidRequest,
                              "Invalid Request: initialize must not be part of a batch");
   }
@@ -360,54 +332,50 @@ std::optional<http::Reply> read_post(const Exchange& ex, PostBody& post) {
 
 /// Session-level checks, and the messages that are not requests (handled here); a reply
 /// when that is all the POST needs.
-std::optional<http::Reply> take_messages(core::ServerCore& core, const std::shared_ptr<session::Session>& session,
-                                         const PostBody& post) {
+std::optional<http::Reply> take_messages(Deps& deps, const std::shared_ptr<session::Session>& session, PostBody& post) {
   session->touch();
-  if (post.parsed.is_batch && protocol::forbids_batches(session->protocol_version())) {
+  if (post.in.parsed.is_batch && protocol::forbids_batches(session->protocol_version())) {
     return http::error_reply(status::bad_request, errc::kInvalidRequest,
                              "Invalid Request: JSON-RPC batches are not allowed in protocol version " +
                                  session->protocol_version());
   }
-  for (const auto& m : post.msgs) {
-    if (m.kind == MessageKind::notification) core.dispatcher.handle_notification(session, m);
-    if (m.kind == MessageKind::response || m.kind == MessageKind::error_response) core.dispatcher.handle_response(session, m);
+  for (const auto& m : post.in.msgs) {
+    if (m.kind != MessageKind::request) deps.dispatcher.accept(session, m, {}, nullptr, {});
   }
   if (post.requests == 0) return http::Reply{status::accepted, {}, {}, {}};
   return std::nullopt;
 }
 
-net::awaitable<bool> handle_initialize(Exchange& ex, PostBody& post) {
-  auto& core = ex.core;
+net::awaitable<bool> handle_initialize(Deps& deps, Exchange& ex, PostBody& post) {
   auto sid = http::header(ex.req, "Mcp-Session-Id");
   // Another principal's session id is not ours to talk about: a new session is made.
-  if (auto existing = sid.empty() ? nullptr : core.sessions.find(sid); existing && existing->belongs_to(ex.principal)) {
+  if (auto existing = sid.empty() ? nullptr : deps.sessions.find(sid); existing && existing->belongs_to(ex.principal)) {
     co_return co_await http::write_error(ex, status::bad_request, errc::kInvalidRequest,
                                          "Invalid Request: Server already initialized");
   }
-  auto session = core.sessions.create(session::TransportKind::streamable_http, ex.principal);
+  auto session = deps.sessions.create(session::TransportKind::streamable_http, ex.principal);
   if (!session) {
-    core.counters.sessions_rejected.fetch_add(1);
+    deps.sessions_rejected.fetch_add(1);
     co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError,
                                          "Service Unavailable: session limit reached", http::header_list("Retry-After", "5"));
   }
-  auto result = core.dispatcher.initialize(*session, post.msgs[0].params);
-  const json::value& id = *post.msgs[0].id;
+  const auto& init = post.in.msgs[0];
+  auto result = deps.dispatcher.initialize(*session, init.params);
+  const json::value& id = *init.id;
   if (!result) {
-    core.sessions.remove(session->id());
+    deps.sessions.remove(session->id());
     co_return co_await http::write_response(ex, status::ok, json::serialize(protocol::make_error(id, result.error())));
   }
-  if (core.cluster) {
-    auto st = co_await core.cluster->create(session);
-    if (!st) {
-      core.sessions.remove(session->id());
-      co_return co_await write_store_error(ex, st.error());
-    }
-    add_affinity_cookie(ex);
+  auto created = co_await deps.directory.create(session, asker_of(ex));
+  if (!created) {
+    deps.sessions.remove(session->id());
+    co_return co_await http::write_reply(ex, failure_reply(created.error()));
   }
+  add_headers(ex, *created);
   util::log_event(spdlog::level::debug, "session initialized",
                   {{"session", session->id()}, {"version", session->protocol_version()}});
   auto response = protocol::make_result(id, std::move(result).value());
-  if (core.options.response_mode != ResponseMode::sse) {
+  if (deps.options.response_mode != ResponseMode::sse) {
     // Only the response, answered as JSON: no stream and no event log (nothing could
     // resume it; in distributed mode that saves a Redis write and ~0.5 KB per session).
     co_return co_await http::write_response(ex, status::ok, json::serialize(response), "application/json",
@@ -416,105 +384,103 @@ net::awaitable<bool> handle_initialize(Exchange& ex, PostBody& post) {
   auto stream = session->open_stream();
   stream->send_response(response);
   stream->finish();
-  co_return co_await answer_post(ex, *session, stream, false, http::header_list("Mcp-Session-Id", session->id()));
+  co_return co_await answer_post(deps, ex, *session, stream, false, http::header_list("Mcp-Session-Id", session->id()));
 }
 
 /// Requests that may suspend (or several): each runs as its own task on the session's
 /// POST stream, answered as JSON or SSE by answer_post.
-net::awaitable<bool> answer_spawned(Exchange& ex, const std::shared_ptr<session::Session>& session, PostBody& post) {
-  auto& core = ex.core;
+net::awaitable<bool> answer_spawned(Deps& deps, Exchange& ex, const std::shared_ptr<session::Session>& session,
+                                    PostBody& post) {
   auto stream = session->open_stream();
-  if (!stream) co_return co_await http::write_reply(ex, too_many_streams(core));
+  if (!stream) co_return co_await http::write_reply(ex, too_many_streams(deps));
   std::shared_ptr<session::Outbound> out = stream;
-  if (core.options.response_mode == ResponseMode::json) {
-    out = std::make_shared<SplitOutbound>(unsolicited_target(core, session), stream);
+  if (deps.options.response_mode == ResponseMode::json) {
+    out = std::make_shared<SplitOutbound>(unsolicited_target(deps, session), stream);
   }
-  auto countdown = std::make_shared<Countdown>(post.requests);
+  auto group = std::make_shared<protocol::RequestGroup>(post.requests, stream);
   auto exec = co_await net::this_coro::executor;
-  for (std::size_t i = 0; i < post.msgs.size(); ++i) {
-    if (post.msgs[i].kind != MessageKind::request) continue;
-    spawn_request(exec, core, session, std::move(post.parsed.messages[i]), out, stream, countdown);
+  for (std::size_t i = 0; i < post.in.msgs.size(); ++i) {
+    const auto& m = post.in.msgs[i];
+    if (m.kind != MessageKind::request) continue;
+    deps.dispatcher.accept(session, m, std::move(post.in.parsed.messages[i]), out, exec, group);
   }
-  co_return co_await answer_post(ex, *session, stream, post.parsed.is_batch, {});
+  co_return co_await answer_post(deps, ex, *session, stream, post.in.parsed.is_batch, {});
 }
 
-net::awaitable<http::Answer> handle_post(Exchange& ex) {
-  auto& core = ex.core;
+net::awaitable<http::Answer> handle_post(Deps& deps, Exchange& ex) {
   PostBody post;
-  std::optional<http::Reply> reply = read_post(ex, post);
-  if (!reply && post.has_init) co_return http::Answer::written(co_await handle_initialize(ex, post));
+  std::optional<http::Reply> reply = read_post(deps, ex, post);
+  if (!reply && post.has_init) co_return http::Answer::written(co_await handle_initialize(deps, ex, post));
   std::shared_ptr<session::Session> session;
   if (!reply) {
-    bool wrote = false;
-    session = co_await require_session(ex, wrote);
-    if (wrote) co_return http::Answer::written(ex.keep_alive);
-    reply = take_messages(core, session, post);
+    auto req = co_await require_session(deps, ex);
+    if (req.reply) co_return http::Answer::of(std::move(*req.reply));
+    session = std::move(req.session);
+    reply = take_messages(deps, session, post);
   }
   if (reply) co_return http::Answer::of(std::move(*reply));
-  if (post.msgs.size() == 1 && core.options.response_mode != ResponseMode::sse &&
-      core.dispatcher.runs_synchronously(post.msgs[0])) {
-    co_return co_await answer_inline(ex, session, std::move(post.parsed.messages[0]));
+  if (post.in.msgs.size() == 1 && deps.options.response_mode != ResponseMode::sse &&
+      deps.dispatcher.runs_synchronously(post.in.msgs[0])) {
+    co_return co_await answer_inline(deps, ex, session, std::move(post.in.parsed.messages[0]));
   }
-  co_return http::Answer::written(co_await answer_spawned(ex, session, post));
+  co_return http::Answer::written(co_await answer_spawned(deps, ex, session, post));
 }
 
-net::awaitable<bool> handle_get(Exchange& ex) {
+/// GET with Last-Event-ID of a POST stream this process does not hold (another node's, or
+/// this node's before a restart): replayed from the shared event log, and followed until
+/// its response when the request may still run.
+net::awaitable<bool> replay_shared_stream(Deps& deps, Exchange& ex, const session::Session& session,
+                                         std::uint64_t index, std::uint64_t seq) {
+  std::string key = session.id() + "/" + std::to_string(index);
+  auto evs = co_await deps.directory.read_stream(key, seq);
+  if (!evs) co_return co_await http::write_reply(ex, failure_reply(evs.error()));
+  auto tail = std::make_shared<SharedLogTail>();
+  tail->stream = std::make_shared<session::SseStream>(session.id(), index, deps.events);
+  bool final = ends_request(*evs);
+  tail->stream->preload(std::move(evs).value());
+  if (final) {
+    tail->stream->finish();
+  } else {
+    // The request may still run on its node: follow the shared log until its response.
+    auto exec = co_await net::this_coro::executor;
+    auto from = tail->stream->last_seq() > seq ? tail->stream->last_seq() : seq;
+    net::co_spawn(exec, follow_shared_log(deps, tail, std::move(key), from), net::detached);
+  }
+  http::SseOptions opts;
+  opts.ends_at_drain = true;
+  bool ok = co_await http::pump_sse(ex, *tail->stream, seq, opts);
+  tail->done.store(true);
+  co_return ok;
+}
+
+net::awaitable<bool> handle_get(Deps& deps, Exchange& ex) {
   if (!http::accepts(ex.req, "text/event-stream")) {
     co_return co_await http::write_error(ex, status::not_acceptable, errc::kServerError,
                                          "Not Acceptable: Client must accept text/event-stream");
   }
-  bool wrote = false;
-  auto session = co_await require_session(ex, wrote);
-  if (wrote) co_return ex.keep_alive;
+  auto req = co_await require_session(deps, ex);
+  if (req.reply) co_return co_await http::write_reply(ex, std::move(*req.reply));
+  auto session = std::move(req.session);
   session->touch();
-  auto target = session->standalone();
-  std::uint64_t cursor = target->last_seq();
   std::uint64_t index = 0, seq = 0;
   bool resume = false;
   if (auto last = http::header(ex.req, "Last-Event-ID"); !last.empty()) resume = session::parse_event_id(last, index, seq);
-  auto& cluster = ex.core.cluster;
-  if (cluster && resume && index != 0 && !session->find_stream(index)) {
-    // A POST stream of another node (or of this node before a restart): replay it from
-    // the shared event log.
-    std::string key = session->id() + "/" + std::to_string(index);
-    auto evs = co_await cluster->read_events(key, seq);
-    if (!evs) co_return co_await write_store_error(ex, evs.error());
-    auto tail = std::make_shared<SharedLogTail>();
-    tail->stream = std::make_shared<session::SseStream>(session->id(), index, ex.core.events);
-    bool final = ends_request(*evs);
-    tail->stream->preload(std::move(evs).value());
-    if (final) {
-      tail->stream->finish();
-    } else {
-      // The request may still run on its node: follow the shared log until its response.
-      auto exec = co_await net::this_coro::executor;
-      net::co_spawn(exec, follow_shared_log(ex.core, tail, std::move(key), tail->stream->last_seq() > seq ? tail->stream->last_seq() : seq),
-                    net::detached);
-    }
-    http::SseOptions opts;
-    opts.ends_at_drain = true;
-    bool ok = co_await http::pump_sse(ex, *tail->stream, seq, opts);
-    tail->done.store(true);
-    co_return ok;
+  if (resume && index != 0 && !session->find_stream(index) && deps.directory.shares_streams()) {
+    co_return co_await replay_shared_stream(deps, ex, *session, index, seq);
   }
-  if (cluster && !session->owned()) {
-    // The standalone stream lives with the owner: take the session over (hand-off from a
-    // live owner, or takeover once a dead owner's heartbeat expired).
-    // Bounded: a dead owner is declared dead within kStreamMoveWait; a stalled one keeps
-    // the session while its heartbeat lives, and the client hears 503 + Retry-After.
-    auto wait = std::min<std::chrono::milliseconds>(
-        ex.core.options.ha.heartbeat_ttl + ex.core.options.ha.takeover_grace_period, cluster::kStreamMoveWait);
-    if (!co_await cluster->acquire(session, wait)) {
-      co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError,
-                                           "SessionClaimConflictError: the session's stream could not be moved to this "
-                                           "node yet; retry",
-                                           http::header_list("Retry-After", "1"));
-    }
-    add_affinity_cookie(ex);
-    if (auto owned = ex.core.sessions.find(session->id())) session = std::move(owned);
-    target = session->standalone();
-    cursor = target->last_seq();
+  // The standalone stream may be in another process: the directory brings it here.
+  auto moved = co_await deps.directory.acquire_stream(session, asker_of(ex));
+  if (!moved) co_return co_await http::write_reply(ex, failure_reply(moved.error()));
+  if (!moved->session) {
+    co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError,
+                                         "SessionClaimConflictError: the session's stream could not be moved to this "
+                                         "node yet; retry",
+                                         http::header_list("Retry-After", "1"));
   }
+  add_headers(ex, moved->headers);
+  session = std::move(moved->session);
+  auto target = session->standalone();
+  std::uint64_t cursor = target->last_seq();
   if (resume) {
     if (auto s = session->find_stream(index)) {
       target = s;
@@ -528,51 +494,54 @@ net::awaitable<bool> handle_get(Exchange& ex) {
   co_return ok;
 }
 
-net::awaitable<bool> handle_delete(Exchange& ex) {
+net::awaitable<http::Answer> handle_delete(Deps& deps, Exchange& ex) {
   auto sid = http::header(ex.req, "Mcp-Session-Id");
   if (sid.empty()) {
-    co_return co_await http::write_error(ex, status::bad_request, errc::kServerError,
-                                         "Bad Request: Mcp-Session-Id header is required");
+    co_return http::Answer::of(
+        http::error_reply(status::bad_request, errc::kServerError, "Bad Request: Mcp-Session-Id header is required"));
   }
-  if (auto why = bad_version(ex)) co_return co_await http::write_error(ex, status::bad_request, errc::kServerError, *why);
-  if (ex.core.cluster) {
-    // Read first: only the session's own principal may end it.
-    auto found = co_await ex.core.cluster->resolve(std::string(sid));
-    if (!found) co_return co_await write_store_error(ex, found.error());
-    if (!found->session || foreign_session(ex, *found->session)) {
-      co_return co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
-    }
-    auto r = co_await ex.core.cluster->remove(std::string(sid));
-    if (!r) co_return co_await write_store_error(ex, r.error());
-    if (!*r) co_return co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
-    util::log_event(spdlog::level::debug, "session deleted by the client", {{"session", sid}});
-    co_return co_await http::write_response(ex, status::ok, {});
+  if (auto why = bad_version(ex)) co_return http::Answer::of(http::error_reply(status::bad_request, errc::kServerError, *why));
+  // Read first: only the session's own principal may end it.
+  auto found = co_await deps.directory.resolve(std::string(sid), asker_of(ex));
+  if (!found) co_return http::Answer::of(failure_reply(found.error()));
+  if (!found->session || foreign_session(deps, ex, *found->session)) {
+    co_return http::Answer::of(http::error_reply(status::not_found, errc::kSessionNotFound, "Session not found"));
   }
-  auto local = ex.core.sessions.find(sid);
-  if (!local || foreign_session(ex, *local) || !ex.core.sessions.remove(sid)) {
-    co_return co_await http::write_error(ex, status::not_found, errc::kSessionNotFound, "Session not found");
-  }
+  auto removed = co_await deps.directory.remove(std::string(sid));
+  if (!removed) co_return http::Answer::of(failure_reply(removed.error()));
+  if (!*removed) co_return http::Answer::of(http::error_reply(status::not_found, errc::kSessionNotFound, "Session not found"));
   util::log_event(spdlog::level::debug, "session deleted by the client", {{"session", sid}});
-  co_return co_await http::write_response(ex, status::ok, {});
+  co_return http::Answer::of(http::Reply{status::ok, {}, "application/json", {}});
 }
 
 }  // namespace
 
-net::awaitable<http::Answer> handle_streamable(Exchange& ex) {
+net::awaitable<http::Answer> handle_streamable(Deps& deps, Exchange& ex) {
   switch (ex.req.method()) {
-    case bhttp::verb::post: co_return co_await handle_post(ex);
+    case bhttp::verb::post: co_return co_await handle_post(deps, ex);
     case bhttp::verb::get:
       // Serverless: an instance may be frozen or gone after the response, so it offers no
       // standalone stream (the spec's answer for that is 405).
-      if (ex.core.options.mode != DeploymentMode::serverless) co_return http::Answer::written(co_await handle_get(ex));
+      if (deps.options.mode != DeploymentMode::serverless) co_return http::Answer::written(co_await handle_get(deps, ex));
       co_return http::Answer::of(http::error_reply(status::method_not_allowed, errc::kServerError,
                                                    "Method Not Allowed: no standalone SSE stream in serverless mode",
                                                    http::header_list("Allow", "POST, DELETE")));
-    case bhttp::verb::delete_: co_return http::Answer::written(co_await handle_delete(ex));
+    case bhttp::verb::delete_: co_return co_await handle_delete(deps, ex);
     default: break;
   }
   co_return http::Answer::of(http::error_reply(status::method_not_allowed, errc::kServerError, "Method not allowed.",
                                                http::header_list("Allow", "GET, POST, DELETE")));
+}
+
+std::vector<std::pair<std::string, http::Site::Handler>> routes(Deps& deps) {
+  const auto& o = deps.options.http;
+  std::vector<std::pair<std::string, http::Site::Handler>> out;
+  // Plain lambdas (not coroutines) that call the coroutine functions: nothing captured
+  // lives in a coroutine frame.
+  out.emplace_back(o.mcp_path, [&deps](Exchange& ex) { return handle_streamable(deps, ex); });
+  out.emplace_back(o.sse_path, [&deps](Exchange& ex) { return handle_legacy_stream(deps, ex); });
+  out.emplace_back(o.message_path, [&deps](Exchange& ex) { return handle_legacy_message(deps, ex); });
+  return out;
 }
 
 }  // namespace frontmcp::transport

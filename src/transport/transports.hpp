@@ -1,65 +1,61 @@
 #pragma once
 // The HTTP transports: Streamable HTTP (/mcp) and the legacy HTTP+SSE pair
-// (/sse + /message). Each answers one request and says whether the connection may be
-// reused (handle_streamable: or returns the reply for the connection to write).
+// (/sse + /message). Each answers one request of an http::Exchange and returns the reply
+// for the connection to write, or says it wrote the response itself (a stream). They are
+// registered as the Site's routes by the composition root (routes()).
 #include "http/http_io.hpp"
+#include "transport/deps.hpp"
 
 namespace frontmcp::transport {
 
 using http::Exchange;
 namespace net = boost::asio;
 
-net::awaitable<http::Answer> handle_streamable(Exchange& ex);
-net::awaitable<bool> handle_legacy_stream(Exchange& ex);
-net::awaitable<bool> handle_legacy_message(Exchange& ex);
+net::awaitable<http::Answer> handle_streamable(Deps& deps, Exchange& ex);
+net::awaitable<http::Answer> handle_legacy_stream(Deps& deps, Exchange& ex);
+net::awaitable<http::Answer> handle_legacy_message(Deps& deps, Exchange& ex);
 
-/// Runs one request through the dispatcher and puts its response on `out`; when the
-/// last of a POST's requests is done, finishes `done_stream` (if given). A free
-/// function, not a lambda, so it is safe with co_spawn on g++ 12.
-struct Countdown {
-  std::atomic<std::size_t> remaining;
-  explicit Countdown(std::size_t n) : remaining(n) {}
-};
-net::awaitable<void> serve_request(core::ServerCore& core, std::shared_ptr<session::Session> session,
-                                   json::value msg, std::shared_ptr<session::Outbound> out,
-                                   std::shared_ptr<session::SseStream> done_stream,
-                                   std::shared_ptr<Countdown> countdown);
-/// Distributed mode: writes a session's changed state (setLevel, subscribe ...) before
-/// the response goes out; a failure turns the response into that error.
-net::awaitable<json::value> persist_changes(core::ServerCore& core, const std::shared_ptr<session::Session>& session,
-                                            const json::value& id, json::value response);
+/// The three paths of ServerOptions::http and their handlers, for http::Site::routes.
+std::vector<std::pair<std::string, http::Site::Handler>> routes(Deps& deps);
 
-/// Messages for a session's standalone stream, through the bus (a replica has none).
+/// Messages for a session's standalone stream, through the bus (its stream is in another
+/// process).
 class BusOutbound final : public session::Outbound {
  public:
-  BusOutbound(core::ServerCore& core, std::string session_id) : core_(core), sid_(std::move(session_id)) {}
-  void send(const json::value& msg) override { core_.bus->to_session(sid_, msg); }
-  void send_response(const json::value& msg) override { core_.bus->to_session(sid_, msg); }
+  BusOutbound(session::MessageBus& bus, std::string session_id) : bus_(bus), sid_(std::move(session_id)) {}
+  void send(const json::value& msg) override { bus_.to_session(sid_, msg); }
+  void send_response(const json::value& msg) override { bus_.to_session(sid_, msg); }
 
  private:
-  core::ServerCore& core_;
+  session::MessageBus& bus_;
   std::string sid_;
 };
-/// Distributed mode: `__frontmcp_node=<this node>` on the response (Secure behind TLS).
-void add_affinity_cookie(Exchange& ex);
+
 /// True if `s` was created by another principal than the request's (Exchange::principal).
 /// The caller then answers exactly as for an unknown session (404); this counts it
 /// (frontmcp_session_principal_mismatch_total) and logs it at warning, at most once per
 /// kMismatchLogInterval (the rest at debug).
-bool foreign_session(Exchange& ex, const session::Session& s);
-/// A session-store failure: 404 for kSessionNotFound, else 503 + Retry-After (retryable).
-net::awaitable<bool> write_store_error(Exchange& ex, const Error& e);
+bool foreign_session(Deps& deps, const Exchange& ex, const session::Session& s);
+/// The one mapping of a session-directory failure to HTTP: 404 for not_found, else 503 +
+/// Retry-After (retryable).
+http::Reply failure_reply(const session::Failure& f);
+/// Who asks, for the directory (TLS behind a proxy: the affinity cookie is Secure).
+session::Asker asker_of(const Exchange& ex);
+/// Adds headers the directory asked for to the exchange's response.
+void add_headers(Exchange& ex, const std::vector<session::HeaderField>& headers);
 
-/// The standalone stream if this node owns the session, else a BusOutbound.
-std::shared_ptr<session::Outbound> unsolicited_target(core::ServerCore& core, const std::shared_ptr<session::Session>& s);
+/// The standalone stream if it is in this process, else a BusOutbound.
+std::shared_ptr<session::Outbound> unsolicited_target(Deps& deps, const std::shared_ptr<session::Session>& s);
 
-/// Distributed mode: runs a legacy POST /message body relayed from another node.
-std::function<void(const std::shared_ptr<session::Session>&, std::string)> legacy_relay_handler(
-    core::ServerCore& core, net::any_io_executor ex);
+/// Runs a legacy POST /message body that another process forwarded (SessionBackend::start).
+std::function<void(const std::shared_ptr<session::Session>&, std::string)> legacy_relay_handler(Deps& deps,
+                                                                                               net::any_io_executor ex);
 
-/// co_spawns serve_request on the current strand, detached, logging what escapes.
-void spawn_request(const net::any_io_executor& ex, core::ServerCore& core, std::shared_ptr<session::Session> session,
-                   json::value msg, std::shared_ptr<session::Outbound> out,
-                   std::shared_ptr<session::SseStream> done_stream, std::shared_ptr<Countdown> countdown);
+/// Parses and classifies a POST body or stdio line: the messages, or the error to answer.
+struct Inbound {
+  protocol::ParsedBody parsed;
+  std::vector<protocol::Message> msgs;  // point into parsed.messages
+};
+Result<Inbound> read_messages(std::string_view body, std::size_t max_batch);
 
 }  // namespace frontmcp::transport

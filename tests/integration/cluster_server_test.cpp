@@ -2,6 +2,7 @@
 // validation (HaConfigurationError) and the orphan scanner's per-claim callback.
 #include "support/redis_server.hpp"
 
+#include <frontmcp/cluster.hpp>
 #include <frontmcp/server.hpp>
 
 #include <gtest/gtest.h>
@@ -29,6 +30,7 @@ frontmcp::ServerOptions distributed(const std::string& url) {
   o.ha.heartbeat_interval = 50ms;
   o.ha.heartbeat_ttl = 200ms;
   o.ha.takeover_grace_period = 100ms;
+  o.session_backend = frontmcp::cluster::backend();
   return o;
 }
 

@@ -89,8 +89,9 @@ class DispatcherTest : public ::testing::Test {
   std::shared_ptr<session::MemorySessionStore> store = std::make_shared<session::MemorySessionStore>();
   session::SessionManager sessions{10, events, store, "node-test"};
   session::LocalMessageBus bus{sessions};
+  session::LocalDirectory directory{sessions};
   metrics::Metrics metrics;
-  protocol::Dispatcher dispatcher{registry, sessions, bus, options, "node-test", metrics};
+  protocol::Dispatcher dispatcher{registry, sessions, bus, directory, options, "node-test", metrics};
   std::shared_ptr<RecordingOutbound> out = std::make_shared<RecordingOutbound>();
   net::io_context ioc;
 

@@ -1,5 +1,6 @@
 // ServerCore wiring, node ids and the loopback test behind DNS-rebinding protection.
 #include "core/server_core.hpp"
+#include "http/http_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +11,7 @@
 namespace {
 
 using namespace frontmcp;
-using core::is_loopback_host;
+using http::is_loopback_host;
 using core::resolve_node_id;
 
 TEST(ServerCore, LoopbackHosts) {
@@ -22,6 +23,27 @@ TEST(ServerCore, LoopbackHosts) {
                         "[::1]evil", "127.evil", "localhostx"}) {
     EXPECT_FALSE(is_loopback_host(h)) << h;
   }
+}
+
+// The core library has no Redis code: a mode that keeps sessions in Redis without the
+// cluster component is refused at construction, naming what to link.
+TEST(ServerCore, ModesThatNeedRedisWithoutTheClusterComponentAreRefused) {
+  for (auto mode : {DeploymentMode::distributed, DeploymentMode::serverless}) {
+    ServerOptions o;
+    o.mode = mode;
+    o.ha.redis_url = "redis://127.0.0.1:1";
+    try {
+      core::ServerCore c(o, "n");
+      ADD_FAILURE() << "accepted " << to_string(mode) << " mode without a session backend";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("HaConfigurationError"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("frontmcp::cluster"), std::string::npos) << e.what();
+    }
+  }
+  ServerOptions serverless;  // serverless without Redis: records in memory, no backend needed
+  serverless.mode = DeploymentMode::serverless;
+  core::ServerCore c(serverless, "n");
+  EXPECT_EQ(c.backend, nullptr);
 }
 
 TEST(ServerCore, ExplicitNodeIdWins) {
