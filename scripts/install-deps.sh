@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config clang-14 lld-14 libclang-rt-14-dev
+  build-essential cmake ninja-build ccache pkg-config clang-14 clang-format-14 lld-14 libclang-rt-14-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libssl-dev libhiredis-dev
   prometheus-cpp-dev

@@ -40,8 +40,8 @@ class RedisDirectory final : public session::SessionDirectory {
     always_.emplace_back("X-FrontMCP-Machine-Id", node_);
   }
 
-  Task<Outcome<Found>> resolve(std::string session_id, Asker asker) override {
-    auto r = co_await cluster_.resolve(std::move(session_id));
+  Task<Outcome<Found>> resolve(std::string_view session_id, Asker asker) override {
+    auto r = co_await cluster_.resolve(std::string(session_id));
     if (!r) co_return std::move(r).error();
     Found f{std::move(r->session), {}};
     // A new owner (takeover) re-pins the load balancer to itself.

@@ -3,7 +3,7 @@
 #include <boost/url/parse.hpp>
 
 #include "protocol/jsonrpc.hpp"
-#include "transport/sse_format.hpp"
+#include "http/sse_format.hpp"
 #include "util/async_event.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -18,8 +18,6 @@
 #include <cctype>
 
 namespace frontmcp::http {
-
-namespace sse = transport::sse;
 
 namespace {
 constexpr std::size_t kMaxEventsPerWrite = 256;

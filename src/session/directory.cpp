@@ -16,7 +16,7 @@ Error to_error(const Failure& f) {
   return Error{f.fault == Fault::not_found ? errc::kSessionNotFound : errc::kServerError, f.message, {}};
 }
 
-Task<Outcome<Found>> LocalDirectory::resolve(std::string session_id, Asker) {
+Task<Outcome<Found>> LocalDirectory::resolve(std::string_view session_id, Asker) {
   co_return Found{sessions_.find(session_id), {}};
 }
 

@@ -63,7 +63,9 @@ class SessionDirectory {
   virtual ~SessionDirectory() = default;
 
   /// The session a request names. Found::session is nullptr for an unknown id.
-  virtual Task<Outcome<Found>> resolve(std::string session_id, Asker asker) = 0;
+  /// `session_id` must stay valid until the call completes (it is the request's header:
+  /// the hot path builds no string for it).
+  virtual Task<Outcome<Found>> resolve(std::string_view session_id, Asker asker) = 0;
   /// Registers a session that was just created here (initialize, GET /sse). Returns the
   /// response headers it implies. On failure the caller removes the session.
   virtual Task<Outcome<std::vector<HeaderField>>> create(std::shared_ptr<Session> s, Asker asker) = 0;
@@ -117,7 +119,7 @@ class LocalDirectory final : public SessionDirectory {
  public:
   explicit LocalDirectory(SessionManager& sessions) : sessions_(sessions) {}
 
-  Task<Outcome<Found>> resolve(std::string session_id, Asker asker) override;
+  Task<Outcome<Found>> resolve(std::string_view session_id, Asker asker) override;
   Task<Outcome<std::vector<HeaderField>>> create(std::shared_ptr<Session> s, Asker asker) override;
   Task<Done> commit(std::shared_ptr<Session> s) override;
   Task<Outcome<bool>> remove(std::string session_id) override;

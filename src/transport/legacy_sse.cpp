@@ -2,7 +2,7 @@
 // (first event "endpoint" names the POST URL); POST /message?sessionId=... carries client
 // messages, answered 202 with every response on the stream. The session ends with its
 // stream.
-#include "transport/sse_format.hpp"
+#include "http/sse_format.hpp"
 #include "transport/transports.hpp"
 
 #include <boost/asio/this_coro.hpp>
@@ -70,7 +70,7 @@ net::awaitable<http::Answer> handle_legacy_stream(Deps& deps, Exchange& ex) {
   add_headers(ex, *created);
   http::SseOptions opts;
   opts.event_ids = false;
-  sse::append_event(opts.first_event, {}, "endpoint", deps.options.http.message_path + "?sessionId=" + session->id());
+  http::sse::append_event(opts.first_event, {}, "endpoint", deps.options.http.message_path + "?sessionId=" + session->id());
   util::log().debug("legacy SSE session {} opened", session->id());
   co_await http::pump_sse(ex, *session->standalone(), 0, opts);
   deps.sessions.remove(session->id());

@@ -170,7 +170,7 @@ net::awaitable<Required> require_session(Deps& deps, Exchange& ex) {
     out.reply = http::error_reply(status::bad_request, errc::kServerError, "Bad Request: Mcp-Session-Id header is required");
   } else if (auto why = bad_version(ex)) {
     out.reply = http::error_reply(status::bad_request, errc::kServerError, *why);
-  } else if (auto r = co_await deps.directory.resolve(std::string(sid), asker_of(ex)); !r) {
+  } else if (auto r = co_await deps.directory.resolve(sid, asker_of(ex)); !r) {
     out.reply = failure_reply(r.error());
   } else {
     add_headers(ex, r->headers);
@@ -502,7 +502,7 @@ net::awaitable<http::Answer> handle_delete(Deps& deps, Exchange& ex) {
   }
   if (auto why = bad_version(ex)) co_return http::Answer::of(http::error_reply(status::bad_request, errc::kServerError, *why));
   // Read first: only the session's own principal may end it.
-  auto found = co_await deps.directory.resolve(std::string(sid), asker_of(ex));
+  auto found = co_await deps.directory.resolve(sid, asker_of(ex));
   if (!found) co_return http::Answer::of(failure_reply(found.error()));
   if (!found->session || foreign_session(deps, ex, *found->session)) {
     co_return http::Answer::of(http::error_reply(status::not_found, errc::kSessionNotFound, "Session not found"));

@@ -1,11 +1,11 @@
 // SSE framing: what goes on the wire for each event.
-#include "transport/sse_format.hpp"
+#include "http/sse_format.hpp"
 
 #include <gtest/gtest.h>
 
 namespace {
 
-using namespace frontmcp::transport;
+using namespace frontmcp::http;
 
 TEST(SseFormat, EventWithIdNameAndData) {
   std::string out;

@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-namespace frontmcp::transport::sse {
+namespace frontmcp::http::sse {
 
 /// Appends one event. `data` may contain line breaks (\n, \r\n or \r): each line becomes
 /// its own "data:" field, as the format requires. `id` and `event` must not contain
@@ -14,4 +14,4 @@ void append_comment(std::string& out, std::string_view text);
 /// "retry: ms\n" — the reconnection delay hint (a field of the next event).
 void append_retry(std::string& out, long long ms);
 
-}  // namespace frontmcp::transport::sse
+}  // namespace frontmcp::http::sse

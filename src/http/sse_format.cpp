@@ -1,6 +1,6 @@
-#include "transport/sse_format.hpp"
+#include "http/sse_format.hpp"
 
-namespace frontmcp::transport::sse {
+namespace frontmcp::http::sse {
 
 void append_event(std::string& out, std::string_view id, std::string_view event, std::string_view data) {
   if (!id.empty()) {
@@ -38,4 +38,4 @@ void append_retry(std::string& out, long long ms) {
   out += '\n';
 }
 
-}  // namespace frontmcp::transport::sse
+}  // namespace frontmcp::http::sse
