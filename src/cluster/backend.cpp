@@ -49,16 +49,22 @@ class RedisDirectory final : public session::SessionDirectory {
     co_return f;
   }
 
+  std::optional<Found> resolve_now(std::string_view session_id, Asker asker) override {
+    auto r = cluster_.resolve_from_memory(session_id);
+    if (!r) return std::nullopt;
+    Found f{std::move(r->session), {}};
+    if (r->became_owner) f.headers = pin(asker);
+    return f;
+  }
+
   Task<Outcome<std::vector<HeaderField>>> create(std::shared_ptr<Session> s, Asker asker) override {
     auto st = co_await cluster_.create(std::move(s));
     if (!st) co_return std::move(st).error();
     co_return pin(asker);
   }
 
-  Task<Done> commit(std::shared_ptr<Session> s) override {
-    if (!s->has_unsaved_changes()) co_return Ok{};
-    co_return co_await cluster_.persist(std::move(s));
-  }
+  Task<Done> commit(std::shared_ptr<Session> s) override { co_return co_await cluster_.persist(std::move(s)); }
+  bool needs_commit(const Session& s) const override { return s.has_unsaved_changes(); }
 
   Task<Outcome<bool>> remove(std::string session_id) override { co_return co_await cluster_.remove(std::move(session_id)); }
 

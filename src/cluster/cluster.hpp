@@ -30,7 +30,9 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace frontmcp::cluster {
 
@@ -112,6 +114,8 @@ class Cluster {
   /// The session for a request (see the class comment). Error: Redis unavailable or
   /// SessionClaimConflictError after kClaimAttempts.
   boost::asio::awaitable<session::Outcome<Resolution>> resolve(std::string session_id);
+  /// resolve()'s answer when it needs no Redis (a session owned here, under the lease).
+  std::optional<Resolution> resolve_from_memory(std::string_view session_id);
   /// Writes a new session's record (this node owns it).
   boost::asio::awaitable<session::Done> create(std::shared_ptr<session::Session> s);
   /// Writes a session's state, fenced by its epoch. A stale epoch means this node lost

@@ -163,6 +163,9 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
   net::awaitable<Outcome<Resolution>> drop_corrupt(std::string sid, Error why);
   net::awaitable<Outcome<Resolution>> resolve_serverless(std::string sid);
   net::awaitable<Outcome<Resolution>> resolve(std::string sid);
+  /// resolve()'s answer when it needs no Redis round trip (owned, under the lease, checked
+  /// within kRevalidateInterval), else nullopt.
+  std::optional<Resolution> resolve_from_memory(std::string_view sid);
   void demote(const std::shared_ptr<session::Session>& s, const std::string& owner);
   net::awaitable<Done> save(std::shared_ptr<session::Session> s, bool create);
   net::awaitable<Done> save_now(std::shared_ptr<session::Session> s, bool create);

@@ -140,14 +140,21 @@ net::awaitable<Outcome<Resolution>> Cluster::Impl::resolve_serverless(std::strin
   co_return Resolution{sessions->adopt(std::move(st).value(), false), false};
 }
 
-net::awaitable<Outcome<Resolution>> Cluster::Impl::resolve(std::string sid) {
-  if (serverless) co_return co_await resolve_serverless(std::move(sid));
+std::optional<Resolution> Cluster::Impl::resolve_from_memory(std::string_view sid) {
+  if (serverless) return std::nullopt;
   auto local = sessions->find(sid);
   if (local && local->owned() && lease_valid() &&
       now_ns() - local->validated_at() < std::chrono::nanoseconds(kRevalidateInterval).count()) {
     bool announce = local->take_announce_owner();
-    co_return Resolution{std::move(local), announce};
+    return Resolution{std::move(local), announce};
   }
+  return std::nullopt;
+}
+
+net::awaitable<Outcome<Resolution>> Cluster::Impl::resolve(std::string sid) {
+  if (serverless) co_return co_await resolve_serverless(std::move(sid));
+  if (auto fast = resolve_from_memory(sid)) co_return std::move(*fast);
+  auto local = sessions->find(sid);
   if (!client->connected()) co_return unavailable(Error{errc::kServerError, "redis: not connected", {}});
   for (int attempt = 0; attempt < kClaimAttempts; ++attempt) {
     auto r = co_await lookup(sid);
@@ -330,6 +337,10 @@ net::awaitable<void> Cluster::Impl::adopt_given(std::shared_ptr<Impl> self, std:
 }
 
 // ---- Cluster ----------------------------------------------------------------------------
+
+std::optional<Resolution> Cluster::resolve_from_memory(std::string_view session_id) {
+  return impl_->resolve_from_memory(session_id);
+}
 
 net::awaitable<Outcome<Resolution>> Cluster::resolve(std::string session_id) {
   return impl_->resolve(std::move(session_id));

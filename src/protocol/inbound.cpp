@@ -18,7 +18,7 @@ void RequestGroup::one_done() {
 Task<Served> Dispatcher::serve(std::shared_ptr<Session> session, json::value msg, std::shared_ptr<session::Outbound> out) {
   Served served;
   served.response = co_await handle_request(session, std::move(msg), std::move(out));
-  if (served.response && session) {
+  if (served.response && session && directory_.needs_commit(*session)) {
     auto st = co_await directory_.commit(session);
     if (!st) served.failure = std::move(st).error();
   }

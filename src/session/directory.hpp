@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,12 +67,18 @@ class SessionDirectory {
   /// `session_id` must stay valid until the call completes (it is the request's header:
   /// the hot path builds no string for it).
   virtual Task<Outcome<Found>> resolve(std::string_view session_id, Asker asker) = 0;
+  /// The same answer as resolve() when it needs no I/O (standalone: always; a shared store:
+  /// a session this node owns and may serve from memory), else nullopt. The hot path then
+  /// costs no coroutine.
+  virtual std::optional<Found> resolve_now(std::string_view session_id, Asker asker) = 0;
   /// Registers a session that was just created here (initialize, GET /sse). Returns the
   /// response headers it implies. On failure the caller removes the session.
   virtual Task<Outcome<std::vector<HeaderField>>> create(std::shared_ptr<Session> s, Asker asker) = 0;
   /// Makes what requests changed in the session (log level, subscriptions) durable; done
   /// before the response that reports the change goes out. Cheap when nothing changed.
   virtual Task<Done> commit(std::shared_ptr<Session> s) = 0;
+  /// Whether commit() has anything to do for `s` (false: skip it).
+  virtual bool needs_commit(const Session& s) const = 0;
   /// Ends a session wherever it is served (DELETE, the end of a legacy stream). False when
   /// there was none.
   virtual Task<Outcome<bool>> remove(std::string session_id) = 0;
@@ -120,8 +127,12 @@ class LocalDirectory final : public SessionDirectory {
   explicit LocalDirectory(SessionManager& sessions) : sessions_(sessions) {}
 
   Task<Outcome<Found>> resolve(std::string_view session_id, Asker asker) override;
+  std::optional<Found> resolve_now(std::string_view session_id, Asker) override {
+    return Found{sessions_.find(session_id), {}};
+  }
   Task<Outcome<std::vector<HeaderField>>> create(std::shared_ptr<Session> s, Asker asker) override;
   Task<Done> commit(std::shared_ptr<Session> s) override;
+  bool needs_commit(const Session&) const override { return false; }
   Task<Outcome<bool>> remove(std::string session_id) override;
   bool holds_stream(const Session&) const override { return true; }
   Task<Outcome<Found>> acquire_stream(std::shared_ptr<Session> s, Asker asker) override;

@@ -170,6 +170,9 @@ net::awaitable<Required> require_session(Deps& deps, Exchange& ex) {
     out.reply = http::error_reply(status::bad_request, errc::kServerError, "Bad Request: Mcp-Session-Id header is required");
   } else if (auto why = bad_version(ex)) {
     out.reply = http::error_reply(status::bad_request, errc::kServerError, *why);
+  } else if (auto now = deps.directory.resolve_now(sid, asker_of(ex))) {
+    add_headers(ex, now->headers);
+    out.session = std::move(now->session);
   } else if (auto r = co_await deps.directory.resolve(sid, asker_of(ex)); !r) {
     out.reply = failure_reply(r.error());
   } else {
