@@ -10,6 +10,10 @@ namespace frontmcp::protocol {
 
 class Dispatcher;
 
+/// A handler produced a NaN or an infinity: logged at error (at most once per
+/// kNonFiniteLogInterval: a handler may do it in a loop), never sent.
+void non_finite_refused(std::string_view what);
+
 class ContextImpl final : public Context {
  public:
   ContextImpl(Dispatcher& d, std::shared_ptr<session::Session> s, std::shared_ptr<session::Outbound> out,
