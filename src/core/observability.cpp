@@ -113,7 +113,7 @@ std::string ServerCore::render_metrics() const {
   std::uint64_t owned = 0, replica = 0;
   std::uint64_t event_bytes = 0;
   for (const auto& s : sessions.all()) {
-    (s->owned() ? owned : replica) += 1;
+    (cluster::owns(*s) ? owned : replica) += 1;
     event_bytes += s->event_bytes();
   }
   auto& sess = family(out, "frontmcp_sessions",

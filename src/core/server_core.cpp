@@ -66,7 +66,7 @@ ServerCore::ServerCore(ServerOptions opts, std::string node)
       sessions(options.session.max_sessions, events, store, node_id),
       bus(cluster ? cluster->make_bus(sessions) : std::make_unique<session::LocalMessageBus>(sessions)),
       dispatcher(registry, sessions, *bus, options, node_id, metrics) {
-  sessions.set_distributed(cluster != nullptr);
+  if (cluster) cluster->configure(sessions);
 }
 
 ServerCore::~ServerCore() = default;

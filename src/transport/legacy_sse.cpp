@@ -120,14 +120,14 @@ net::awaitable<bool> handle_legacy_message(Exchange& ex) {
   auto session = ex.core.sessions.find(sid);
   std::optional<std::string> relay_to;
   bool checked = false;  // the principal, once
-  if (ex.core.cluster && (!session || !session->owned())) {
+  if (ex.core.cluster && (!session || !cluster::owns(*session))) {
     auto r = co_await ex.core.cluster->resolve(sid);
     if (!r) co_return co_await write_store_error(ex, r.error());
     session = r->session;
     checked = true;
     if (session && foreign_session(ex, *session)) {
       session = nullptr;  // 404 below, like an unknown session
-    } else if (session && !session->owned()) {
+    } else if (session && !cluster::owns(*session)) {
       relay_to = ex.core.cluster->owner_of(sid);
     } else if (session) {
       // Its owner died with the stream: a legacy session cannot outlive its stream.

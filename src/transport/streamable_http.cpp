@@ -31,7 +31,7 @@ using protocol::MessageKind;
 
 net::awaitable<json::value> persist_changes(core::ServerCore& core, const std::shared_ptr<session::Session>& session,
                                             const json::value& id, json::value response) {
-  if (!core.cluster || !session || !session->has_unsaved_changes()) co_return response;
+  if (!core.cluster || !session || !cluster::has_unsaved_changes(*session)) co_return response;
   auto st = co_await core.cluster->persist(session);
   if (!st) co_return protocol::make_error(id, st.error());
   co_return response;
@@ -68,7 +68,7 @@ http::Reply store_error_reply(const Error& e) {
 net::awaitable<bool> write_store_error(Exchange& ex, const Error& e) { return http::write_reply(ex, store_error_reply(e)); }
 
 std::shared_ptr<session::Outbound> unsolicited_target(core::ServerCore& core, const std::shared_ptr<session::Session>& s) {
-  if (s->owned()) return s->standalone();
+  if (cluster::owns(*s)) return s->standalone();
   return std::make_shared<BusOutbound>(core, s->id());
 }
 
@@ -299,7 +299,7 @@ net::awaitable<http::Answer> answer_inline(Exchange& ex, const std::shared_ptr<s
   bool json_mode = ex.core.options.response_mode == ResponseMode::json;
   auto out = std::make_shared<CollectingOutbound>(json_mode ? unsolicited_target(ex.core, session) : nullptr);
   auto resp = co_await ex.core.dispatcher.handle_request(session, std::move(msg), out);
-  if (resp && ex.core.cluster && session->has_unsaved_changes()) {
+  if (resp && ex.core.cluster && cluster::has_unsaved_changes(*session)) {
     // The change must be in the store before the client hears "done"; a failure is a
     // retryable HTTP error (the client repeats the request), not a JSON-RPC one.
     auto st = co_await ex.core.cluster->persist(session);
@@ -497,7 +497,7 @@ net::awaitable<bool> handle_get(Exchange& ex) {
     tail->done.store(true);
     co_return ok;
   }
-  if (cluster && !session->owned()) {
+  if (cluster && !cluster::owns(*session)) {
     // The standalone stream lives with the owner: take the session over (hand-off from a
     // live owner, or takeover once a dead owner's heartbeat expired).
     // Bounded: a dead owner is declared dead within kStreamMoveWait; a stalled one keeps
