@@ -64,14 +64,14 @@ class RedisDirectory final : public session::SessionDirectory {
   }
 
   Task<Done> commit(std::shared_ptr<Session> s) override { co_return co_await cluster_.persist(std::move(s)); }
-  bool needs_commit(const Session& s) const override { return s.has_unsaved_changes(); }
+  bool needs_commit(const Session& s) const override { return has_unsaved_changes(s); }
 
   Task<Outcome<bool>> remove(std::string session_id) override { co_return co_await cluster_.remove(std::move(session_id)); }
 
-  bool holds_stream(const Session& s) const override { return s.owned(); }
+  bool holds_stream(const Session& s) const override { return owns(s); }
 
   Task<Outcome<Found>> acquire_stream(std::shared_ptr<Session> s, Asker asker) override {
-    if (s->owned()) co_return Found{std::move(s), {}};
+    if (owns(*s)) co_return Found{std::move(s), {}};
     // The standalone stream lives with the owner: take the session over (hand-off from a
     // live owner, or takeover once a dead owner's heartbeat expired). Bounded: a dead owner
     // is declared dead within kStreamMoveWait; a stalled one keeps the session while its
@@ -93,11 +93,11 @@ class RedisDirectory final : public session::SessionDirectory {
 
   Task<Outcome<LegacyRoute>> route_legacy(std::string sid) override {
     auto local = sessions_.find(sid);
-    if (local && local->owned()) co_return LegacyRoute{std::move(local), true};
+    if (local && owns(*local)) co_return LegacyRoute{std::move(local), true};
     auto r = co_await cluster_.resolve(sid);
     if (!r) co_return std::move(r).error();
     if (!r->session) co_return LegacyRoute{};
-    if (!r->session->owned()) co_return LegacyRoute{std::move(r->session), false};
+    if (!owns(*r->session)) co_return LegacyRoute{std::move(r->session), false};
     // Owned here only now (taken over): its owner died with the stream, and a legacy
     // session cannot outlive its stream.
     auto removed = co_await cluster_.remove(sid);
@@ -133,6 +133,7 @@ class ClusterBackend final : public SessionBackend {
       : options_(options), node_(node), cluster_(options, std::move(node), metrics) {}
 
   std::shared_ptr<session::EventStore> event_store() override { return cluster_.event_store(); }
+  void prepare(session::SessionManager& sessions) override { cluster_.configure(sessions); }
   std::unique_ptr<session::MessageBus> make_bus(session::SessionManager& sessions) override {
     return cluster_.make_bus(sessions);
   }

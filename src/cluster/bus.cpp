@@ -26,7 +26,7 @@ constexpr std::size_t kDeferredDeliveries = 4'096;
 /// had queued up during the stall on a stream it had lost, under event ids the new owner
 /// was handing out too.
 void Cluster::Impl::deliver(const std::shared_ptr<Session>& s, const json::value& msg, std::string_view relayed) {
-  bool owned = s->owned();
+  bool owned = owns(*s);
   if (!owned || serverless || (deferred_n.load(std::memory_order_acquire) == 0 && lease_valid())) {
     if (owned) s->send_unsolicited(msg);
     if (!relayed.empty()) delivered(owned, relayed, s->id());
@@ -52,7 +52,7 @@ void Cluster::Impl::flush_deferred() {
     auto d = std::move(deferred.front());
     deferred.pop_front();
     auto s = d.session.lock();
-    if (s && s->owned()) {
+    if (s && owns(*s)) {
       s->send_unsolicited(d.msg);
       if (!d.relayed.empty()) delivered(true);
     } else {
@@ -79,7 +79,7 @@ class ClusterBus final : public session::MessageBus {
 
   bool to_session(const std::string& session_id, const json::value& msg) override {
     auto s = sessions_.find(session_id);
-    if (s && s->owned()) {
+    if (s && owns(*s)) {
       impl_->deliver(s, msg);
       return true;
     }

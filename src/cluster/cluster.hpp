@@ -74,6 +74,10 @@ class Cluster {
   /// Redis (write-behind) when resumability is on, so any node can replay it.
   std::shared_ptr<session::EventStore> event_store() const;
   std::unique_ptr<session::MessageBus> make_bus(session::SessionManager& sessions);
+  /// Before `sessions` makes its first session: its sessions carry this node's id in their
+  /// server->client request ids, number their POST streams from a random base, and carry
+  /// the cluster's per-session data (ownership, write bookkeeping; see owns()).
+  void configure(session::SessionManager& sessions) const;
 
   /// Creates the Redis connections and spawns the heartbeat, the scanner and the relay on
   /// `ex` (they run once its threads do). Throws HaConfigurationError on a bad Redis URL.
@@ -145,6 +149,14 @@ class Cluster {
  private:
   std::shared_ptr<Impl> impl_;
 };
+
+/// Whether this node owns `s` (holds its standalone stream and its subscriptions) or only
+/// serves requests for it as a replica. True for a session made without configure()
+/// (standalone mode).
+bool owns(const session::Session& s) noexcept;
+/// True while some change of `s` (Session::update) is not covered by a successful write
+/// (persist()): a request that sees this writes before it is answered.
+bool has_unsaved_changes(const session::Session& s);
 
 /// "Set-Cookie" value of the affinity cookie (`__frontmcp_node`).
 std::string affinity_cookie(const std::string& node_id, std::chrono::milliseconds max_age, bool secure);

@@ -19,6 +19,7 @@
 // coroutines are awaited by a caller that keeps the Impl alive.
 #include "cluster/cluster.hpp"
 #include "cluster/event_mirror.hpp"
+#include "cluster/placement.hpp"
 #include "cluster/relay_auth.hpp"
 #include "cluster/relay_message.hpp"
 #include "cluster/scripts.hpp"

@@ -64,10 +64,10 @@ net::awaitable<std::shared_ptr<Session>> Cluster::Impl::adopt_owned(SessionState
     auto evs = co_await read_events(sid + "/0", 0);
     if (evs) history = std::move(evs).value();
   }
-  auto s = sessions->adopt(std::move(st), false);
+  auto s = adopt(*sessions, std::move(st), false);
   s->standalone()->reopen();
   s->standalone()->preload(std::move(history));
-  s->set_owned(true);
+  placement(*s).set_owned(true);
   {
     std::lock_guard lock(mu);
     replica_owner.erase(sid);
@@ -137,15 +137,15 @@ net::awaitable<Outcome<Resolution>> Cluster::Impl::resolve_serverless(std::strin
   }
   auto st = parse_state(sid, std::string(reply_str(*r, 1)), reply_int(*r, 2), reply_str(*r, 3), reply_int(*r, 5));
   if (!st) co_return co_await drop_corrupt(std::move(sid), std::move(st).error());
-  co_return Resolution{sessions->adopt(std::move(st).value(), false), false};
+  co_return Resolution{adopt(*sessions, std::move(st).value(), false), false};
 }
 
 std::optional<Resolution> Cluster::Impl::resolve_from_memory(std::string_view sid) {
   if (serverless) return std::nullopt;
   auto local = sessions->find(sid);
-  if (local && local->owned() && lease_valid() &&
-      now_ns() - local->validated_at() < std::chrono::nanoseconds(kRevalidateInterval).count()) {
-    bool announce = local->take_announce_owner();
+  if (local && owns(*local) && lease_valid() &&
+      now_ns() - placement(*local).validated_at() < std::chrono::nanoseconds(kRevalidateInterval).count()) {
+    bool announce = placement(*local).take_announce_owner();
     return Resolution{std::move(local), announce};
   }
   return std::nullopt;
@@ -172,12 +172,12 @@ net::awaitable<Outcome<Resolution>> Cluster::Impl::resolve(std::string sid) {
     if (owner == node) {
       // The record names this node right now, so this request may be served even without
       // a lease (the fast path above also needs one to serve from memory later).
-      if (local && local->owned() && local->epoch() == static_cast<std::uint64_t>(epoch)) {
+      if (local && owns(*local) && epoch_of(*local) == static_cast<std::uint64_t>(epoch)) {
         // Take in the record's state (merged with changes not written yet; adopt() marks it
         // validated): a replica's change whose relay message was lost reaches the owner
         // this way, within kRevalidateInterval.
-        local = sessions->adopt(std::move(st).value(), true);
-        bool announce = local->take_announce_owner();
+        local = adopt(*sessions, std::move(st).value(), true);
+        bool announce = placement(*local).take_announce_owner();
         co_return Resolution{std::move(local), announce};
       }
       // Ours in Redis but not (or not as owner) in memory: a restart with the same id.
@@ -187,14 +187,14 @@ net::awaitable<Outcome<Resolution>> Cluster::Impl::resolve(std::string sid) {
     if (alive) {
       // Owned here until now and the new owner is alive: a hand-off. Stop holding the
       // stream; requests running here go on as a replica's.
-      if (local && local->owned()) demote(local, owner);
+      if (local && owns(*local)) demote(local, owner);
       {
         std::lock_guard lock(mu);
         replica_owner[sid] = owner;
       }
-      co_return Resolution{sessions->adopt(std::move(st).value(), false), false};
+      co_return Resolution{adopt(*sessions, std::move(st).value(), false), false};
     }
-    if (local && local->owned()) fence(sid, "owned by " + owner + " now");
+    if (local && owns(*local)) fence(sid, "owned by " + owner + " now");
     // The owner is dead: take the session over (the script re-checks all of it).
     std::vector<std::string> t_keys{keys.session(sid)};
     std::vector<std::string> t_args{keys.prefix, sid, owner, node, ttl_ms, lost_message(sid, owner)};
@@ -221,8 +221,8 @@ net::awaitable<Outcome<Resolution>> Cluster::Impl::resolve(std::string sid) {
 /// Stops holding the session's standalone stream; requests running here go on as a
 /// replica's (a hand-off, or a write that found a newer owner).
 void Cluster::Impl::demote(const std::shared_ptr<Session>& s, const std::string& owner) {
-  if (s->owned()) {
-    s->set_owned(false);
+  if (auto& p = placement(*s); p.owned()) {
+    p.set_owned(false);
     s->standalone()->finish();
   }
   std::lock_guard lock(mu);
@@ -234,26 +234,28 @@ void Cluster::Impl::demote(const std::shared_ptr<Session>& s, const std::string&
 /// earlier write already covered returns when that write (and its owner acknowledgement)
 /// is done, without a write of its own.
 net::awaitable<Done> Cluster::Impl::save(std::shared_ptr<Session> s, bool create) {
+  auto& p = placement(*s);
   auto waker = std::make_shared<util::Waker>(co_await net::this_coro::executor);
   auto deadline = util::Waker::Clock::now() + kWriteQueueWait;
   for (;;) {
-    if (!create && !s->has_unsaved_changes()) co_return Ok{};
-    if (s->try_begin_write(waker)) break;
+    if (!create && !p.has_unsaved_changes(*s)) co_return Ok{};
+    if (p.try_begin_write(waker)) break;
     if (util::Waker::Clock::now() >= deadline) {
       co_return unavailable(Error{errc::kServerError, "another write of this session is still in flight", {}});
     }
     co_await waker->wait_until(deadline);
   }
   struct EndWrite {
-    Session& s;
-    ~EndWrite() { s.end_write(); }
-  } end_write{*s};
-  co_return co_await save_now(s, create);  // a copy: end_write needs the session after it
+    Placement& p;
+    ~EndWrite() { p.end_write(); }
+  } end_write{p};
+  co_return co_await save_now(s, create);  // a copy: end_write needs the session (its placement) after it
 }
 
 net::awaitable<Done> Cluster::Impl::save_now(std::shared_ptr<Session> s, bool create) {
+  auto& p = placement(*s);
   for (int attempt = 0; attempt < kClaimAttempts; ++attempt) {
-    auto [st, covers] = s->snapshot_for_save();
+    auto [st, covers] = p.snapshot_for_save(*s);
     std::vector<std::string> r_keys{keys.session(s->id())};
     // Based on the revision last read or written here (compare-and-set): a full state
     // never overwrites a change another node made since.
@@ -268,18 +270,18 @@ net::awaitable<Done> Cluster::Impl::save_now(std::shared_ptr<Session> s, bool cr
       // apply this node's changes to that state and write again.
       auto fresh = parse_state(s->id(), reply_str(*r, 1), reply_int(*r, 2), reply_str(*r, 3), reply_int(*r, 4));
       if (!fresh) co_return corrupt_on_save(co_await drop_corrupt(s->id(), std::move(fresh).error()));
-      s->merge_changes(std::move(fresh).value());
+      p.merge(*s, std::move(fresh).value());
       util::log().debug("session {}: write based on an older revision; merged and retrying", s->id());
       continue;
     }
     if (verdict == "OK") {
       auto rev = static_cast<std::uint64_t>(reply_int(*r, 2));
-      s->mark_saved(covers, st, rev);
+      p.mark_saved(covers, st, rev);
       if (serverless) {
-        s->set_owned(false);  // any instance serves it from the record
+        p.set_owned(false);  // any instance serves it from the record
         co_return Ok{};
       }
-      if (!s->owned()) {
+      if (!p.owned()) {
         // A replica changed the state (setLevel, subscribe): the owner applies it too.
         if (auto owner = owner_of(s->id()); !owner.empty()) co_await tell_owner(s, owner, st.epoch, rev, st.to_json());
       }
@@ -302,7 +304,7 @@ net::awaitable<Done> Cluster::Impl::save_now(std::shared_ptr<Session> s, bool cr
     auto fresh = parse_state(s->id(), owner, reply_int(*l, 2), reply_str(*l, 3), reply_int(*l, 5));
     if (!fresh) co_return corrupt_on_save(co_await drop_corrupt(s->id(), std::move(fresh).error()));
     if (owner != node) demote(s, owner);
-    s->merge_changes(std::move(fresh).value());
+    p.merge(*s, std::move(fresh).value());
     util::log().debug("session {}: write raced with an owner change (now {}); retrying", s->id(), owner);
   }
   co_return claim_conflict(s->id());
@@ -362,7 +364,7 @@ net::awaitable<bool> Cluster::acquire(std::shared_ptr<Session> s, std::chrono::m
   while (std::chrono::steady_clock::now() < deadline && !im.stopping) {
     auto r = co_await im.resolve(s->id());
     if (!r || !r->session) co_return false;
-    if (r->session->owned()) co_return true;
+    if (owns(*r->session)) co_return true;
     std::string owner = owner_of(s->id());
     if (!owner.empty() && std::chrono::steady_clock::now() - last_ask >= kHandoffRepeat) {
       im.publish(owner, relay::Handoff{s->id(), im.node});

@@ -56,7 +56,7 @@ void Cluster::Impl::on_relay_state(bool up) {
 
 net::awaitable<void> Cluster::Impl::revalidate_owned(std::shared_ptr<Impl> self) {
   for (const auto& s : self->sessions->all()) {
-    if (!s->owned() || self->stopping) continue;
+    if (!owns(*s) || self->stopping) continue;
     auto r = co_await self->lookup(s->id());
     // Unreachable or missing (Redis restarted empty): restore_all and the request path decide.
     if (!r || reply_str(*r, 0) != "FOUND") continue;
@@ -65,12 +65,12 @@ net::awaitable<void> Cluster::Impl::revalidate_owned(std::shared_ptr<Impl> self)
       self->fence(s->id(), "owned by " + owner + " now");
       continue;
     }
-    if (static_cast<std::uint64_t>(reply_int(*r, 2)) != s->epoch()) {
-      s->clear_validated();  // taken and given back meanwhile: the next request re-adopts it
+    if (static_cast<std::uint64_t>(reply_int(*r, 2)) != epoch_of(*s)) {
+      placement(*s).clear_validated();  // taken and given back meanwhile: the next request re-adopts it
       continue;
     }
     auto st = parse_state(s->id(), owner, reply_int(*r, 2), reply_str(*r, 3), reply_int(*r, 5));
-    if (st) self->sessions->adopt(std::move(st).value(), true);  // merged: picks up lost replica changes
+    if (st) adopt(*self->sessions, std::move(st).value(), true);  // merged: picks up lost replica changes
   }
 }
 
@@ -83,7 +83,7 @@ void Cluster::Impl::poke_heartbeat() {
 
 net::awaitable<void> Cluster::Impl::restore_all(std::shared_ptr<Impl> self) {
   for (const auto& s : self->sessions->all()) {
-    if (!s->owned() || self->stopping) continue;
+    if (!owns(*s) || self->stopping) continue;
     auto st = s->state();
     std::vector<std::string> r_keys{self->keys.session(s->id())};
     // Create only: a record that survived the restart (persistence) may hold changes this
@@ -96,7 +96,7 @@ net::awaitable<void> Cluster::Impl::restore_all(std::shared_ptr<Impl> self) {
       util::log().warn("session {}: owned by {} now; closing it here", s->id(), reply_str(*r, 1));
       self->sessions->remove(s->id());
     } else if (r && reply_str(*r, 0) == "EXISTS") {
-      s->clear_validated();  // the next request re-reads it
+      placement(*s).clear_validated();  // the next request re-reads it
     }
   }
 }
@@ -107,7 +107,7 @@ net::awaitable<void> Cluster::Impl::beat() {
   auto ttl = opt.ha.heartbeat_ttl;
   std::vector<std::string> r_keys{keys.heartbeat(node), keys.nodes()};
   std::vector<std::string> r_args{node, std::to_string(ttl.count()), std::to_string(started_at_ms),
-                                  std::to_string(sessions->owned_count()),
+                                  std::to_string(owned_count(*sessions)),
                                   json::serialize(json::object{{"version", "0.1.0"}, {"boot", boot}})};
   auto r = co_await scripts.heartbeat.run(*client, std::move(r_keys), std::move(r_args));
   if (stopping) co_return;

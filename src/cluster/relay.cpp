@@ -38,14 +38,14 @@ void handle(Impl& im, relay::Sub& m) {
   // Broadcast: a node without subscribers of the URI has nothing to deliver (not a drop).
   if (m.origin == im.node || !m.uri || !m.body) return;
   for (const auto& s : im.sessions->subscribers(*m.uri)) {
-    if (s->owned()) im.deliver(s, *m.body, relay::name_of(relay::Type::sub));
+    if (owns(*s)) im.deliver(s, *m.body, relay::name_of(relay::Type::sub));
   }
 }
 
 void handle(Impl& im, relay::All& m) {
   if (m.origin == im.node || !m.body) return;
   for (const auto& s : im.sessions->all()) {
-    if (s->owned() && s->initialized()) im.deliver(s, *m.body, relay::name_of(relay::Type::all));
+    if (owns(*s) && s->initialized()) im.deliver(s, *m.body, relay::name_of(relay::Type::all));
   }
 }
 
@@ -93,7 +93,7 @@ void handle(Impl& im, relay::Owned& m) {
   // handoff.lua: the live owner gave this node a session (it asked, in acquire()):
   // adopt it now rather than at acquire()'s next poll.
   auto s = im.sessions->find(m.sid);
-  if (!s || s->owned()) return;
+  if (!s || owns(*s)) return;
   net::co_spawn(im.ex, Impl::adopt_given(im.shared_from_this(), m.sid), net::detached);
   im.delivered(true);
 }
@@ -102,7 +102,7 @@ void handle(Impl& im, relay::Left&) { im.poke_scanner(); }
 
 void handle(Impl& im, relay::Legacy& m) {
   auto s = im.sessions->find(m.sid);
-  if (!s || !s->owned() || !m.body || !im.legacy_handler) {
+  if (!s || !owns(*s) || !m.body || !im.legacy_handler) {
     im.delivered(false, relay::name_of(relay::Type::legacy), m.sid);
     return;
   }
@@ -191,14 +191,14 @@ void Cluster::Impl::on_message(std::string_view channel, std::string_view wire) 
 /// A replica changed a session's state (subscriptions, log level): the owner applies it.
 void Cluster::Impl::apply_replica_state(const relay::State& m) {
   auto s = sessions->find(m.sid);
-  if (!s || !s->owned() || !m.state) return;
-  if (m.epoch != s->epoch()) return;
+  if (!s || !owns(*s) || !m.state) return;
+  if (m.epoch != epoch_of(*s)) return;
   auto st = SessionState::from_json(*m.state);
   if (!st) return;
   st->node_id = node;
   st->epoch = m.epoch;
   st->rev = m.rev;
-  sessions->adopt(std::move(st).value(), true);
+  adopt(*sessions, std::move(st).value(), true);
 }
 
 /// Sends a replica's state change to the owner and waits until the owner has applied it:

@@ -113,10 +113,10 @@ net::awaitable<void> Cluster::Impl::claim_batch(const std::string& dead, const s
       continue;
     }
     auto s = co_await adopt_owned(std::move(st).value());
-    if (s) s->set_announce_owner();
+    if (s) placement(*s).set_announce_owner();
     metrics.takeover(metrics::Takeover::scanner);
     metrics.orphans_claimed.inc();
-    auto epoch_str = std::to_string(s ? s->epoch() : 0);
+    auto epoch_str = std::to_string(s ? epoch_of(*s) : 0);
     util::log_event(spdlog::level::info, "claimed an orphaned session (scanner)",
                     {{"session", ids[i]}, {"from", dead}, {"epoch", epoch_str}});
     if (opt.ha.on_session_claimed) {
@@ -132,7 +132,7 @@ net::awaitable<void> Cluster::Impl::claim_batch(const std::string& dead, const s
 void Cluster::Impl::sweep_replicas() {
   auto cutoff = std::chrono::steady_clock::now() - kReplicaIdle;
   for (const auto& s : sessions->all()) {
-    if (s->owned() || s->busy() || s->last_activity() > cutoff) continue;
+    if (owns(*s) || s->busy() || s->last_activity() > cutoff) continue;
     sessions->remove(s->id());
     std::lock_guard lock(mu);
     replica_owner.erase(s->id());

@@ -36,6 +36,9 @@ class SessionBackend {
   virtual ~SessionBackend() = default;
 
   virtual std::shared_ptr<session::EventStore> event_store() = 0;
+  /// Before `sessions` makes its first session (how the backend wants them made: request
+  /// id suffixes, stream numbering, its per-session data).
+  virtual void prepare(session::SessionManager& sessions) = 0;
   /// Both are used only while the backend lives (ServerCore destroys them first).
   virtual std::unique_ptr<session::MessageBus> make_bus(session::SessionManager& sessions) = 0;
   virtual std::unique_ptr<session::SessionDirectory> make_directory(session::SessionManager& sessions) = 0;

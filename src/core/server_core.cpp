@@ -58,7 +58,7 @@ ServerCore::ServerCore(ServerOptions opts, std::string node)
       directory(backend ? backend->make_directory(sessions) : std::make_unique<session::LocalDirectory>(sessions)),
       dispatcher(registry, sessions, *bus, *directory, options, node_id, metrics),
       deps{options, sessions, *directory, *bus, events, dispatcher, metrics, sessions_rejected, draining} {
-  sessions.set_distributed(backend != nullptr);
+  if (backend) backend->prepare(sessions);
 }
 
 ServerCore::~ServerCore() = default;

@@ -39,103 +39,24 @@ void InFlight::cancel(std::string reason) {
 }
 
 Session::Session(SessionState state, std::shared_ptr<EventStore> events)
+    : Session(std::move(state), std::move(events), Options{}) {}
+
+Session::Session(SessionState state, std::shared_ptr<EventStore> events, Options options)
     : id_(state.id),
       transport_(state.transport),
       events_(std::move(events)),
       state_(std::move(state)),
-      synced_(state_),
       budget_(std::make_shared<ByteBudget>(events_->limits().max_bytes_per_session)),
-      standalone_(std::make_shared<SseStream>(id_, 0, events_, budget_)) {
+      standalone_(std::make_shared<SseStream>(id_, 0, events_, budget_)),
+      next_stream_(options.first_stream_index == 0 ? 1 : options.first_stream_index),
+      request_id_suffix_(std::move(options.request_id_suffix)),
+      attachment_(std::move(options.attachment)) {
   touch();
 }
 
 SessionState Session::state() const {
   std::lock_guard lock(mu_);
   return state_;
-}
-void Session::replace_state(SessionState st) {
-  std::lock_guard lock(mu_);
-  st.id = id_;
-  synced_ = st;
-  state_ = std::move(st);
-}
-
-SessionState Session::synced_state() const {
-  std::lock_guard lock(mu_);
-  return synced_;
-}
-
-void Session::mark_saved(std::uint64_t covers) {
-  std::lock_guard lock(mu_);
-  saved_ = std::max(saved_, covers);
-}
-
-void Session::mark_saved(std::uint64_t covers, const SessionState& written, std::uint64_t rev) {
-  std::lock_guard lock(mu_);
-  saved_ = std::max(saved_, covers);
-  if (synced_.rev != written.rev) return;
-  synced_ = written;
-  synced_.id = id_;
-  synced_.rev = rev;
-}
-
-SessionState Session::merge_changes(SessionState fresh) {
-  std::lock_guard lock(mu_);
-  fresh.id = id_;
-  SessionState merged = fresh;
-  if (state_.log_level != synced_.log_level) merged.log_level = state_.log_level;
-  for (const auto& uri : state_.subscriptions) {
-    if (!synced_.subscriptions.count(uri)) merged.subscriptions.insert(uri);
-  }
-  for (const auto& uri : synced_.subscriptions) {
-    if (!state_.subscriptions.count(uri)) {
-      auto it = merged.subscriptions.find(uri);
-      if (it != merged.subscriptions.end()) merged.subscriptions.erase(it);
-    }
-  }
-  if (state_.initialized && !synced_.initialized) {
-    merged.initialized = true;
-    merged.protocol_version = state_.protocol_version;
-    merged.client_info = state_.client_info;
-    merged.client_capabilities = state_.client_capabilities;
-  }
-  synced_ = std::move(fresh);
-  state_ = merged;
-  return merged;
-}
-
-bool Session::try_begin_write(const std::shared_ptr<util::Waker>& waker) {
-  std::lock_guard lock(mu_);
-  if (!writing_) {
-    writing_ = true;
-    return true;
-  }
-  write_waiters_.push_back(waker);
-  return false;
-}
-
-void Session::end_write() {
-  std::vector<std::shared_ptr<util::Waker>> waiters;
-  {
-    std::lock_guard lock(mu_);
-    writing_ = false;
-    waiters.swap(write_waiters_);
-  }
-  for (auto& w : waiters) w->notify();
-}
-
-void Session::set_first_stream_index(std::uint64_t first) {
-  std::lock_guard lock(mu_);
-  next_stream_ = first == 0 ? 1 : first;
-}
-
-std::uint64_t Session::epoch() const {
-  std::lock_guard lock(mu_);
-  return state_.epoch;
-}
-
-void Session::set_validated_now() noexcept {
-  validated_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
 }
 
 bool Session::initialized() const {

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 namespace frontmcp::session {
 
@@ -46,72 +47,54 @@ struct InFlight {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  /// Per-session data of whoever runs the sessions of a deployment (the session itself
+  /// never looks inside). Given at construction and never replaced, so reading it needs
+  /// no lock; it lives as long as the session object.
+  class Attachment {
+   public:
+    virtual ~Attachment() = default;
+  };
+  /// How a session object is made (SessionManager::Hooks says it for all of them).
+  struct Options {
+    /// Appended to the ids of server->client requests (next_request_id()).
+    std::string request_id_suffix;
+    /// The index of the first POST stream (0 counts as 1); later ones count up from it.
+    std::uint64_t first_stream_index = 1;
+    std::shared_ptr<Attachment> attachment;
+  };
+
   Session(SessionState state, std::shared_ptr<EventStore> events);
+  Session(SessionState state, std::shared_ptr<EventStore> events, Options options);
 
   const std::string& id() const noexcept { return id_; }
   SessionState state() const;
-  /// Applies `f` to the state under the session's lock.
-  /// Counts as a change (distributed mode writes it before the response goes out).
+  /// Applies `f` to the state under the session's lock and counts it as a change.
+  /// (Distributed mode writes a changed state before the response goes out.)
   template <class F>
   auto update(F&& f) {
     std::lock_guard lock(mu_);
     ++changes_;
     return f(state_);
   }
-  /// True while some update() is not covered by a successful write (mark_synced). Every
-  /// request that sees this writes itself, so none is answered before its change is
-  /// stored (concurrent requests of one session may each write; the writes are
-  /// idempotent full states under one epoch).
-  bool has_unsaved_changes() const {
+  /// How many update() calls there have been: grows by one with each, never goes down, so
+  /// a store that remembers the count its last write covered knows whether anything
+  /// changed since.
+  std::uint64_t changes() const {
     std::lock_guard lock(mu_);
-    return changes_ > saved_;
+    return changes_;
   }
-  /// The state to write, with the change count it covers; its `rev` is the revision of the
-  /// state its changes are based on (the last one read or written).
-  std::pair<SessionState, std::uint64_t> snapshot_for_save() const {
+  /// Applies `f(state, changes)` under the session's lock WITHOUT counting a change:
+  /// `changes` is changes() at that moment. For a store that must read or rewrite the
+  /// state atomically with respect to update() (a snapshot with the changes it covers, a
+  /// state read elsewhere merged into this one). `f` must not call back into the session.
+  template <class F>
+  auto with_state(F&& f) {
     std::lock_guard lock(mu_);
-    SessionState st = state_;
-    st.rev = synced_.rev;
-    return {std::move(st), changes_};
+    return f(state_, std::as_const(changes_));
   }
-  /// Replaces the durable state with one read from the session store (same id); not
-  /// dirty. It is also the new base of merge_changes().
-  void replace_state(SessionState st);
-  /// The state as last read from or written to the store.
-  SessionState synced_state() const;
-  /// A write covering changes up to `covers` succeeded. The merge base is NOT moved: it
-  /// stays the last state read from the store, because concurrent writers of this
-  /// session may re-read an older record than the one this write produced, and a base
-  /// newer than their read would make their merge drop this write's changes.
-  void mark_saved(std::uint64_t covers);
-  /// Distributed mode: `written` (a snapshot_for_save() state, based on revision
-  /// written.rev) is now the record's state at revision `rev`. It becomes the merge base,
-  /// unless the base was replaced since the snapshot (a concurrent read or write).
-  void mark_saved(std::uint64_t covers, const SessionState& written, std::uint64_t rev);
-  /// A write lost to a newer epoch: `fresh` is the store's state; this session's changes
-  /// since the last sync (log level, subscriptions) are applied on top of it, and `fresh`
-  /// becomes the new base. Returns the merged state.
-  SessionState merge_changes(SessionState fresh);
-  /// Distributed mode: one write of this session's state at a time from this node. False
-  /// while another is in flight: `waker` is notified when it ends (the waiter then usually
-  /// finds its change written by it: a group commit). end_write() wakes every waiter.
-  bool try_begin_write(const std::shared_ptr<util::Waker>& waker);
-  void end_write();
-  std::uint64_t epoch() const;
+  /// The object given at construction (Options::attachment); nullptr if none.
+  Attachment* attachment() const noexcept { return attachment_.get(); }
 
-  /// Distributed mode: whether this node owns the session (holds its standalone stream and
-  /// its subscriptions) or only serves requests for it as a replica. Always true standalone.
-  bool owned() const noexcept { return owned_.load(std::memory_order_acquire); }
-  void set_owned(bool owned) noexcept { owned_.store(owned, std::memory_order_release); }
-  /// Distributed mode: when this node last confirmed the record in the store (steady ns).
-  std::int64_t validated_at() const noexcept { return validated_ns_.load(std::memory_order_relaxed); }
-  void set_validated_now() noexcept;
-  /// The next request re-reads the record (the copy here may be stale).
-  void clear_validated() noexcept { validated_ns_.store(0, std::memory_order_relaxed); }
-  /// Distributed mode: this node became the owner without a client request (orphan
-  /// scanner); its first response must re-pin the load balancer (affinity cookie).
-  void set_announce_owner() noexcept { announce_.store(true, std::memory_order_release); }
-  bool take_announce_owner() noexcept { return announce_.exchange(false, std::memory_order_acq_rel); }
   bool initialized() const;
   std::string protocol_version() const;
   /// Whether the session was created by `principal` (SessionState::principal).
@@ -137,12 +120,9 @@ class Session : public std::enable_shared_from_this<Session> {
   /// listens and resumability cannot help.
   void send_unsolicited(const json::value& msg);
 
-  // Server->client requests. Ids end with "@<nodeId>" in distributed mode, so the node
-  // that receives the client's answer knows where the request waits.
-  void set_request_id_suffix(std::string suffix) { request_id_suffix_ = std::move(suffix); }
-  /// Distributed mode: POST streams are numbered from `first` (random per node and
-  /// session), so the event ids of two nodes serving one session never collide.
-  void set_first_stream_index(std::uint64_t first);
+  // Server->client requests: ids "s<n><suffix>" (Options::request_id_suffix; distributed
+  // mode names the node there, so the node that receives the client's answer knows where
+  // the request waits).
   std::string next_request_id();
   /// False (not added) when `max` calls already wait.
   bool add_pending(const std::string& id, std::shared_ptr<PendingCall> call,
@@ -184,7 +164,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<EventStore> events_;
   mutable std::mutex mu_;
   SessionState state_;
-  SessionState synced_;
   std::shared_ptr<ByteBudget> budget_;  // before standalone_, which shares it
   std::shared_ptr<SseStream> standalone_;
   std::map<std::uint64_t, std::shared_ptr<SseStream>> streams_;
@@ -192,14 +171,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unordered_map<std::string, std::shared_ptr<PendingCall>> pending_;
   std::unordered_map<std::string, std::shared_ptr<InFlight>> inflight_;
   std::atomic<std::uint64_t> next_request_id_{0};
-  std::string request_id_suffix_;
-  bool writing_ = false;
-  std::vector<std::shared_ptr<util::Waker>> write_waiters_;
+  const std::string request_id_suffix_;
+  const std::shared_ptr<Attachment> attachment_;
   std::uint64_t changes_ = 0;  // update() calls
-  std::uint64_t saved_ = 0;    // changes covered by a successful write
-  std::atomic<bool> owned_{true};
-  std::atomic<std::int64_t> validated_ns_{0};
-  std::atomic<bool> announce_{false};
   std::atomic<std::int64_t> last_activity_ns_;
   std::atomic<bool> closed_{false};
   std::atomic<int> serving_{0};

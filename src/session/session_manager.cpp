@@ -13,12 +13,20 @@ SessionManager::SessionManager(std::size_t max_sessions, std::shared_ptr<EventSt
     : max_sessions_(max_sessions), events_(std::move(events)), store_(std::move(store)), node_id_(std::move(node_id)) {}
 
 namespace {
-/// Distributed mode: a random first POST stream index, 1 + (random 32 bits << 16).
+/// Hooks::random_first_stream: 1 + (random 32 bits << 16).
 std::uint64_t random_stream_base() {
   auto hex = util::random_hex_id().substr(0, 8);
   return (static_cast<std::uint64_t>(std::stoul(hex, nullptr, 16)) << 16) + 1;
 }
 }  // namespace
+
+std::shared_ptr<Session> SessionManager::make(SessionState st) const {
+  Session::Options o;
+  o.request_id_suffix = hooks_.request_id_suffix;
+  if (hooks_.random_first_stream) o.first_stream_index = random_stream_base();
+  if (hooks_.attachment) o.attachment = hooks_.attachment(st);
+  return std::make_shared<Session>(std::move(st), events_, std::move(o));
+}
 
 std::shared_ptr<Session> SessionManager::create(TransportKind transport, std::string principal) {
   SessionState st;
@@ -28,54 +36,38 @@ std::shared_ptr<Session> SessionManager::create(TransportKind transport, std::st
   st.node_id = node_id_;
   st.created_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch()).count();
-  auto s = std::make_shared<Session>(std::move(st), events_);
-  s->set_request_id_suffix(request_id_suffix_);
-  if (!request_id_suffix_.empty()) s->set_first_stream_index(random_stream_base());
+  auto s = make(std::move(st));
   std::unique_lock lock(mu_);
   if (sessions_.size() >= max_sessions_) return nullptr;
   sessions_.emplace(s->id(), s);
   return s;
 }
 
-std::shared_ptr<Session> SessionManager::adopt(SessionState st, bool owned) {
-  std::shared_ptr<Session> s;
-  std::set<std::string, std::less<>> old_subs;
-  {
-    std::unique_lock lock(mu_);
-    auto it = sessions_.find(st.id);
-    if (it != sessions_.end()) s = it->second;
-  }
-  if (s) {
-    old_subs = s->state().subscriptions;
-    // Merged, not replaced: a request running on this node may have changed the state
-    // and not written it yet (its write applies the same merge if it races).
-    st = s->merge_changes(std::move(st));
-  } else {
-    s = std::make_shared<Session>(st, events_);
-    s->set_request_id_suffix(request_id_suffix_);
-    if (!request_id_suffix_.empty()) s->set_first_stream_index(random_stream_base());
-  }
-  s->set_owned(owned);
-  s->set_validated_now();
+std::shared_ptr<Session> SessionManager::insert_existing(SessionState st) {
+  if (auto s = find(st.id)) return s;
+  auto subs = st.subscriptions;
+  auto s = make(std::move(st));
   std::unique_lock lock(mu_);
   auto [it, inserted] = sessions_.emplace(s->id(), s);
-  if (!inserted && it->second != s) s = it->second;  // lost a race with another adopt: use theirs
-  for (const auto& uri : old_subs) {
-    if (st.subscriptions.count(uri)) continue;
-    auto sit = subscribers_.find(uri);
-    if (sit == subscribers_.end()) continue;
-    sit->second.erase(s->id());
-    if (sit->second.empty()) subscribers_.erase(sit);
-  }
-  for (const auto& uri : st.subscriptions) subscribers_[uri].insert(s->id());
+  if (!inserted) return it->second;  // lost a race with another insert: use theirs
+  for (const auto& uri : subs) subscribers_[uri].insert(s->id());
   return s;
 }
 
-std::size_t SessionManager::owned_count() const {
-  std::shared_lock lock(mu_);
-  std::size_t n = 0;
-  for (const auto& [id, s] : sessions_) n += s->owned() ? 1 : 0;
-  return n;
+void SessionManager::unindex(const std::string& id, std::string_view uri) {
+  auto it = subscribers_.find(uri);
+  if (it == subscribers_.end()) return;
+  it->second.erase(id);
+  if (it->second.empty()) subscribers_.erase(it);
+}
+
+void SessionManager::reindex(const std::shared_ptr<Session>& s, const std::set<std::string, std::less<>>& before,
+                             const std::set<std::string, std::less<>>& after) {
+  std::unique_lock lock(mu_);
+  for (const auto& uri : before) {
+    if (!after.count(uri)) unindex(s->id(), uri);
+  }
+  for (const auto& uri : after) subscribers_[uri].insert(s->id());
 }
 
 std::shared_ptr<Session> SessionManager::find(std::string_view id) const {
@@ -92,12 +84,7 @@ bool SessionManager::remove(std::string_view id) {
     if (it == sessions_.end()) return false;
     s = std::move(it->second);
     sessions_.erase(it);
-    for (const auto& uri : s->state().subscriptions) {
-      auto sit = subscribers_.find(uri);
-      if (sit == subscribers_.end()) continue;
-      sit->second.erase(s->id());
-      if (sit->second.empty()) subscribers_.erase(sit);
-    }
+    for (const auto& uri : s->state().subscriptions) unindex(s->id(), uri);
   }
   s->close();
   return true;
@@ -134,10 +121,7 @@ void SessionManager::unsubscribe(const std::shared_ptr<Session>& s, std::string_
     if (it != st.subscriptions.end()) st.subscriptions.erase(it);
   });
   std::unique_lock lock(mu_);
-  auto it = subscribers_.find(uri);
-  if (it == subscribers_.end()) return;
-  it->second.erase(s->id());
-  if (it->second.empty()) subscribers_.erase(it);
+  unindex(s->id(), uri);
 }
 
 std::vector<std::shared_ptr<Session>> SessionManager::subscribers(std::string_view uri) const {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -26,15 +27,30 @@ class SessionManager {
   /// when max_sessions is reached.
   std::shared_ptr<Session> create(TransportKind transport, std::string principal = {});
   std::shared_ptr<Session> find(std::string_view id) const;
-  /// Distributed mode: the local object for a session read from the store (a takeover,
-  /// a restart, or a request served as a replica). Creates it or refreshes the existing
-  /// one (state, epoch, role, subscription index). Not bound by max_sessions: the session
-  /// exists already, refusing it here would lose it.
-  std::shared_ptr<Session> adopt(SessionState state, bool owned);
-  /// Distributed mode: server->client request ids get "@<nodeId>".
-  void set_distributed(bool on) { request_id_suffix_ = on ? "@" + node_id_ : std::string(); }
-  /// Sessions this node owns (all of them in standalone mode).
-  std::size_t owned_count() const;
+  /// The local object for a session that exists already elsewhere (its state was read
+  /// from a store): made from `state` and indexed when it is not here, else the one here,
+  /// unchanged (also when another caller inserted it just now). Not bound by
+  /// max_sessions: the session exists already, refusing it here would lose it.
+  std::shared_ptr<Session> insert_existing(SessionState state);
+  /// Brings the subscription index in line with the session's state after it was changed
+  /// other than by subscribe()/unsubscribe() (a state read from a store): `before` is what
+  /// its subscriptions were, `after` what they are now.
+  void reindex(const std::shared_ptr<Session>& s, const std::set<std::string, std::less<>>& before,
+               const std::set<std::string, std::less<>>& after);
+
+  /// How this manager makes its session objects (create() and insert_existing()). The
+  /// defaults suit one process; a deployment of several sets them before the first session.
+  struct Hooks {
+    /// Session::Options::request_id_suffix of every session.
+    std::string request_id_suffix;
+    /// POST streams of each session are numbered from a random base (1 + random 32 bits
+    /// << 16), not from 1.
+    bool random_first_stream = false;
+    /// Session::Options::attachment, made from the session's first state (none if empty).
+    std::function<std::shared_ptr<Session::Attachment>(const SessionState&)> attachment;
+  };
+  /// Set before any session is made (not synchronised with create()).
+  void set_hooks(Hooks hooks) { hooks_ = std::move(hooks); }
   /// Removes and closes the session; false if unknown.
   bool remove(std::string_view id);
   std::size_t size() const;
@@ -64,7 +80,7 @@ class SessionManager {
   std::shared_ptr<EventStore> events_;
   std::shared_ptr<SessionStore> store_;
   std::string node_id_;
-  std::string request_id_suffix_;
+  Hooks hooks_;
   mutable std::shared_mutex mu_;
   /// Looked up by string_view without building a std::string (C++20 heterogeneous lookup).
   struct Hash {
@@ -73,6 +89,9 @@ class SessionManager {
   };
   std::unordered_map<std::string, std::shared_ptr<Session>, Hash, std::equal_to<>> sessions_;
   std::unordered_map<std::string, std::unordered_set<std::string>, Hash, std::equal_to<>> subscribers_;  // uri -> ids
+
+  std::shared_ptr<Session> make(SessionState state) const;
+  void unindex(const std::string& id, std::string_view uri);  // under mu_, exclusive
 };
 
 }  // namespace frontmcp::session

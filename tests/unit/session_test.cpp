@@ -562,7 +562,7 @@ TEST_F(LocalMessageBusTest, ClientResponseResolvesTheWaitingCallOnce) {
 
 }  // namespace
 
-// ------------------------------------------------------------ distributed-mode pieces
+// ------------------------------------------------ hooks, change count, existing sessions
 
 namespace {
 
@@ -577,85 +577,82 @@ SessionState state_of(std::string id, std::set<std::string, std::less<>> subs = 
   return st;
 }
 
-TEST_F(SessionManagerTest, AdoptCreatesOwnedAndReplicaObjectsBeyondTheLimit) {
+struct Tag : Session::Attachment {
+  explicit Tag(std::string id) : first_id(std::move(id)) {}
+  std::string first_id;
+};
+
+TEST_F(SessionManagerTest, InsertExistingMakesTheSessionBeyondTheLimitOrReturnsTheOneHere) {
   for (int i = 0; i < 3; ++i) ASSERT_NE(mgr.create(TransportKind::streamable_http), nullptr);
   ASSERT_EQ(mgr.create(TransportKind::streamable_http), nullptr);  // full
-  auto owned = mgr.adopt(state_of("x", {"test://a"}), true);
-  auto replica = mgr.adopt(state_of("y"), false);
-  EXPECT_TRUE(owned->owned());
-  EXPECT_FALSE(replica->owned());
-  EXPECT_EQ(owned->epoch(), 3u);
-  EXPECT_EQ(mgr.find("x"), owned);
-  EXPECT_EQ(mgr.size(), 5u);
-  EXPECT_EQ(mgr.owned_count(), 4u);
+  auto x = mgr.insert_existing(state_of("x", {"test://a"}));
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(mgr.find("x"), x);
+  EXPECT_EQ(mgr.size(), 4u);
+  EXPECT_EQ(x->state().epoch, 3u);
+  EXPECT_EQ(x->changes(), 0u);  // a state read from a store is not a change
   EXPECT_EQ(ids(mgr.subscribers("test://a")), std::vector<std::string>{"x"});
-  EXPECT_FALSE(owned->has_unsaved_changes());  // state read from the store is not a change
+  auto again = mgr.insert_existing(state_of("x", {"test://b"}));
+  EXPECT_EQ(again, x);  // the one here, unchanged
+  EXPECT_EQ(again->state().subscriptions.count("test://b"), 0u);
+  EXPECT_TRUE(mgr.subscribers("test://b").empty());
 }
 
-TEST_F(SessionManagerTest, AdoptRefreshesTheExistingObjectAndItsSubscriptions) {
-  auto first = mgr.adopt(state_of("x", {"test://a", "test://b"}), false);
-  auto st = state_of("x", {"test://b", "test://c"});
-  st.epoch = 4;
-  st.log_level = LogLevel::debug;
-  auto again = mgr.adopt(st, true);
-  EXPECT_EQ(again, first);  // same object: requests running on it keep their pending calls
-  EXPECT_TRUE(again->owned());
-  EXPECT_EQ(again->epoch(), 4u);
-  EXPECT_EQ(again->log_level(), LogLevel::debug);
+TEST_F(SessionManagerTest, ReindexFollowsAStateChangedOutsideSubscribe) {
+  auto x = mgr.insert_existing(state_of("x", {"test://a", "test://b"}));
+  auto before = x->state().subscriptions;
+  x->with_state([](SessionState& st, std::uint64_t) { st.subscriptions = {"test://b", "test://c"}; });
+  mgr.reindex(x, before, x->state().subscriptions);
   EXPECT_TRUE(mgr.subscribers("test://a").empty());
   EXPECT_EQ(ids(mgr.subscribers("test://b")), std::vector<std::string>{"x"});
   EXPECT_EQ(ids(mgr.subscribers("test://c")), std::vector<std::string>{"x"});
+  EXPECT_TRUE(mgr.remove("x"));
+  EXPECT_TRUE(mgr.subscribers("test://b").empty());
+  EXPECT_TRUE(mgr.subscribers("test://c").empty());
 }
 
-TEST_F(SessionManagerTest, DistributedRequestIdsNameTheNodeAndStreamsStartAtRandom) {
-  mgr.set_distributed(true);
+TEST_F(SessionManagerTest, HooksSetRequestIdsStreamNumbersAndAttachments) {
+  SessionManager::Hooks hooks;
+  hooks.request_id_suffix = "@n";
+  hooks.random_first_stream = true;
+  hooks.attachment = [](const SessionState& first) { return std::make_shared<Tag>(first.id); };
+  mgr.set_hooks(hooks);
   auto a = mgr.create(TransportKind::streamable_http);
   auto b = mgr.create(TransportKind::streamable_http);
-  EXPECT_EQ(a->next_request_id(), "s1@node-a");
-  EXPECT_EQ(a->next_request_id(), "s2@node-a");
+  EXPECT_EQ(a->next_request_id(), "s1@n");
+  EXPECT_EQ(a->next_request_id(), "s2@n");
   auto sa = a->open_stream();
   auto sb = b->open_stream();
   EXPECT_GT(sa->index(), 1u);
   EXPECT_NE(sa->index(), sb->index());
   EXPECT_EQ(a->open_stream()->index(), sa->index() + 1);
-  mgr.set_distributed(false);
+  auto* tag = dynamic_cast<Tag*>(a->attachment());
+  ASSERT_NE(tag, nullptr);
+  EXPECT_EQ(tag->first_id, a->id());
+  auto x = mgr.insert_existing(state_of("x"));
+  ASSERT_NE(dynamic_cast<Tag*>(x->attachment()), nullptr);
+  EXPECT_EQ(x->next_request_id(), "s1@n");
+  EXPECT_TRUE(mgr.remove("x"));  // room for c (the manager holds 3)
+  mgr.set_hooks({});
   auto c = mgr.create(TransportKind::streamable_http);
   EXPECT_EQ(c->next_request_id(), "s1");
   EXPECT_EQ(c->open_stream()->index(), 1u);
+  EXPECT_EQ(c->attachment(), nullptr);
 }
 
-TEST_F(SessionTest, ChangesStayUnsavedUntilAWriteCoversThem) {
+TEST_F(SessionTest, UpdatesCountAsChangesAndWithStateDoesNot) {
   auto s = make();
-  EXPECT_FALSE(s->has_unsaved_changes());
+  EXPECT_EQ(s->changes(), 0u);
   s->update([](SessionState& st) { st.log_level = LogLevel::info; });
-  auto covers1 = s->snapshot_for_save().second;
-  s->update([](SessionState& st) { st.subscriptions.insert("test://a"); });  // a concurrent request
-  EXPECT_TRUE(s->has_unsaved_changes());
-  s->mark_saved(covers1);  // the first write does not cover the second change
-  EXPECT_TRUE(s->has_unsaved_changes());
-  s->mark_saved(s->snapshot_for_save().second);
-  EXPECT_FALSE(s->has_unsaved_changes());
-  s->mark_saved(covers1);  // a late, older write completion changes nothing
-  EXPECT_FALSE(s->has_unsaved_changes());
-  s->replace_state(state_of("other-id"));
-  EXPECT_FALSE(s->has_unsaved_changes());
-  EXPECT_EQ(s->state().id, "sess");  // the id never changes
-}
-
-TEST_F(SessionTest, AMergeWithAnOlderReadKeepsChangesAlreadyWritten) {
-  // Two requests of one session lose a write race to a hand-off; both re-read the record
-  // (without their change) before either writes again. The second merge must still
-  // carry the change, although the first one has been written meanwhile.
-  auto s = make();
   s->update([](SessionState& st) { st.subscriptions.insert("test://a"); });
-  auto fresh = state_of("sess");  // the record as both re-reads saw it: no subscription
-  fresh.epoch = 1;
-  auto first = s->merge_changes(fresh);
-  EXPECT_EQ(first.subscriptions.count("test://a"), 1u);
-  s->mark_saved(s->snapshot_for_save().second);  // the first retry is written
-  auto second = s->merge_changes(fresh);
-  EXPECT_EQ(second.subscriptions.count("test://a"), 1u);
-  EXPECT_EQ(second.epoch, 1u);
+  EXPECT_EQ(s->changes(), 2u);
+  auto seen = s->with_state([](SessionState& st, std::uint64_t changes) {
+    st.subscriptions.insert("test://b");
+    return changes;
+  });
+  EXPECT_EQ(seen, 2u);
+  EXPECT_EQ(s->changes(), 2u);
+  EXPECT_EQ(s->state().subscriptions.size(), 2u);
 }
 
 TEST_F(SessionTest, PreloadedEventsAreReplayedAndNewOnesContinueTheSequence) {
@@ -690,59 +687,6 @@ TEST_F(SessionTest, AFinishedStandaloneStreamCanBeReopened) {
 }  // namespace
 
 namespace {
-using frontmcp::session::Session;
-using frontmcp::session::SessionState;
-
-// Distributed mode: a successful write becomes the merge base (at its revision) unless the
-// base was replaced meanwhile.
-TEST(SessionRevision, AWriteMovesTheBaseOnlyIfNothingReplacedIt) {
-  SessionState st;
-  st.id = "s";
-  st.rev = 4;
-  auto s = std::make_shared<Session>(st, std::make_shared<frontmcp::session::MemoryEventStore>(10));
-  s->update([](SessionState& x) { x.subscriptions.emplace("a"); });
-  auto [snap, covers] = s->snapshot_for_save();
-  EXPECT_EQ(snap.rev, 4u) << "based on the revision read";
-  s->mark_saved(covers, snap, 5);
-  EXPECT_EQ(s->synced_state().rev, 5u);
-  EXPECT_EQ(s->synced_state().subscriptions.count("a"), 1u);
-  auto [snap2, covers2] = s->snapshot_for_save();
-  SessionState fresh;
-  fresh.rev = 9;
-  s->merge_changes(fresh);  // a concurrent re-read replaced the base
-  s->mark_saved(covers2, snap2, 6);
-  EXPECT_EQ(s->synced_state().rev, 9u) << "a late write completion does not move a newer base";
-}
-}  // namespace
-
-namespace {
-// Distributed mode: one state write per session at a time from a node; the others wait
-// and are all woken when it ends.
-TEST(SessionWriteGate, OneWriterAtATimeAndEveryWaiterIsWoken) {
-  boost::asio::io_context io;
-  frontmcp::session::SessionState st;
-  st.id = "s";
-  auto s = std::make_shared<frontmcp::session::Session>(st, std::make_shared<frontmcp::session::MemoryEventStore>(10));
-  auto w1 = std::make_shared<frontmcp::util::Waker>(io.get_executor());
-  auto w2 = std::make_shared<frontmcp::util::Waker>(io.get_executor());
-  auto w3 = std::make_shared<frontmcp::util::Waker>(io.get_executor());
-  EXPECT_TRUE(s->try_begin_write(w1));
-  EXPECT_FALSE(s->try_begin_write(w2));
-  EXPECT_FALSE(s->try_begin_write(w3));
-  s->end_write();
-  // Both waiters were notified (level-triggered: their next wait returns at once).
-  bool woke2 = false, woke3 = false;
-  boost::asio::co_spawn(io, [](auto w, bool& r) -> boost::asio::awaitable<void> {
-    r = co_await w->wait_for(std::chrono::seconds(5));
-  }(w2, woke2), boost::asio::detached);
-  boost::asio::co_spawn(io, [](auto w, bool& r) -> boost::asio::awaitable<void> {
-    r = co_await w->wait_for(std::chrono::seconds(5));
-  }(w3, woke3), boost::asio::detached);
-  io.run_for(std::chrono::seconds(2));
-  EXPECT_TRUE(woke2);
-  EXPECT_TRUE(woke3);
-  EXPECT_TRUE(s->try_begin_write(w2)) << "free again";
-}
 
 // ------------------------------------------------------------------ principal
 
