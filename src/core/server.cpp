@@ -69,9 +69,7 @@ struct Server::Impl {
     s.io_threads = thread_count();
     s.dns_rebinding_protection = core.dns_rebinding_protection;
     s.probes_host_checked = core.probes_host_checked;
-    s.serves_while_draining = core.directory->serves_while_draining();
-    s.response_headers = core.directory->response_headers();
-    s.routes = transport::routes(core.deps);
+    transport::mount(s, core.deps);
     s.readiness = [this] {
       auto r = core.readiness();
       return std::pair<bool, std::string>(r.ready, std::move(r.body));

@@ -501,4 +501,10 @@ std::vector<std::pair<std::string, http::Site::Handler>> routes(Deps& deps) {
   return out;
 }
 
+void mount(http::Site& site, Deps& deps) {
+  site.serves_while_draining = deps.directory.serves_while_draining();
+  site.response_headers = deps.directory.response_headers();
+  site.routes = routes(deps);
+}
+
 }  // namespace frontmcp::transport

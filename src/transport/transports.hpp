@@ -17,6 +17,10 @@ net::awaitable<http::Answer> handle_legacy_message(Deps& deps, Exchange& ex);
 
 /// The three paths of ServerOptions::http and their handlers, for http::Site::routes.
 std::vector<std::pair<std::string, http::Site::Handler>> routes(Deps& deps);
+/// Mounts the transports on `site`: their routes, and what the session directory decides
+/// of every request (its response headers; whether requests are served while draining).
+/// The composition root's one place for it (tests/transport build their Site with it too).
+void mount(http::Site& site, Deps& deps);
 
 /// Messages for a session's standalone stream, through the bus (its stream is in another
 /// process).
