@@ -3,7 +3,6 @@
 // subscriptions. Thread-safety: all members, any thread (a shared_mutex; look-ups on
 // the hot path take it shared).
 #include "session/session.hpp"
-#include "session/session_store.hpp"
 
 #include <functional>
 #include <limits>
@@ -20,8 +19,7 @@ namespace frontmcp::session {
 
 class SessionManager {
  public:
-  SessionManager(std::size_t max_sessions, std::shared_ptr<EventStore> events,
-                 std::shared_ptr<SessionStore> store, std::string node_id);
+  SessionManager(std::size_t max_sessions, std::shared_ptr<EventStore> events, std::string node_id);
 
   /// A new, uninitialised session of `principal` (see SessionState::principal); nullptr
   /// when max_sessions is reached.
@@ -72,13 +70,11 @@ class SessionManager {
   static constexpr std::chrono::milliseconds kMinSweepInterval{100};
   static constexpr std::chrono::milliseconds kMaxSweepInterval{30'000};
 
-  SessionStore& store() noexcept { return *store_; }
   const std::string& node_id() const noexcept { return node_id_; }
 
  private:
   std::size_t max_sessions_;
   std::shared_ptr<EventStore> events_;
-  std::shared_ptr<SessionStore> store_;
   std::string node_id_;
   Hooks hooks_;
   mutable std::shared_mutex mu_;

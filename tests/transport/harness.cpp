@@ -38,7 +38,7 @@ ServerOptions loopback(ServerOptions o) {
 InProcessServer::InProcessServer(ServerSetup setup)
     : options(loopback(std::move(setup.options))),
       events(std::make_shared<session::MemoryEventStore>(session::event_limits(options.session))),
-      sessions(options.session.max_sessions, events, std::make_shared<session::MemorySessionStore>(), "node-test"),
+      sessions(options.session.max_sessions, events, "node-test"),
       bus(setup.bus ? setup.bus(sessions) : std::make_unique<session::LocalMessageBus>(sessions)),
       directory(setup.directory ? setup.directory(sessions) : std::make_unique<session::LocalDirectory>(sessions)),
       dispatcher(registry, sessions, *bus, *directory, options, "node-test", metrics),

@@ -11,7 +11,6 @@
 #include "session/event_store.hpp"
 #include "session/message_bus.hpp"
 #include "session/session_manager.hpp"
-#include "session/session_store.hpp"
 #include "transport/deps.hpp"
 
 #include <frontmcp/options.hpp>

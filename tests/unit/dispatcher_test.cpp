@@ -5,7 +5,6 @@
 #include "registry/registry.hpp"
 #include "session/event_store.hpp"
 #include "session/session_manager.hpp"
-#include "session/session_store.hpp"
 #include "test_util.hpp"
 
 #include <frontmcp/definitions.hpp>
@@ -86,8 +85,7 @@ class DispatcherTest : public ::testing::Test {
   ServerOptions options = make_options();
   registry::Registry registry{options.session.page_size};
   std::shared_ptr<session::MemoryEventStore> events = std::make_shared<session::MemoryEventStore>(100);
-  std::shared_ptr<session::MemorySessionStore> store = std::make_shared<session::MemorySessionStore>();
-  session::SessionManager sessions{10, events, store, "node-test"};
+  session::SessionManager sessions{10, events, "node-test"};
   session::LocalMessageBus bus{sessions};
   session::LocalDirectory directory{sessions};
   metrics::Metrics metrics;

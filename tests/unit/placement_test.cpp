@@ -47,8 +47,7 @@ class PlacementTest : public ::testing::Test {
  protected:
   PlacementTest() { mgr.set_hooks(cluster::session_hooks("node-a")); }
   std::shared_ptr<MemoryEventStore> events = std::make_shared<MemoryEventStore>(100);
-  std::shared_ptr<MemorySessionStore> store = std::make_shared<MemorySessionStore>();
-  SessionManager mgr{3, events, store, "node-a"};
+  SessionManager mgr{3, events, "node-a"};
   /// A session created on this node (create() picks its id).
   std::shared_ptr<Session> make() { return mgr.create(TransportKind::streamable_http); }
 };

@@ -1,9 +1,8 @@
-// Session, SessionManager, SessionState and MemorySessionStore.
+// Session, SessionManager and SessionState.
 #include "session/message_bus.hpp"
 #include "session/session.hpp"
 #include "session/session_manager.hpp"
 #include "session/session_state.hpp"
-#include "session/session_store.hpp"
 #include "util/async_event.hpp"
 #include "test_util.hpp"
 
@@ -42,8 +41,7 @@ std::vector<std::string> ids(const std::vector<std::shared_ptr<Session>>& list) 
 class SessionManagerTest : public ::testing::Test {
  protected:
   std::shared_ptr<MemoryEventStore> events = std::make_shared<MemoryEventStore>(100);
-  std::shared_ptr<MemorySessionStore> store = std::make_shared<MemorySessionStore>();
-  SessionManager mgr{3, events, store, "node-a"};
+  SessionManager mgr{3, events, "node-a"};
 };
 
 // ----------------------------------------------------------------- SessionManager
@@ -456,50 +454,6 @@ TEST(SessionState, CorruptInputIsAnError) {
   EXPECT_FALSE(SessionState::from_json(json::object{}));
 }
 
-// -------------------------------------------------------------- MemorySessionStore
-
-TEST(MemorySessionStore, SaveLoadRemove) {
-  MemorySessionStore store;
-  auto missing = run_task(store.load("abc123"));
-  ASSERT_TRUE(missing);
-  EXPECT_FALSE(missing->has_value());
-
-  auto saved = run_task(store.save(full_state()));
-  ASSERT_TRUE(saved) << saved.error().message;
-  EXPECT_EQ(store.size(), 1u);
-  auto loaded = run_task(store.load("abc123"));
-  ASSERT_TRUE(loaded);
-  ASSERT_TRUE(loaded->has_value());
-  expect_same(**loaded, full_state());
-
-  auto removed = run_task(store.remove("abc123"));
-  ASSERT_TRUE(removed);
-  EXPECT_EQ(store.size(), 0u);
-  auto gone = run_task(store.load("abc123"));
-  ASSERT_TRUE(gone);
-  EXPECT_FALSE(gone->has_value());
-}
-
-TEST(MemorySessionStore, StaleEpochIsRejected) {
-  MemorySessionStore store;
-  auto st = full_state();  // epoch 5
-  ASSERT_TRUE(run_task(store.save(st)));
-  st.epoch = 4;
-  st.node_id = "stale-writer";
-  auto r = run_task(store.save(st));
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, errc::kServerError);
-  EXPECT_EQ(r.error().message, "stale epoch");
-  auto loaded = run_task(store.load("abc123"));
-  ASSERT_TRUE(loaded && loaded->has_value());
-  EXPECT_EQ((*loaded)->node_id, "node-7");
-  // Same or newer epochs are accepted.
-  st.epoch = 5;
-  EXPECT_TRUE(run_task(store.save(st)));
-  st.epoch = 6;
-  EXPECT_TRUE(run_task(store.save(st)));
-}
-
 }  // namespace
 
 namespace {
@@ -510,7 +464,7 @@ using namespace frontmcp;
 class LocalMessageBusTest : public ::testing::Test {
  protected:
   std::shared_ptr<session::MemoryEventStore> events = std::make_shared<session::MemoryEventStore>(100);
-  session::SessionManager sessions{10, events, std::make_shared<session::MemorySessionStore>(), "node-a"};
+  session::SessionManager sessions{10, events, "node-a"};
   session::LocalMessageBus bus{sessions};
 
   std::shared_ptr<session::Session> initialized() {
@@ -778,7 +732,7 @@ TEST(SessionLimits, PendingCallsAreBounded) {
 
 TEST(SessionLimits, SubscriptionsPerSessionAreBounded) {
   auto events = std::make_shared<MemoryEventStore>(10);
-  SessionManager mgr{3, events, std::make_shared<MemorySessionStore>(), "node-a"};
+  SessionManager mgr{3, events, "node-a"};
   auto s = mgr.create(frontmcp::session::TransportKind::streamable_http);
   ASSERT_TRUE(s);
   EXPECT_TRUE(mgr.subscribe(s, "a://1", 2));
