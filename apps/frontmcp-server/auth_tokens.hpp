@@ -3,7 +3,6 @@
 // FRONTMCP_AUTH_TOKEN) and the authorization hook that checks them. Pure functions; the
 // hook may be called from any thread.
 #include <frontmcp/options.hpp>
-
 #include <functional>
 #include <stdexcept>
 #include <string>

@@ -1,14 +1,14 @@
 #include "config.hpp"
 
-#include <CLI/CLI.hpp>
 #include <toml++/toml.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <fstream>
-#include <iterator>
 #include <iostream>
+#include <iterator>
 #include <optional>
 
 namespace frontmcp_server {
@@ -50,7 +50,9 @@ std::string http_path(const std::string& v, const std::string& field) {
   return v;
 }
 /// Like http_path, or "" (the endpoint is off).
-std::string metrics_path(const std::string& v, const std::string& field) { return v.empty() ? v : http_path(v, field); }
+std::string metrics_path(const std::string& v, const std::string& field) {
+  return v.empty() ? v : http_path(v, field);
+}
 
 frontmcp::LogFormat parse_log_format(const std::string& s, const std::string& field) {
   if (s == "text") return frontmcp::LogFormat::text;
@@ -108,11 +110,13 @@ constexpr SessionLimit kSessionLimits[] = {
      "POST streams per session, in use or resumable (default 64)"},
     {"maxSubscriptionsPerSession", "--max-subscriptions-per-session",
      &frontmcp::SessionOptions::max_subscriptions_per_session, "resources/subscribe per session (default 100)"},
-    {"maxUriBytes", "--max-uri-bytes", &frontmcp::SessionOptions::max_uri_bytes, "Longest subscribed URI (default 4096)"},
+    {"maxUriBytes", "--max-uri-bytes", &frontmcp::SessionOptions::max_uri_bytes,
+     "Longest subscribed URI (default 4096)"},
     {"maxClientInfoBytes", "--max-client-info-bytes", &frontmcp::SessionOptions::max_client_info_bytes,
      "initialize: clientInfo + capabilities as JSON (default 65536)"},
     {"maxPendingClientRequests", "--max-pending-client-requests",
-     &frontmcp::SessionOptions::max_pending_client_requests, "Server->client requests waiting, per session (default 32)"},
+     &frontmcp::SessionOptions::max_pending_client_requests,
+     "Server->client requests waiting, per session (default 32)"},
     {"maxBatchSize", "--max-batch-size", &frontmcp::SessionOptions::max_batch_size,
      "Messages per JSON-RPC batch (default 100)"},
 };
@@ -171,47 +175,83 @@ void apply_file(const std::string& path, AppConfig& cfg) {
     if (!v || !n.is_boolean()) throw ConfigError("config " + key + ": expected true or false");
     return *v;
   };
-  auto path_value = [&](const std::string& key, const toml::node& n) { return http_path(str(key, n), "config " + key); };
+  auto path_value = [&](const std::string& key, const toml::node& n) {
+    return http_path(str(key, n), "config " + key);
+  };
   for (const auto& [k, n] : t) {
     std::string key(k.str());
-    if (key == "host") o.http.host = str(key, n);
-    else if (key == "port") o.http.port = static_cast<std::uint16_t>(num(key, n));
-    else if (key == "mode") o.mode = parse_mode(str(key, n), "config mode");
-    else if (key == "redisUrl") o.ha.redis_url = str(key, n);
-    else if (key == "nodeId") o.node_id = str(key, n);
-    else if (key == "heartbeatIntervalMs") o.ha.heartbeat_interval = std::chrono::milliseconds(num(key, n));
-    else if (key == "heartbeatTtlMs") o.ha.heartbeat_ttl = std::chrono::milliseconds(num(key, n));
-    else if (key == "takeoverGracePeriodMs") o.ha.takeover_grace_period = std::chrono::milliseconds(num(key, n));
-    else if (key == "redisKeyPrefix") o.ha.redis_key_prefix = str(key, n);
-    else if (key == "relaySecret") o.ha.relay_secret = str(key, n);
-    else if (key == "relayPreviousSecret") o.ha.relay_previous_secret = str(key, n);
-    else if (key == "logLevel") cfg.log_level = str(key, n);
-    else if (key == "responseMode") o.response_mode = parse_response_mode(str(key, n), "config responseMode");
-    else if (key == "maxBodyBytes") o.http.max_body_bytes = static_cast<std::size_t>(num(key, n));
-    else if (key == "maxSessions") o.session.max_sessions = static_cast<std::size_t>(num(key, n));
-    else if (key == "maxConnections") o.http.max_connections = static_cast<std::size_t>(num(key, n));
-    else if (key == "sessionIdleTtlMs") o.session.idle_ttl = std::chrono::milliseconds(num(key, n));
-    else if (key == "idleTimeoutMs") o.http.idle_timeout = std::chrono::milliseconds(num(key, n));
-    else if (key == "readTimeoutMs") o.http.read_timeout = std::chrono::milliseconds(num(key, n));
-    else if (key == "writeTimeoutMs") o.http.write_timeout = std::chrono::milliseconds(num(key, n));
-    else if (key == "threads") o.threads = static_cast<unsigned>(num(key, n));
-    else if (key == "allowedHosts") o.http.allowed_hosts = list(key, n);
-    else if (key == "allowedOrigins") o.http.allowed_origins = list(key, n);
-    else if (key == "corsOrigins") o.http.cors_allowed_origins = list(key, n);
-    else if (key == "healthzPath") o.http.healthz_path = path_value(key, n);
-    else if (key == "readyzPath") o.http.readyz_path = path_value(key, n);
-    else if (key == "metricsPath") o.http.metrics_path = metrics_path(str(key, n), "config " + key);
-    else if (key == "maxHeaderBytes") o.http.max_header_bytes = static_cast<std::size_t>(num(key, n));
-    else if (key == "dnsRebindingProtection") o.http.dns_rebinding_protection = boolean(key, n);
-    else if (key == "drainTimeoutMs") o.drain_timeout = std::chrono::milliseconds(num(key, n));
-    else if (key == "shutdownDelayMs") o.shutdown_delay = std::chrono::milliseconds(non_negative(key, n));
-    else if (key == "logFormat") cfg.log_format = parse_log_format(str(key, n), "config logFormat");
-    else if (key == "authTokenFile") cfg.auth_tokens = read_token_file(str(key, n), "config authTokenFile");
+    if (key == "host")
+      o.http.host = str(key, n);
+    else if (key == "port")
+      o.http.port = static_cast<std::uint16_t>(num(key, n));
+    else if (key == "mode")
+      o.mode = parse_mode(str(key, n), "config mode");
+    else if (key == "redisUrl")
+      o.ha.redis_url = str(key, n);
+    else if (key == "nodeId")
+      o.node_id = str(key, n);
+    else if (key == "heartbeatIntervalMs")
+      o.ha.heartbeat_interval = std::chrono::milliseconds(num(key, n));
+    else if (key == "heartbeatTtlMs")
+      o.ha.heartbeat_ttl = std::chrono::milliseconds(num(key, n));
+    else if (key == "takeoverGracePeriodMs")
+      o.ha.takeover_grace_period = std::chrono::milliseconds(num(key, n));
+    else if (key == "redisKeyPrefix")
+      o.ha.redis_key_prefix = str(key, n);
+    else if (key == "relaySecret")
+      o.ha.relay_secret = str(key, n);
+    else if (key == "relayPreviousSecret")
+      o.ha.relay_previous_secret = str(key, n);
+    else if (key == "logLevel")
+      cfg.log_level = str(key, n);
+    else if (key == "responseMode")
+      o.response_mode = parse_response_mode(str(key, n), "config responseMode");
+    else if (key == "maxBodyBytes")
+      o.http.max_body_bytes = static_cast<std::size_t>(num(key, n));
+    else if (key == "maxSessions")
+      o.session.max_sessions = static_cast<std::size_t>(num(key, n));
+    else if (key == "maxConnections")
+      o.http.max_connections = static_cast<std::size_t>(num(key, n));
+    else if (key == "sessionIdleTtlMs")
+      o.session.idle_ttl = std::chrono::milliseconds(num(key, n));
+    else if (key == "idleTimeoutMs")
+      o.http.idle_timeout = std::chrono::milliseconds(num(key, n));
+    else if (key == "readTimeoutMs")
+      o.http.read_timeout = std::chrono::milliseconds(num(key, n));
+    else if (key == "writeTimeoutMs")
+      o.http.write_timeout = std::chrono::milliseconds(num(key, n));
+    else if (key == "threads")
+      o.threads = static_cast<unsigned>(num(key, n));
+    else if (key == "allowedHosts")
+      o.http.allowed_hosts = list(key, n);
+    else if (key == "allowedOrigins")
+      o.http.allowed_origins = list(key, n);
+    else if (key == "corsOrigins")
+      o.http.cors_allowed_origins = list(key, n);
+    else if (key == "healthzPath")
+      o.http.healthz_path = path_value(key, n);
+    else if (key == "readyzPath")
+      o.http.readyz_path = path_value(key, n);
+    else if (key == "metricsPath")
+      o.http.metrics_path = metrics_path(str(key, n), "config " + key);
+    else if (key == "maxHeaderBytes")
+      o.http.max_header_bytes = static_cast<std::size_t>(num(key, n));
+    else if (key == "dnsRebindingProtection")
+      o.http.dns_rebinding_protection = boolean(key, n);
+    else if (key == "drainTimeoutMs")
+      o.drain_timeout = std::chrono::milliseconds(num(key, n));
+    else if (key == "shutdownDelayMs")
+      o.shutdown_delay = std::chrono::milliseconds(non_negative(key, n));
+    else if (key == "logFormat")
+      cfg.log_format = parse_log_format(str(key, n), "config logFormat");
+    else if (key == "authTokenFile")
+      cfg.auth_tokens = read_token_file(str(key, n), "config authTokenFile");
     else if (auto* l = std::find_if(std::begin(kSessionLimits), std::end(kSessionLimits),
                                     [&](const SessionLimit& x) { return key == x.key; });
              l != std::end(kSessionLimits))
       o.session.*(l->member) = static_cast<std::size_t>(num(key, n));
-    else throw ConfigError("config file " + path + ": unknown key '" + key + "'");
+    else
+      throw ConfigError("config file " + path + ": unknown key '" + key + "'");
   }
 }
 
@@ -243,25 +283,30 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   for (std::size_t i = 0; i < kSessionLimitCount; ++i) {
     app.add_option(kSessionLimits[i].flag, f.session_limits[i], kSessionLimits[i].help);
   }
-  app.add_option("--read-timeout-ms", f.read_timeout_ms, "Reading a request's body must finish within this (default 30000)");
+  app.add_option("--read-timeout-ms", f.read_timeout_ms,
+                 "Reading a request's body must finish within this (default 30000)");
   app.add_option("--write-timeout-ms", f.write_timeout_ms,
                  "Each write to a client must finish within this, or the connection is closed (default 30000)");
   app.add_option("--threads", f.threads, "I/O threads (default: one per core)");
   app.add_option("--allowed-host", f.allowed_hosts, "Extra Host accepted by DNS-rebinding protection (repeatable)");
-  app.add_option("--allowed-origin", f.allowed_origins, "Extra Origin accepted by DNS-rebinding protection (repeatable)");
+  app.add_option("--allowed-origin", f.allowed_origins,
+                 "Extra Origin accepted by DNS-rebinding protection (repeatable)");
   app.add_option("--cors-origin", f.cors_origins, "Origin allowed by CORS, or * (repeatable)");
   app.add_option("--dns-rebinding-protection", f.dns_rebinding, "true | false (default: true when bound to loopback)");
   app.add_option("--max-header-bytes", f.max_header_bytes, "Largest request header block (default 16384)");
-  app.add_option("--drain-timeout-ms", f.drain_timeout_ms, "On SIGTERM, how long requests in flight may take (default 5000)");
+  app.add_option("--drain-timeout-ms", f.drain_timeout_ms,
+                 "On SIGTERM, how long requests in flight may take (default 5000)");
   app.add_option("--shutdown-delay-ms", f.shutdown_delay_ms,
-                 "On SIGTERM, serve this long with /readyz 503 before draining (default 0)")->check(CLI::NonNegativeNumber);
+                 "On SIGTERM, serve this long with /readyz 503 before draining (default 0)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--healthz-path", f.healthz_path, "Liveness endpoint (default /healthz)");
   app.add_option("--readyz-path", f.readyz_path, "Readiness endpoint (default /readyz)");
   app.add_option("--metrics-path", f.metrics_path, "Prometheus endpoint, \"\" to turn it off (default /metrics)");
   app.add_option("--log-format", f.log_format, "text | json (JSON lines) (default text)");
-  app.add_option("--auth-token-file", f.auth_token_file,
-                 "File of bearer tokens, one `TOKEN [PRINCIPAL]` per line; every MCP request must carry one, and a session "
-                 "serves only its creator's principal (env FRONTMCP_AUTH_TOKEN: one token)");
+  app.add_option(
+      "--auth-token-file", f.auth_token_file,
+      "File of bearer tokens, one `TOKEN [PRINCIPAL]` per line; every MCP request must carry one, and a session "
+      "serves only its creator's principal (env FRONTMCP_AUTH_TOKEN: one token)");
   app.add_option("--relay-secret-file", f.relay_secret_file,
                  "File holding the relay secret that signs messages between nodes, >= 16 bytes "
                  "(env FRONTMCP_RELAY_SECRET)");
@@ -283,8 +328,10 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   if (file) apply_file(*file, cfg);
   // 2. environment
   if (auto v = env("FRONTMCP_DEPLOYMENT_MODE")) o.mode = parse_mode(v, "FRONTMCP_DEPLOYMENT_MODE");
-  if (auto v = env("FRONTMCP_REDIS_URL")) o.ha.redis_url = v;
-  else if (auto r = env("REDIS_URL")) o.ha.redis_url = r;
+  if (auto v = env("FRONTMCP_REDIS_URL"))
+    o.ha.redis_url = v;
+  else if (auto r = env("REDIS_URL"))
+    o.ha.redis_url = r;
   if (auto v = env("FRONTMCP_AUTH_TOKEN")) cfg.auth_tokens = {AuthToken{v, {}}};
   if (auto v = env("FRONTMCP_RELAY_SECRET")) o.ha.relay_secret = v;
   if (auto v = env("FRONTMCP_RELAY_SECRET_PREVIOUS")) o.ha.relay_previous_secret = v;
@@ -298,30 +345,43 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   if (f.mode) o.mode = parse_mode(*f.mode, "--mode");
   if (f.redis) o.ha.redis_url = *f.redis;
   if (f.node_id) o.node_id = *f.node_id;
-  if (f.heartbeat_interval_ms) o.ha.heartbeat_interval = std::chrono::milliseconds(positive(*f.heartbeat_interval_ms, "--heartbeat-interval-ms"));
-  if (f.heartbeat_ttl_ms) o.ha.heartbeat_ttl = std::chrono::milliseconds(positive(*f.heartbeat_ttl_ms, "--heartbeat-ttl-ms"));
-  if (f.takeover_grace_ms) o.ha.takeover_grace_period = std::chrono::milliseconds(positive(*f.takeover_grace_ms, "--takeover-grace-period-ms"));
+  if (f.heartbeat_interval_ms)
+    o.ha.heartbeat_interval = std::chrono::milliseconds(positive(*f.heartbeat_interval_ms, "--heartbeat-interval-ms"));
+  if (f.heartbeat_ttl_ms)
+    o.ha.heartbeat_ttl = std::chrono::milliseconds(positive(*f.heartbeat_ttl_ms, "--heartbeat-ttl-ms"));
+  if (f.takeover_grace_ms)
+    o.ha.takeover_grace_period =
+        std::chrono::milliseconds(positive(*f.takeover_grace_ms, "--takeover-grace-period-ms"));
   if (f.redis_key_prefix) o.ha.redis_key_prefix = *f.redis_key_prefix;
   if (f.log_level) cfg.log_level = *f.log_level;
   if (f.response_mode) o.response_mode = parse_response_mode(*f.response_mode, "--response-mode");
-  if (f.max_body_bytes) o.http.max_body_bytes = static_cast<std::size_t>(positive(*f.max_body_bytes, "--max-body-bytes"));
+  if (f.max_body_bytes)
+    o.http.max_body_bytes = static_cast<std::size_t>(positive(*f.max_body_bytes, "--max-body-bytes"));
   if (f.max_sessions) o.session.max_sessions = static_cast<std::size_t>(positive(*f.max_sessions, "--max-sessions"));
-  if (f.max_connections) o.http.max_connections = static_cast<std::size_t>(positive(*f.max_connections, "--max-connections"));
-  if (f.session_idle_ttl_ms) o.session.idle_ttl = std::chrono::milliseconds(positive(*f.session_idle_ttl_ms, "--session-idle-ttl-ms"));
-  if (f.idle_timeout_ms) o.http.idle_timeout = std::chrono::milliseconds(positive(*f.idle_timeout_ms, "--idle-timeout-ms"));
-  if (f.read_timeout_ms) o.http.read_timeout = std::chrono::milliseconds(positive(*f.read_timeout_ms, "--read-timeout-ms"));
-  if (f.write_timeout_ms) o.http.write_timeout = std::chrono::milliseconds(positive(*f.write_timeout_ms, "--write-timeout-ms"));
+  if (f.max_connections)
+    o.http.max_connections = static_cast<std::size_t>(positive(*f.max_connections, "--max-connections"));
+  if (f.session_idle_ttl_ms)
+    o.session.idle_ttl = std::chrono::milliseconds(positive(*f.session_idle_ttl_ms, "--session-idle-ttl-ms"));
+  if (f.idle_timeout_ms)
+    o.http.idle_timeout = std::chrono::milliseconds(positive(*f.idle_timeout_ms, "--idle-timeout-ms"));
+  if (f.read_timeout_ms)
+    o.http.read_timeout = std::chrono::milliseconds(positive(*f.read_timeout_ms, "--read-timeout-ms"));
+  if (f.write_timeout_ms)
+    o.http.write_timeout = std::chrono::milliseconds(positive(*f.write_timeout_ms, "--write-timeout-ms"));
   if (f.threads) o.threads = *f.threads;
   for (std::size_t i = 0; i < kSessionLimitCount; ++i) {
-    if (auto v = f.session_limits[i]) o.session.*(kSessionLimits[i].member) = static_cast<std::size_t>(positive(*v, kSessionLimits[i].flag));
+    if (auto v = f.session_limits[i])
+      o.session.*(kSessionLimits[i].member) = static_cast<std::size_t>(positive(*v, kSessionLimits[i].flag));
   }
   for (auto& h : f.allowed_hosts) o.http.allowed_hosts.push_back(h);
   for (auto& h : f.allowed_origins) o.http.allowed_origins.push_back(h);
   for (auto& h : f.cors_origins) o.http.cors_allowed_origins.push_back(h);
   if (f.dns_rebinding) o.http.dns_rebinding_protection = parse_bool(*f.dns_rebinding, "--dns-rebinding-protection");
-  if (f.max_header_bytes) o.http.max_header_bytes = static_cast<std::size_t>(positive(*f.max_header_bytes, "--max-header-bytes"));
+  if (f.max_header_bytes)
+    o.http.max_header_bytes = static_cast<std::size_t>(positive(*f.max_header_bytes, "--max-header-bytes"));
   if (f.shutdown_delay_ms) o.shutdown_delay = std::chrono::milliseconds(*f.shutdown_delay_ms);
-  if (f.drain_timeout_ms) o.drain_timeout = std::chrono::milliseconds(positive(*f.drain_timeout_ms, "--drain-timeout-ms"));
+  if (f.drain_timeout_ms)
+    o.drain_timeout = std::chrono::milliseconds(positive(*f.drain_timeout_ms, "--drain-timeout-ms"));
   if (f.healthz_path) o.http.healthz_path = http_path(*f.healthz_path, "--healthz-path");
   if (f.readyz_path) o.http.readyz_path = http_path(*f.readyz_path, "--readyz-path");
   if (f.metrics_path) o.http.metrics_path = metrics_path(*f.metrics_path, "--metrics-path");
@@ -352,22 +412,27 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   };
   auto min_bytes = std::to_string(frontmcp::kRelaySecretMinBytes);
   if (too_short(o.ha.relay_secret)) {
-    throw ConfigError("HaConfigurationError: the relay secret (relaySecret / FRONTMCP_RELAY_SECRET / "
-                      "--relay-secret-file) is " + std::to_string(o.ha.relay_secret.size()) +
-                      " bytes long; it needs at least " + min_bytes + " (e.g. `openssl rand -hex 32`)");
+    throw ConfigError(
+        "HaConfigurationError: the relay secret (relaySecret / FRONTMCP_RELAY_SECRET / "
+        "--relay-secret-file) is " +
+        std::to_string(o.ha.relay_secret.size()) + " bytes long; it needs at least " + min_bytes +
+        " (e.g. `openssl rand -hex 32`)");
   }
   if (too_short(o.ha.relay_previous_secret)) {
-    throw ConfigError("HaConfigurationError: the previous relay secret (relayPreviousSecret / "
-                      "FRONTMCP_RELAY_SECRET_PREVIOUS / --relay-previous-secret-file) is " +
-                      std::to_string(o.ha.relay_previous_secret.size()) + " bytes long; it needs at least " + min_bytes);
+    throw ConfigError(
+        "HaConfigurationError: the previous relay secret (relayPreviousSecret / "
+        "FRONTMCP_RELAY_SECRET_PREVIOUS / --relay-previous-secret-file) is " +
+        std::to_string(o.ha.relay_previous_secret.size()) + " bytes long; it needs at least " + min_bytes);
   }
   if (o.ha.relay_secret.empty() && !o.ha.relay_previous_secret.empty()) {
-    throw ConfigError("HaConfigurationError: a previous relay secret is set without a current one "
-                      "(relaySecret / FRONTMCP_RELAY_SECRET / --relay-secret-file): the previous one only verifies");
+    throw ConfigError(
+        "HaConfigurationError: a previous relay secret is set without a current one "
+        "(relaySecret / FRONTMCP_RELAY_SECRET / --relay-secret-file): the previous one only verifies");
   }
   static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
   if (std::find(kLevels.begin(), kLevels.end(), cfg.log_level) == kLevels.end()) {
-    throw ConfigError("log level: '" + cfg.log_level + "' is not one of trace, debug, info, warn, error, critical, off");
+    throw ConfigError("log level: '" + cfg.log_level +
+                      "' is not one of trace, debug, info, warn, error, critical, off");
   }
   return cfg;
 }

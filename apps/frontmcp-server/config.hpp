@@ -1,15 +1,14 @@
 #pragma once
 // Configuration of the reference server: flag > environment > config file (TOML) >
 // default. Errors (unknown keys, bad values) throw ConfigError naming the field.
-#include "auth_tokens.hpp"
-
 #include <frontmcp/logging.hpp>
 #include <frontmcp/options.hpp>
-
 #include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "auth_tokens.hpp"
 
 namespace frontmcp_server {
 

@@ -27,7 +27,9 @@ Task<void> pause(std::chrono::milliseconds d) {
   co_await t.async_wait(net::use_awaitable);
 }
 
-json::object empty_schema() { return {{"type", "object"}, {"properties", json::object{}}}; }
+json::object empty_schema() {
+  return {{"type", "object"}, {"properties", json::object{}}};
+}
 
 json::object string_arg_schema(const char* name, const char* description) {
   return {{"type", "object"},
@@ -95,8 +97,9 @@ Task<Result<ToolResult>> elicit_and_report(Context& ctx, json::object params, st
 Task<Result<ToolResult>> tool_elicitation(Context& ctx, const json::object& args) {
   json::object schema{
       {"type", "object"},
-      {"properties", json::object{{"username", json::object{{"type", "string"}, {"description", "User's response"}}},
-                                  {"email", json::object{{"type", "string"}, {"description", "User's email address"}}}}},
+      {"properties",
+       json::object{{"username", json::object{{"type", "string"}, {"description", "User's response"}}},
+                    {"email", json::object{{"type", "string"}, {"description", "User's email address"}}}}},
       {"required", json::array{"username", "email"}}};
   json::object params{{"message", args.at("message")}, {"requestedSchema", std::move(schema)}};
   co_return co_await elicit_and_report(ctx, std::move(params), "User response: ");
@@ -158,8 +161,8 @@ void add_tools(Server& server) {
   server.add_tool(simple_tool("test_embedded_resource", "Tests embedded resource content response", embedded));
   ToolResult mixed = ToolResult::text("Multiple content types test:");
   mixed.content.push_back(content::image(kImage, "image/png"));
-  mixed.content.push_back(content::resource_text("test://mixed-content-resource", R"({"test":"data","value":123})",
-                                                 "application/json"));
+  mixed.content.push_back(
+      content::resource_text("test://mixed-content-resource", R"({"test":"data","value":123})", "application/json"));
   server.add_tool(simple_tool("test_multiple_content_types",
                               "Tests response with multiple content types (text, image, resource)", mixed));
   server.add_tool(simple_tool("test_error_handling", "Tests error response handling",
@@ -194,10 +197,12 @@ void add_tools(Server& server) {
   Tool schema2020;
   schema2020.name = "json_schema_2020_12_tool";
   schema2020.description = "Tool with JSON Schema 2020-12 features for conformance testing (SEP-1613)";
-  schema2020.input_schema = json::parse(R"JSON({"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object",
+  schema2020.input_schema =
+      json::parse(R"JSON({"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object",
      "$defs":{"address":{"type":"object","properties":{"street":{"type":"string"},"city":{"type":"string"}}}},
      "properties":{"name":{"type":"string"},"address":{"$ref":"#/$defs/address"}},
-     "additionalProperties":false})JSON").as_object();
+     "additionalProperties":false})JSON")
+          .as_object();
   schema2020.handler = [](Context&, const json::object& args) -> Result<ToolResult> {
     return ToolResult::text("JSON Schema 2020-12 tool called with: " + json::serialize(args));
   };
@@ -257,17 +262,16 @@ Resource static_resource(std::string uri, std::string name, std::string title, s
 }
 
 void add_resources(Server& server) {
-  server.add_resource(static_resource("test://static-text", "static-text", "Static Text Resource",
-                                      "A static text resource for testing", "text/plain",
-                                      {"test://static-text", "text/plain",
-                                       "This is the content of the static text resource.", std::nullopt}));
+  server.add_resource(static_resource(
+      "test://static-text", "static-text", "Static Text Resource", "A static text resource for testing", "text/plain",
+      {"test://static-text", "text/plain", "This is the content of the static text resource.", std::nullopt}));
   server.add_resource(static_resource("test://static-binary", "static-binary", "Static Binary Resource",
                                       "A static binary resource (image) for testing", "image/png",
                                       {"test://static-binary", "image/png", std::nullopt, kImage}));
-  server.add_resource(static_resource("test://watched-resource", "watched-resource", "Watched Resource",
-                                      "A resource clients can subscribe to (touch_resource notifies them)",
-                                      "text/plain",
-                                      {"test://watched-resource", "text/plain", "Watched resource content", std::nullopt}));
+  server.add_resource(
+      static_resource("test://watched-resource", "watched-resource", "Watched Resource",
+                      "A resource clients can subscribe to (touch_resource notifies them)", "text/plain",
+                      {"test://watched-resource", "text/plain", "Watched resource content", std::nullopt}));
   ResourceTemplate t;
   t.uri_template = "test://template/{id}/data";
   t.name = "template";
@@ -282,7 +286,9 @@ void add_resources(Server& server) {
   server.add_resource_template(std::move(t));
 }
 
-PromptMessage user(json::object content) { return {"user", std::move(content)}; }
+PromptMessage user(json::object content) {
+  return {"user", std::move(content)};
+}
 
 void add_prompts(Server& server) {
   Prompt simple;
@@ -322,7 +328,8 @@ void add_prompts(Server& server) {
   image.title = "Prompt With Image";
   image.description = "A prompt that includes image content";
   image.handler = [](Context&, const PromptArguments&) -> Result<PromptResult> {
-    return PromptResult{{}, {user(content::image(kImage, "image/png")), user(content::text("Please analyze the image above."))}};
+    return PromptResult{
+        {}, {user(content::image(kImage, "image/png")), user(content::text("Please analyze the image above."))}};
   };
   server.add_prompt(std::move(image));
 

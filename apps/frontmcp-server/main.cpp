@@ -1,17 +1,16 @@
 // frontmcp-server: the reference MCP server (conformance fixtures + demo tools).
-#include "config.hpp"
-#include "fixtures.hpp"
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <csignal>
 #include <frontmcp/cluster.hpp>
 #include <frontmcp/logging.hpp>
 #include <frontmcp/server.hpp>
-
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
-#include <csignal>
-#include <sys/resource.h>
 #include <iostream>
+
+#include "config.hpp"
+#include "fixtures.hpp"
 
 int main(int argc, char** argv) {
   // Logs go to stderr: stdout belongs to the protocol (stdio) or to the one

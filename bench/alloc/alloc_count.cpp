@@ -1,12 +1,13 @@
 // LD_PRELOAD shim for bench/count_allocs.sh: counts malloc/calloc/realloc/aligned calls
 // of the process it is loaded into. On SIGUSR2 it appends the count so far, one decimal
 // line, to the file named by $ALLOC_COUNT_FILE. A benchmark tool, not part of the library.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
-#include <unistd.h>
 
 extern "C" {
 void* __libc_malloc(std::size_t);
@@ -26,7 +27,10 @@ void on_usr2(int) {
   char* p = end;
   *--p = '\n';
   unsigned long long v = g_count.load(std::memory_order_relaxed);
-  do { *--p = static_cast<char>('0' + v % 10); v /= 10; } while (v != 0);
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
   if (g_fd >= 0) {
     ssize_t ignored = ::write(g_fd, p, static_cast<std::size_t>(end - p));
     (void)ignored;
@@ -35,7 +39,8 @@ void on_usr2(int) {
 
 struct Init {
   Init() {
-    if (const char* f = std::getenv("ALLOC_COUNT_FILE")) g_fd = ::open(f, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (const char* f = std::getenv("ALLOC_COUNT_FILE"))
+      g_fd = ::open(f, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     struct sigaction sa;
     std::memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_usr2;

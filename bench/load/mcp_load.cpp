@@ -12,6 +12,10 @@
 //                      "mcp_load: ready ..." once every stream is open.
 //
 // Every network operation has a deadline (--timeout-s); every loop is bounded by time or count.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -20,21 +24,16 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/asio/write.hpp>
-
-#include <sys/resource.h>
-
-#include <algorithm>
-#include <atomic>
 #include <cerrno>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -270,9 +269,9 @@ struct Conn {
   // initialize + notifications/initialized on this connection; sets session_id.
   awaitable<bool> initialize() {
     session_id.clear();
-    auto req = make_post(std::string(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":")") +
-                         kProtocolVersion +
-                         R"(","capabilities":{},"clientInfo":{"name":"mcp_load","version":"0.1.0"}}})");
+    auto req =
+        make_post(std::string(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":")") +
+                  kProtocolVersion + R"(","capabilities":{},"clientInfo":{"name":"mcp_load","version":"0.1.0"}}})");
     http::response<http::string_body> res;
     if (!co_await roundtrip(req, res)) co_return false;
     auto sid = res.find("Mcp-Session-Id");
@@ -382,8 +381,8 @@ struct LoadClient {
   std::unique_ptr<Conn> init_conn;  // --init-url: where the session is created
   std::size_t index = 0;
   bool ready = false;
-  std::uint64_t requests = 0;   // completed inside the measurement window
-  std::uint64_t errors = 0;     // inside the measurement window
+  std::uint64_t requests = 0;  // completed inside the measurement window
+  std::uint64_t errors = 0;    // inside the measurement window
   std::uint64_t warm_requests = 0;
   std::uint64_t warm_errors = 0;
   std::vector<std::uint64_t> lat_ns;
@@ -411,9 +410,9 @@ awaitable<void> load_client(LoadClient& c, Clock::time_point warm_end, Clock::ti
   while (Clock::now() < end) {
     ++n;
     text = "mcp_load client " + std::to_string(c.index) + " request " + std::to_string(n);
-    auto req = c.conn->make_post(R"({"jsonrpc":"2.0","id":)" + std::to_string(n) +
-                                 R"(,"method":"tools/call","params":{"name":"echo","arguments":{"text":")" + text +
-                                 R"("}}})");
+    auto req =
+        c.conn->make_post(R"({"jsonrpc":"2.0","id":)" + std::to_string(n) +
+                          R"(,"method":"tools/call","params":{"name":"echo","arguments":{"text":")" + text + R"("}}})");
     http::response<http::string_body> res;
     auto t0 = Clock::now();
     bool io_ok = co_await c.conn->roundtrip(req, res);
@@ -429,7 +428,8 @@ awaitable<void> load_client(LoadClient& c, Clock::time_point warm_end, Clock::ti
     } else if (t1 <= end) {
       ++c.requests;
       if (ok) {
-        c.lat_ns.push_back(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
+        c.lat_ns.push_back(
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
       } else {
         ++c.errors;
       }
@@ -521,7 +521,8 @@ int run_load(const Options& opt) {
   if (opt.json) {
     std::printf(
         "{\"mode\":\"load\",\"clients\":%u,\"threads\":%u,\"warmup_s\":%.3f,\"duration_s\":%.3f,"
-        "\"setup_s\":%.3f,\"wall_s\":%.3f,\"load_cpu_s\":%.3f,\"requests\":%llu,\"errors\":%llu,\"warmup_requests\":%llu,"
+        "\"setup_s\":%.3f,\"wall_s\":%.3f,\"load_cpu_s\":%.3f,\"requests\":%llu,\"errors\":%llu,\"warmup_requests\":%"
+        "llu,"
         "\"warmup_errors\":%llu,\"throughput_rps\":%.1f,\"latency_us\":{\"mean\":%.1f,\"p50\":%.1f,"
         "\"p90\":%.1f,\"p99\":%.1f,\"max\":%.1f},\"first_error\":\"%s\"}\n",
         opt.clients, opt.threads, opt.warmup_s, opt.duration_s, setup_s, wall_s, cpu_s,
@@ -529,8 +530,8 @@ int run_load(const Options& opt) {
         static_cast<unsigned long long>(warm_requests), static_cast<unsigned long long>(warm_errors), rps, mean, p50,
         p90, p99, mx, json_escape(first_error).c_str());
   } else {
-    std::printf("clients %u  threads %u  warmup %.1f s  duration %.1f s  (setup %.2f s)\n", opt.clients,
-                opt.threads, opt.warmup_s, opt.duration_s, setup_s);
+    std::printf("clients %u  threads %u  warmup %.1f s  duration %.1f s  (setup %.2f s)\n", opt.clients, opt.threads,
+                opt.warmup_s, opt.duration_s, setup_s);
     std::printf("requests    %llu\nerrors      %llu  (warm-up: %llu of %llu)\n",
                 static_cast<unsigned long long>(requests), static_cast<unsigned long long>(errors),
                 static_cast<unsigned long long>(warm_errors), static_cast<unsigned long long>(warm_requests));
@@ -652,7 +653,8 @@ int run_sessions(const Options& opt, const sigset_t& sigs) {
   std::vector<std::string> ids(sse ? total : 0);
   auto t0 = Clock::now();
   for (std::size_t k = 0; k < conns; ++k) {
-    net::co_spawn(pool.io(k), create_sessions(std::make_unique<Conn>(pool.io(k), opt, eps), sh, total, sse ? &ids : nullptr),
+    net::co_spawn(pool.io(k),
+                  create_sessions(std::make_unique<Conn>(pool.io(k), opt, eps), sh, total, sse ? &ids : nullptr),
                   net::detached);
   }
   pool.run_phase();

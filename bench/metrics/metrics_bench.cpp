@@ -133,9 +133,15 @@ void BM_Request(benchmark::State& state) {
   }
 }
 
-void BM_Request_handwritten(benchmark::State& s) { BM_Request<handwritten::Metrics>(s); }
-void BM_Request_prometheus(benchmark::State& s) { BM_Request<promcpp::Metrics>(s); }
-void BM_Request_production(benchmark::State& s) { BM_Request<frontmcp::metrics::Metrics>(s); }
+void BM_Request_handwritten(benchmark::State& s) {
+  BM_Request<handwritten::Metrics>(s);
+}
+void BM_Request_prometheus(benchmark::State& s) {
+  BM_Request<promcpp::Metrics>(s);
+}
+void BM_Request_production(benchmark::State& s) {
+  BM_Request<frontmcp::metrics::Metrics>(s);
+}
 BENCHMARK(BM_Request_handwritten)->Threads(1)->Threads(2);
 BENCHMARK(BM_Request_prometheus)->Threads(1)->Threads(2);
 BENCHMARK(BM_Request_production)->Threads(1)->Threads(2);

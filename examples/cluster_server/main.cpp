@@ -4,7 +4,6 @@
 // Start two on different ports with the same Redis, initialize on one, call on the other.
 #include <frontmcp/cluster.hpp>
 #include <frontmcp/server.hpp>
-
 #include <iostream>
 #include <string>
 

@@ -1,12 +1,10 @@
 // The smallest useful MCP server: one tool, one resource, one prompt.
 //   hello_server [port]   then point an MCP client at http://127.0.0.1:PORT/mcp
-#include <frontmcp/server.hpp>
-
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/value_to.hpp>
-
+#include <frontmcp/server.hpp>
 #include <iostream>
 #include <string>
 
@@ -34,9 +32,8 @@ int main(int argc, char** argv) {
   Tool greet;
   greet.name = "greet";
   greet.description = "Greets someone by name";
-  greet.input_schema = {{"type", "object"},
-                        {"properties", {{"name", {{"type", "string"}}}}},
-                        {"required", json::array{"name"}}};
+  greet.input_schema = {
+      {"type", "object"}, {"properties", {{"name", {{"type", "string"}}}}}, {"required", json::array{"name"}}};
   greet.handler = [](Context&, const json::object& args) -> Result<ToolResult> {
     return ToolResult::text("Hello, " + json::value_to<std::string>(args.at("name")) + "!");
   };
@@ -45,7 +42,8 @@ int main(int argc, char** argv) {
   Tool counter;
   counter.name = "count_to";
   counter.description = "Counts slowly to n, reporting progress";
-  counter.input_schema = {{"type", "object"}, {"properties", {{"n", {{"type", "integer"}}}}}, {"required", json::array{"n"}}};
+  counter.input_schema = {
+      {"type", "object"}, {"properties", {{"n", {{"type", "integer"}}}}}, {"required", json::array{"n"}}};
   counter.handler = count_to;
   server.add_tool(std::move(counter));
 

@@ -9,7 +9,6 @@
 //   o.session_backend = frontmcp::cluster::backend();
 //   frontmcp::Server server(o);
 #include <frontmcp/options.hpp>
-
 #include <memory>
 
 namespace frontmcp::cluster {

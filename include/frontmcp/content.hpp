@@ -1,11 +1,9 @@
 #pragma once
 // Builders for MCP content blocks and results. Each returns plain JSON, so anything the
 // spec allows can still be written by hand.
-#include <frontmcp/result.hpp>
-
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-
+#include <frontmcp/result.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,13 +15,10 @@ json::object text(std::string_view text);
 json::object image(std::string_view base64_data, std::string_view mime_type);
 json::object audio(std::string_view base64_data, std::string_view mime_type);
 /// An embedded text resource.
-json::object resource_text(std::string_view uri, std::string_view text,
-                           std::string_view mime_type = "text/plain");
+json::object resource_text(std::string_view uri, std::string_view text, std::string_view mime_type = "text/plain");
 /// An embedded binary resource (base64 blob).
-json::object resource_blob(std::string_view uri, std::string_view base64_blob,
-                           std::string_view mime_type);
-json::object resource_link(std::string_view uri, std::string_view name,
-                           std::string_view mime_type = {});
+json::object resource_blob(std::string_view uri, std::string_view base64_blob, std::string_view mime_type);
+json::object resource_link(std::string_view uri, std::string_view name, std::string_view mime_type = {});
 
 }  // namespace frontmcp::content
 

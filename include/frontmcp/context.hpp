@@ -1,12 +1,10 @@
 #pragma once
 // The context a handler receives: who is asking, and what it may do while it runs.
-#include <frontmcp/log_level.hpp>
-#include <frontmcp/result.hpp>
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
-
 #include <chrono>
+#include <frontmcp/log_level.hpp>
+#include <frontmcp/result.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,8 +45,7 @@ class Context {
 
   /// Sends notifications/progress when the request carried a progressToken (otherwise a
   /// no-op). Never blocks: the message is queued for the request's stream.
-  virtual void progress(double progress, std::optional<double> total = std::nullopt,
-                        std::string_view message = {}) = 0;
+  virtual void progress(double progress, std::optional<double> total = std::nullopt, std::string_view message = {}) = 0;
 
   /// Sends notifications/message if `level` is at or above the session's log level.
   virtual void log(LogLevel level, json::value data, std::string_view logger = {}) = 0;
@@ -61,15 +58,12 @@ class Context {
 
   /// sampling/createMessage
   Task<Result<json::value>> create_message(json::object params,
-                                           std::chrono::milliseconds timeout =
-                                               kDefaultClientRequestTimeout);
+                                           std::chrono::milliseconds timeout = kDefaultClientRequestTimeout);
   /// elicitation/create
   Task<Result<json::value>> elicit(json::object params,
-                                   std::chrono::milliseconds timeout =
-                                       kDefaultClientRequestTimeout);
+                                   std::chrono::milliseconds timeout = kDefaultClientRequestTimeout);
   /// roots/list
-  Task<Result<json::value>> list_roots(std::chrono::milliseconds timeout =
-                                           kDefaultClientRequestTimeout);
+  Task<Result<json::value>> list_roots(std::chrono::milliseconds timeout = kDefaultClientRequestTimeout);
 
   /// Ends the HTTP response that carries this request's SSE stream, without ending the
   /// request: the client reconnects (GET with Last-Event-ID) and receives the rest,

@@ -1,11 +1,9 @@
 #pragma once
 // What a server offers: tools, resources, resource templates, prompts, completions.
 // Each is a plain struct; register it with Server::add_*.
+#include <boost/json/object.hpp>
 #include <frontmcp/content.hpp>
 #include <frontmcp/handler.hpp>
-
-#include <boost/json/object.hpp>
-
 #include <map>
 #include <optional>
 #include <string>
@@ -48,8 +46,7 @@ struct ResourceTemplate {
   std::string description;
   std::string mime_type;
   json::object annotations;
-  Handler<std::vector<ResourceContents>, Context&, const std::string&, const UriVariables&>
-      reader;
+  Handler<std::vector<ResourceContents>, Context&, const std::string&, const UriVariables&> reader;
 };
 
 struct PromptArgument {

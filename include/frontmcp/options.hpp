@@ -1,10 +1,10 @@
 #pragma once
 // Every tunable of the server, with its default. Limits are named here, in one place.
 #include <chrono>
-#include <memory>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -171,10 +171,10 @@ inline constexpr std::size_t kRelaySecretMinBytes = 16;
 /// High-availability settings (distributed mode). Names follow FrontMCP's config fields.
 struct HaOptions {
   std::string redis_url;
-  std::chrono::milliseconds heartbeat_interval{10'000};  // heartbeatIntervalMs
-  std::chrono::milliseconds heartbeat_ttl{30'000};       // heartbeatTtlMs
+  std::chrono::milliseconds heartbeat_interval{10'000};    // heartbeatIntervalMs
+  std::chrono::milliseconds heartbeat_ttl{30'000};         // heartbeatTtlMs
   std::chrono::milliseconds takeover_grace_period{5'000};  // takeoverGracePeriodMs
-  std::string redis_key_prefix = "mcp:ha:";              // redisKeyPrefix
+  std::string redis_key_prefix = "mcp:ha:";                // redisKeyPrefix
   /// Shared secret of the Pub/Sub relay (relaySecret; reference server: FRONTMCP_RELAY_SECRET
   /// or --relay-secret-file). Every relay message is signed with it (HMAC-SHA256 over the
   /// channel, a timestamp and the payload) and messages that are unsigned, forged or older

@@ -2,7 +2,6 @@
 // Result<T>: the error model of frontmcp's hot paths (C++20 has no std::expected).
 // An Error carries a JSON-RPC error code, so it can travel to the client unchanged.
 #include <boost/json/value.hpp>
-
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -41,9 +40,7 @@ struct Error {
 
   static Error invalid_params(std::string msg) { return {errc::kInvalidParams, std::move(msg), {}}; }
   static Error internal(std::string msg) { return {errc::kInternalError, std::move(msg), {}}; }
-  static Error method_not_found(std::string msg) {
-    return {errc::kMethodNotFound, std::move(msg), {}};
-  }
+  static Error method_not_found(std::string msg) { return {errc::kMethodNotFound, std::move(msg), {}}; }
 };
 
 /// Holds either a T or an E (by default an Error). Cheap to move; never throws unless
@@ -55,17 +52,25 @@ class [[nodiscard]] Result {
   Result(E error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT implicit
   /// Result<object> -> Result<value> and the like.
   template <class U>
-    requires(!std::is_same_v<U, T> && std::is_constructible_v<T, U &&>)
-  Result(Result<U, E>&& other)  // NOLINT implicit
+  requires(!std::is_same_v<U, T> && std::is_constructible_v<T, U&&>) Result(Result<U, E>&& other)  // NOLINT implicit
       : v_(other ? std::variant<T, E>(std::in_place_index<0>, T(std::move(other).value()))
                  : std::variant<T, E>(std::in_place_index<1>, std::move(other).error())) {}
 
   bool has_value() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
 
-  T& value() & { check(); return std::get<0>(v_); }
-  const T& value() const& { check(); return std::get<0>(v_); }
-  T&& value() && { check(); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    check();
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    check();
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    check();
+    return std::get<0>(std::move(v_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }

@@ -4,11 +4,10 @@
 //
 // Threads: add_* / remove_* / notify_* may be called from any thread, before or after
 // start(). Handlers run on the server's I/O threads.
-#include <frontmcp/definitions.hpp>
-#include <frontmcp/options.hpp>
-
 #include <chrono>
 #include <cstdint>
+#include <frontmcp/definitions.hpp>
+#include <frontmcp/options.hpp>
 #include <memory>
 #include <string_view>
 

@@ -1,13 +1,13 @@
 // The cluster's side of the seams (docs/architecture.md "Seams"): the Redis session
 // directory the transports talk to, and the SessionBackend that Server drives.
-#include "cluster/cluster.hpp"
-#include "cluster/relay_auth.hpp"
 #include "core/backend.hpp"
-#include "util/log.hpp"
 
 #include <frontmcp/cluster.hpp>
-
 #include <stdexcept>
+
+#include "cluster/cluster.hpp"
+#include "cluster/relay_auth.hpp"
+#include "util/log.hpp"
 
 namespace frontmcp::cluster {
 
@@ -66,7 +66,9 @@ class RedisDirectory final : public session::SessionDirectory {
   Task<Done> commit(std::shared_ptr<Session> s) override { co_return co_await cluster_.persist(std::move(s)); }
   bool needs_commit(const Session& s) const override { return has_unsaved_changes(s); }
 
-  Task<Outcome<bool>> remove(std::string session_id) override { co_return co_await cluster_.remove(std::move(session_id)); }
+  Task<Outcome<bool>> remove(std::string session_id) override {
+    co_return co_await cluster_.remove(std::move(session_id));
+  }
 
   bool holds_stream(const Session& s) const override { return owns(s); }
 

@@ -3,15 +3,14 @@
 // its own file (cluster_impl.hpp has the map).
 #include "cluster/cluster.hpp"
 
-#include "cluster/cluster_impl.hpp"
-#include "util/ids.hpp"
-#include "util/log.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_future.hpp>
-
 #include <thread>
+
+#include "cluster/cluster_impl.hpp"
+#include "util/ids.hpp"
+#include "util/log.hpp"
 
 namespace frontmcp::cluster {
 
@@ -28,15 +27,16 @@ Cluster::Impl::Impl(const ServerOptions& o, std::string n, metrics::Metrics& m)
 namespace {
 
 /// co_spawn(use_future) needs a default-constructible result.
-net::awaitable<std::optional<Result<redis::Reply, ScriptError>>> run_optional(const Script* script, redis::Client* client,
-                                                                 std::vector<std::string> keys,
-                                                                 std::vector<std::string> args) {
+net::awaitable<std::optional<Result<redis::Reply, ScriptError>>> run_optional(const Script* script,
+                                                                              redis::Client* client,
+                                                                              std::vector<std::string> keys,
+                                                                              std::vector<std::string> args) {
   co_return co_await script->run(*client, std::move(keys), std::move(args));
 }
 
 /// From a thread that is not one of the I/O threads (shutdown).
 Result<redis::Reply, ScriptError> run_blocking(net::any_io_executor ex, const Script& script, redis::Client& client,
-                                  std::vector<std::string> keys, std::vector<std::string> args) {
+                                               std::vector<std::string> keys, std::vector<std::string> args) {
   auto fut = net::co_spawn(ex, run_optional(&script, &client, std::move(keys), std::move(args)), net::use_future);
   return *fut.get();
 }
@@ -46,9 +46,13 @@ Result<redis::Reply, ScriptError> run_blocking(net::any_io_executor ex, const Sc
 Cluster::Cluster(const ServerOptions& options, std::string node_id, metrics::Metrics& metrics)
     : impl_(std::make_shared<Impl>(options, std::move(node_id), metrics)) {}
 
-Cluster::~Cluster() { stop(); }
+Cluster::~Cluster() {
+  stop();
+}
 
-const std::string& Cluster::node_id() const noexcept { return impl_->node; }
+const std::string& Cluster::node_id() const noexcept {
+  return impl_->node;
+}
 
 void Cluster::start(session::SessionManager& sessions, net::any_io_executor ex) {
   auto& im = *impl_;
@@ -168,7 +172,9 @@ Cluster::Probes Cluster::probes() const {
   return p;
 }
 
-bool Cluster::serverless() const noexcept { return impl_->serverless; }
+bool Cluster::serverless() const noexcept {
+  return impl_->serverless;
+}
 
 double Cluster::heartbeat_age_seconds() const {
   auto last = impl_->last_beat.load(std::memory_order_relaxed);

@@ -17,22 +17,20 @@
 // Threading: all members may be called from any thread. Failure: every call that needs
 // Redis and cannot reach it fails at once with Error{kServerError} (HTTP 503 +
 // Retry-After); nothing blocks for longer than the Redis command timeout.
-#include "session/directory.hpp"
-#include "session/event_store.hpp"
-#include "session/message_bus.hpp"
-#include "session/session_manager.hpp"
-#include "util/metrics.hpp"
-
-#include <frontmcp/options.hpp>
-
 #include <boost/asio/any_io_executor.hpp>
-
 #include <chrono>
+#include <frontmcp/options.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "session/directory.hpp"
+#include "session/event_store.hpp"
+#include "session/message_bus.hpp"
+#include "session/session_manager.hpp"
+#include "util/metrics.hpp"
 
 namespace frontmcp::cluster {
 
@@ -59,7 +57,7 @@ inline constexpr int kClaimAttempts = 4;
 
 struct Resolution {
   std::shared_ptr<session::Session> session;  // nullptr: no such session (404)
-  bool became_owner = false;  // this request made this node the owner: send the cookie
+  bool became_owner = false;                  // this request made this node the owner: send the cookie
 };
 
 class Cluster {
@@ -102,9 +100,7 @@ class Cluster {
   struct Probes {
     std::string redis, relay, heartbeat;
     /// The first failing probe's reason ("" when all pass).
-    const std::string& failing() const noexcept {
-      return !redis.empty() ? redis : !relay.empty() ? relay : heartbeat;
-    }
+    const std::string& failing() const noexcept { return !redis.empty() ? redis : !relay.empty() ? relay : heartbeat; }
   };
   Probes probes() const;
   /// Every probe passes.
@@ -132,7 +128,7 @@ class Cluster {
   boost::asio::awaitable<session::Outcome<int>> writer_alive(std::string stream_key);
   /// A stream's events after `after_seq` from the shared log (a stream of another node).
   boost::asio::awaitable<session::Outcome<std::vector<session::StoredEvent>>> read_events(std::string stream_key,
-                                                                               std::uint64_t after_seq);
+                                                                                          std::uint64_t after_seq);
   /// GET stream on a node that does not own the session: asks the live owner to hand it
   /// over, or claims it once the owner is dead, waiting at most `wait`. True once owned.
   boost::asio::awaitable<bool> acquire(std::shared_ptr<session::Session> s, std::chrono::milliseconds wait);

@@ -17,21 +17,10 @@
 // Coroutines that outlive the call that started them (co_spawn) are static members taking
 // a shared_ptr<Impl> (g++ 12 miscompiles capturing lambda coroutines); the other member
 // coroutines are awaited by a caller that keeps the Impl alive.
-#include "cluster/cluster.hpp"
-#include "cluster/event_mirror.hpp"
-#include "cluster/placement.hpp"
-#include "cluster/relay_auth.hpp"
-#include "cluster/relay_message.hpp"
-#include "cluster/scripts.hpp"
-#include "redis/redis.hpp"
-#include "session/session.hpp"
-#include "util/log.hpp"
-
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -43,11 +32,23 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cluster/cluster.hpp"
+#include "cluster/event_mirror.hpp"
+#include "cluster/placement.hpp"
+#include "cluster/relay_auth.hpp"
+#include "cluster/relay_message.hpp"
+#include "cluster/scripts.hpp"
+#include "redis/redis.hpp"
+#include "session/session.hpp"
+#include "util/log.hpp"
+
 namespace frontmcp::cluster {
 
 namespace net = boost::asio;
 
-inline std::int64_t now_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+inline std::int64_t now_ns() {
+  return std::chrono::steady_clock::now().time_since_epoch().count();
+}
 inline std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -68,10 +69,14 @@ inline Failure claim_conflict(const std::string& sid) {
   return Failure{Fault::conflict,
                  "SessionClaimConflictError: session " + sid + " is being claimed by another node; retry the request"};
 }
-inline Failure not_found() { return Failure{Fault::not_found, "Session not found"}; }
+inline Failure not_found() {
+  return Failure{Fault::not_found, "Session not found"};
+}
 /// A script found the session key holding another type than a hash (a `SET` by hand): the
 /// record is as unreadable as one whose state does not parse.
-inline bool wrong_type(const ScriptError& e) { return e.kind == redis::ErrorKind::wrongtype; }
+inline bool wrong_type(const ScriptError& e) {
+  return e.kind == redis::ErrorKind::wrongtype;
+}
 /// A session record's fields -> SessionState (directory.cpp).
 Result<session::SessionState> parse_state(std::string_view sid, std::string_view node, long long epoch,
                                           std::string_view json, long long rev = 0);
@@ -109,13 +114,13 @@ struct Cluster::Impl : std::enable_shared_from_this<Impl> {
   std::atomic<std::int64_t> relay_until{0};
   std::atomic<bool> relay_armed{false};
   std::atomic<std::int64_t> relay_up_since{0};  // now_ns() when the subscription last came up; 0: down
-  std::atomic<std::int64_t> last_beat{0};  // now_ns() when the last successful heartbeat was sent
+  std::atomic<std::int64_t> last_beat{0};       // now_ns() when the last successful heartbeat was sent
   std::atomic<bool> stopping{false};
   std::atomic<bool> beating{false};  // last heartbeat succeeded
   std::atomic<bool> scanning{false};
 
   mutable std::mutex mu;
-  std::unordered_map<std::string, std::string> replica_owner;  // session -> owner last seen
+  std::unordered_map<std::string, std::string> replica_owner;                   // session -> owner last seen
   std::unordered_map<std::string, std::shared_ptr<session::PendingCall>> acks;  // ask_owner() calls waiting
 
   /// The owner of a session served here as a replica, as last read ("" if unknown).

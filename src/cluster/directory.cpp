@@ -3,9 +3,6 @@
 // when the owner is dead), writing its state (save.lua, fenced and compare-and-set),
 // removing it (remove.lua), adopting a session this node now owns, fencing and demoting
 // one it lost, and the hand-off of a live session to the node its GET stream reached.
-#include "cluster/cluster_impl.hpp"
-#include "util/log.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -14,6 +11,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
+#include "cluster/cluster_impl.hpp"
+#include "util/log.hpp"
 
 namespace frontmcp::cluster {
 
@@ -81,7 +81,8 @@ void Cluster::Impl::fence(const std::string& sid, std::string_view why) {
 
 /// lookup.lua for one session (also slides its idle TTL): {"MISSING"} or
 /// {"FOUND", nodeId, epoch, state, alive}.
-net::awaitable<Result<redis::Reply, ScriptError>> Cluster::Impl::lookup(std::string sid) {  // by value: a coroutine parameter
+net::awaitable<Result<redis::Reply, ScriptError>> Cluster::Impl::lookup(
+    std::string sid) {  // by value: a coroutine parameter
   std::vector<std::string> r_keys{keys.session(sid)};
   std::vector<std::string> r_args{keys.prefix, node, ttl_ms};
   co_return co_await scripts.lookup.run(*client, std::move(r_keys), std::move(r_args));
@@ -259,8 +260,14 @@ net::awaitable<Done> Cluster::Impl::save_now(std::shared_ptr<Session> s, bool cr
     std::vector<std::string> r_keys{keys.session(s->id())};
     // Based on the revision last read or written here (compare-and-set): a full state
     // never overwrites a change another node made since.
-    std::vector<std::string> r_args{keys.prefix, s->id(), std::to_string(st.epoch), json::serialize(st.to_json()),
-                                    ttl_ms, create ? node : std::string(), serverless ? "0" : "1", "",
+    std::vector<std::string> r_args{keys.prefix,
+                                    s->id(),
+                                    std::to_string(st.epoch),
+                                    json::serialize(st.to_json()),
+                                    ttl_ms,
+                                    create ? node : std::string(),
+                                    serverless ? "0" : "1",
+                                    "",
                                     create ? std::string() : std::to_string(st.rev)};
     auto r = co_await scripts.save.run(*client, std::move(r_keys), std::move(r_args));
     if (!r) co_return unavailable(r.error());
@@ -318,8 +325,9 @@ net::awaitable<void> Cluster::Impl::handoff(std::shared_ptr<Impl> self, std::str
   if (to == self->node) co_return;
   auto s = self->sessions->find(sid);
   std::vector<std::string> r_keys{self->keys.session(sid)};
-  std::vector<std::string> r_args{self->keys.prefix, sid, self->node, to, self->ttl_ms,
-                                  self->seal(self->keys.notify(to), relay::Owned{sid, self->node})};
+  std::vector<std::string> r_args{self->keys.prefix, sid,
+                                  self->node,        to,
+                                  self->ttl_ms,      self->seal(self->keys.notify(to), relay::Owned{sid, self->node})};
   auto r = co_await self->scripts.handoff.run(*self->client, std::move(r_keys), std::move(r_args));
   if (!r || reply_str(*r, 0) != "OK") co_return;
   // Stay a replica: requests running here go on; the standalone stream moves.
@@ -348,9 +356,13 @@ net::awaitable<Outcome<Resolution>> Cluster::resolve(std::string session_id) {
   return impl_->resolve(std::move(session_id));
 }
 
-net::awaitable<Done> Cluster::create(std::shared_ptr<Session> s) { return impl_->save(std::move(s), true); }
+net::awaitable<Done> Cluster::create(std::shared_ptr<Session> s) {
+  return impl_->save(std::move(s), true);
+}
 
-net::awaitable<Done> Cluster::persist(std::shared_ptr<Session> s) { return impl_->save(std::move(s), false); }
+net::awaitable<Done> Cluster::persist(std::shared_ptr<Session> s) {
+  return impl_->save(std::move(s), false);
+}
 
 net::awaitable<Outcome<bool>> Cluster::remove(std::string session_id) {
   return impl_->remove_record(std::move(session_id));
@@ -377,6 +389,8 @@ net::awaitable<bool> Cluster::acquire(std::shared_ptr<Session> s, std::chrono::m
   co_return false;
 }
 
-std::string Cluster::owner_of(const std::string& session_id) const { return impl_->owner_of(session_id); }
+std::string Cluster::owner_of(const std::string& session_id) const {
+  return impl_->owner_of(session_id);
+}
 
 }  // namespace frontmcp::cluster

@@ -2,9 +2,9 @@
 // (Cluster::read_events, Cluster::writer_alive) the Redis copy of every stream's events.
 #include "cluster/event_mirror.hpp"
 
-#include "cluster/cluster_impl.hpp"
-
 #include <charconv>
+
+#include "cluster/cluster_impl.hpp"
 
 namespace frontmcp::cluster {
 
@@ -54,7 +54,7 @@ void MirroredEventStore::announce_writer(const std::string& stream_key) {
 }
 
 net::awaitable<Outcome<std::vector<StoredEvent>>> Cluster::Impl::read_events(std::string stream_key,
-                                                                          std::uint64_t after) {
+                                                                             std::uint64_t after) {
   redis::Command cmd{"LRANGE", keys.events(stream_key), "0", "-1"};
   auto r = co_await client->command(std::move(cmd));
   if (!r) co_return unavailable(r.error());
@@ -68,7 +68,9 @@ net::awaitable<Outcome<std::vector<StoredEvent>>> Cluster::Impl::read_events(std
 
 // ---- Cluster ----------------------------------------------------------------------------
 
-std::shared_ptr<session::EventStore> Cluster::event_store() const { return impl_->events; }
+std::shared_ptr<session::EventStore> Cluster::event_store() const {
+  return impl_->events;
+}
 
 net::awaitable<Outcome<int>> Cluster::writer_alive(std::string stream_key) {
   auto& im = *impl_;
@@ -79,7 +81,8 @@ net::awaitable<Outcome<int>> Cluster::writer_alive(std::string stream_key) {
   co_return static_cast<int>(r->integer);
 }
 
-net::awaitable<Outcome<std::vector<StoredEvent>>> Cluster::read_events(std::string stream_key, std::uint64_t after_seq) {
+net::awaitable<Outcome<std::vector<StoredEvent>>> Cluster::read_events(std::string stream_key,
+                                                                       std::uint64_t after_seq) {
   co_return co_await impl_->read_events(std::move(stream_key), after_seq);
 }
 

@@ -3,13 +3,13 @@
 // live delivery (session::EventStore) and copied to Redis, write-behind, so any node can
 // replay a stream (Last-Event-ID after a failover). The reading side (Cluster::read_events,
 // Cluster::writer_alive) is in event_mirror.cpp too.
-#include "cluster/scripts.hpp"
-#include "session/event_store.hpp"
-
 #include <atomic>
 #include <chrono>
 #include <string>
 #include <string_view>
+
+#include "cluster/scripts.hpp"
+#include "session/event_store.hpp"
 
 namespace frontmcp::cluster {
 

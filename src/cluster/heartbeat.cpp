@@ -1,15 +1,15 @@
 // The heartbeat and the two leases under which this node serves its sessions from memory
 // (docs/ha.md "Lease", "Liveness"), and what it does when Redis or the relay subscription
 // comes back: restore its records, re-read the sessions it owns.
-#include "cluster/cluster_impl.hpp"
-#include "util/log.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
+
+#include "cluster/cluster_impl.hpp"
+#include "util/log.hpp"
 
 namespace frontmcp::cluster {
 
@@ -89,8 +89,14 @@ net::awaitable<void> Cluster::Impl::restore_all(std::shared_ptr<Impl> self) {
     // Create only: a record that survived the restart (persistence) may hold changes this
     // node never saw (a replica's subscribe whose relay message was lost); it is re-read
     // (revalidate_owned) rather than overwritten.
-    std::vector<std::string> r_args{self->keys.prefix, s->id(), std::to_string(st.epoch), json::serialize(st.to_json()),
-                                    self->ttl_ms, self->node, "1", "create"};
+    std::vector<std::string> r_args{self->keys.prefix,
+                                    s->id(),
+                                    std::to_string(st.epoch),
+                                    json::serialize(st.to_json()),
+                                    self->ttl_ms,
+                                    self->node,
+                                    "1",
+                                    "create"};
     auto r = co_await self->scripts.save.run(*self->client, std::move(r_keys), std::move(r_args));
     if (r && reply_str(*r, 0) == "EXISTS" && reply_str(*r, 1) != self->node) {
       util::log().warn("session {}: owned by {} now; closing it here", s->id(), reply_str(*r, 1));
@@ -135,8 +141,9 @@ net::awaitable<void> Cluster::Impl::beat() {
   }
   last_beat.store(sent, std::memory_order_relaxed);
   flush_deferred();
-  if (!beating.exchange(true)) util::log().info("heartbeat {} written (every {} ms, ttl {} ms)", keys.heartbeat(node),
-                                                opt.ha.heartbeat_interval.count(), ttl.count());
+  if (!beating.exchange(true))
+    util::log().info("heartbeat {} written (every {} ms, ttl {} ms)", keys.heartbeat(node),
+                     opt.ha.heartbeat_interval.count(), ttl.count());
 }
 
 net::awaitable<void> Cluster::Impl::heartbeat_loop(std::shared_ptr<Impl> self) {

@@ -2,11 +2,11 @@
 // adopting a session read from the store, and the session hooks of a cluster node.
 #include "cluster/placement.hpp"
 
-#include "cluster/cluster.hpp"
-
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
+
+#include "cluster/cluster.hpp"
 
 namespace frontmcp::cluster {
 
@@ -153,6 +153,8 @@ bool has_unsaved_changes(const Session& s) {
   return p ? p->has_unsaved_changes(s) : s.changes() > 0;
 }
 
-void Cluster::configure(SessionManager& sessions) const { sessions.set_hooks(session_hooks(node_id())); }
+void Cluster::configure(SessionManager& sessions) const {
+  sessions.set_hooks(session_hooks(node_id()));
+}
 
 }  // namespace frontmcp::cluster

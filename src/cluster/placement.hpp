@@ -9,10 +9,6 @@
 // is taken before the placement's own, never after: merge() and snapshot_for_save() run
 // under both, so they are atomic with respect to Session::update(); no member calls into
 // the session while holding the placement's lock.
-#include "session/session.hpp"
-#include "session/session_manager.hpp"
-#include "util/async_event.hpp"
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -20,6 +16,10 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "session/session.hpp"
+#include "session/session_manager.hpp"
+#include "util/async_event.hpp"
 
 namespace frontmcp::cluster {
 
@@ -82,9 +82,9 @@ class Placement final : public session::Session::Attachment {
 
  private:
   mutable std::mutex mu_;
-  session::SessionState base_;  // guarded by mu_
-  std::uint64_t saved_ = 0;     // changes covered by a successful write; guarded by mu_
-  bool writing_ = false;        // guarded by mu_
+  session::SessionState base_;                               // guarded by mu_
+  std::uint64_t saved_ = 0;                                  // changes covered by a successful write; guarded by mu_
+  bool writing_ = false;                                     // guarded by mu_
   std::vector<std::shared_ptr<util::Waker>> write_waiters_;  // guarded by mu_
   std::atomic<bool> owned_{true};
   std::atomic<std::int64_t> validated_ns_{0};

@@ -2,13 +2,13 @@
 // (`notify:{node}`) or to all (`broadcast`), receiving them (on_message: open, decode,
 // one handler per type), and the request/acknowledgement pattern of ask_owner(). The
 // messages themselves are in relay_message.hpp.
-#include "cluster/cluster_impl.hpp"
-#include "util/ids.hpp"
-#include "util/log.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
+
+#include "cluster/cluster_impl.hpp"
+#include "util/ids.hpp"
+#include "util/log.hpp"
 
 namespace frontmcp::cluster {
 
@@ -76,7 +76,9 @@ void handle(Impl& im, relay::State& m) {
   im.acknowledge(m.sid, m.reply_id);
 }
 
-void handle(Impl& im, relay::Lost& m) { im.fence(m.sid, "taken over by " + (m.by ? *m.by : std::string("?"))); }
+void handle(Impl& im, relay::Lost& m) {
+  im.fence(m.sid, "taken over by " + (m.by ? *m.by : std::string("?")));
+}
 
 void handle(Impl& im, relay::Drop& m) {
   // DELETE on another node: it answers its client once this is acknowledged.
@@ -98,7 +100,9 @@ void handle(Impl& im, relay::Owned& m) {
   im.delivered(true);
 }
 
-void handle(Impl& im, relay::Left&) { im.poke_scanner(); }
+void handle(Impl& im, relay::Left&) {
+  im.poke_scanner();
+}
 
 void handle(Impl& im, relay::Legacy& m) {
   auto s = im.sessions->find(m.sid);
@@ -146,7 +150,9 @@ void Cluster::Impl::publish(const std::string& node_id, relay::Message m) {
   publish_on(keys.notify(node_id), std::move(m));
 }
 
-void Cluster::Impl::broadcast(relay::Message m) { publish_on(keys.broadcast(), std::move(m)); }
+void Cluster::Impl::broadcast(relay::Message m) {
+  publish_on(keys.broadcast(), std::move(m));
+}
 
 void Cluster::Impl::publish_on(std::string channel, relay::Message m) {
   metrics.relay_published.inc();

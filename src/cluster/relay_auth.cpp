@@ -13,9 +13,9 @@ namespace frontmcp::cluster {
 
 namespace {
 
-constexpr std::size_t kMacBytes = 32;              // SHA-256
-constexpr std::size_t kMacHex = 2 * kMacBytes;     // 64 hex digits on the wire
-constexpr std::size_t kMaxTsDigits = 19;           // INT64_MAX has 19 digits
+constexpr std::size_t kMacBytes = 32;           // SHA-256
+constexpr std::size_t kMacHex = 2 * kMacBytes;  // 64 hex digits on the wire
+constexpr std::size_t kMaxTsDigits = 19;        // INT64_MAX has 19 digits
 using Mac = std::array<unsigned char, kMacBytes>;
 
 void put_be64(unsigned char* out, std::uint64_t v) {
@@ -104,10 +104,9 @@ struct RelayAuth::Key {
     put_be64(when, static_cast<std::uint64_t>(ts));
     auto bytes = [](std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); };
     std::size_t n = 0;
-    bool ok = EVP_MAC_update(c, bytes(kRelayMacTag), kRelayMacTag.size()) == 1 &&
-              EVP_MAC_update(c, &tag_end, 1) == 1 && EVP_MAC_update(c, len, sizeof len) == 1 &&
-              EVP_MAC_update(c, bytes(channel), channel.size()) == 1 && EVP_MAC_update(c, when, sizeof when) == 1 &&
-              EVP_MAC_update(c, bytes(payload), payload.size()) == 1 &&
+    bool ok = EVP_MAC_update(c, bytes(kRelayMacTag), kRelayMacTag.size()) == 1 && EVP_MAC_update(c, &tag_end, 1) == 1 &&
+              EVP_MAC_update(c, len, sizeof len) == 1 && EVP_MAC_update(c, bytes(channel), channel.size()) == 1 &&
+              EVP_MAC_update(c, when, sizeof when) == 1 && EVP_MAC_update(c, bytes(payload), payload.size()) == 1 &&
               EVP_MAC_final(c, out.data(), &n, out.size()) == 1 && n == out.size();
     EVP_MAC_CTX_free(c);
     return ok;

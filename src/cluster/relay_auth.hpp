@@ -32,16 +32,15 @@
 //
 // Thread safety: immutable after construction; seal() and open() may run concurrently on
 // any number of threads. Cheap to copy (the keys are shared).
-#include "util/metrics.hpp"
-
-#include <frontmcp/options.hpp>  // kRelaySecretMinBytes
-
 #include <chrono>
 #include <cstdint>
+#include <frontmcp/options.hpp>  // kRelaySecretMinBytes
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "util/metrics.hpp"
 
 namespace frontmcp::cluster {
 

@@ -1,9 +1,8 @@
 #include "cluster/relay_message.hpp"
 
+#include <array>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <array>
 #include <type_traits>
 
 namespace frontmcp::cluster::relay {
@@ -28,7 +27,9 @@ std::optional<std::string> string_at(const json::object& o, std::string_view key
   if (!v || !v->is_string()) return std::nullopt;
   return std::string(v->get_string());
 }
-std::string id_at(const json::object& o, std::string_view key) { return string_at(o, key).value_or(std::string()); }
+std::string id_at(const json::object& o, std::string_view key) {
+  return string_at(o, key).value_or(std::string());
+}
 std::optional<json::value> value_at(const json::object& o, std::string_view key) {
   auto* v = o.if_contains(key);
   if (!v) return std::nullopt;
@@ -54,11 +55,15 @@ Result<json::value> answer_at(const json::object& o) {
   return value_at(o, "ok").value_or(json::value());
 }
 
-Decoded refused(metrics::RelayRefusal why) { return Decoded{std::nullopt, why}; }
+Decoded refused(metrics::RelayRefusal why) {
+  return Decoded{std::nullopt, why};
+}
 
 }  // namespace
 
-std::string_view name_of(Type t) noexcept { return kNames[static_cast<std::size_t>(t)]; }
+std::string_view name_of(Type t) noexcept {
+  return kNames[static_cast<std::size_t>(t)];
+}
 
 Decoded decode(std::string_view payload) {
   boost::system::error_code ec;
@@ -151,7 +156,9 @@ void put(json::object& o, Owned& m) {
   o["s"] = m.sid;
   o["from"] = m.from;
 }
-void put(json::object& o, Left& m) { o["n"] = m.node; }
+void put(json::object& o, Left& m) {
+  o["n"] = m.node;
+}
 void put(json::object& o, Legacy& m) {
   o["s"] = m.sid;
   if (m.body) o["b"] = *m.body;
@@ -166,6 +173,8 @@ json::object encode(Message m) {
   return o;
 }
 
-std::string serialize(Message m) { return json::serialize(encode(std::move(m))); }
+std::string serialize(Message m) {
+  return json::serialize(encode(std::move(m)));
+}
 
 }  // namespace frontmcp::cluster::relay

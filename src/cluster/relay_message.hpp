@@ -24,18 +24,16 @@
 // Refused (and counted by the caller): a payload that is not a JSON object, or whose "e"
 // or "v" is a number but not an unsigned 64-bit integer (malformed); a "t" that is
 // missing, not a string or not one of the above (unknown_type: a newer node's type).
-#include "util/metrics.hpp"
-
-#include <frontmcp/result.hpp>
-
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
-
 #include <cstdint>
+#include <frontmcp/result.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
+
+#include "util/metrics.hpp"
 
 namespace frontmcp::cluster::relay {
 
@@ -97,7 +95,9 @@ struct Legacy {
 
 using Message = std::variant<Msg, Sub, All, Resp, State, Lost, Drop, Handoff, Owned, Left, Legacy>;
 
-inline Type type_of(const Message& m) noexcept { return static_cast<Type>(m.index()); }
+inline Type type_of(const Message& m) noexcept {
+  return static_cast<Type>(m.index());
+}
 
 /// What decode() makes of a payload: a message, or why it is refused.
 struct Decoded {

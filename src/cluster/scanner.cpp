@@ -1,12 +1,12 @@
 // The orphan scanner (docs/ha.md "Failover"): every probe interval, the liveness probe
 // (nodes whose process died), then the sessions of dead nodes past the grace period are
 // claimed in batches (takeover.lua, pipelined), then idle replica objects are dropped.
-#include "cluster/cluster_impl.hpp"
-#include "util/log.hpp"
-
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include "cluster/cluster_impl.hpp"
+#include "util/log.hpp"
 
 namespace frontmcp::cluster {
 
@@ -66,7 +66,7 @@ net::awaitable<void> Cluster::Impl::scan() {
   for (int pass = 0; pass < kScanPasses && !stopping; ++pass) {
     std::vector<std::string> r_keys{keys.nodes()};
     std::vector<std::string> r_args{keys.prefix, std::to_string(opt.ha.takeover_grace_period.count()),
-                                           std::to_string(kScanNodes), std::to_string(kScanBatch)};
+                                    std::to_string(kScanNodes), std::to_string(kScanBatch)};
     auto r = co_await scripts.orphans.run(*client, std::move(r_keys), std::move(r_args));
     if (!r) {
       util::log().debug("orphan scan failed: {}", r.error().message);

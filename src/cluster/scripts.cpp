@@ -43,8 +43,9 @@ redis::Command Script::eval(const std::vector<std::string>& keys, const std::vec
   return build("EVAL", source_, keys, args);
 }
 
-boost::asio::awaitable<Result<redis::Reply, ScriptError>> Script::run(redis::Client& client, std::vector<std::string> keys,
-                                                                       std::vector<std::string> args) const {
+boost::asio::awaitable<Result<redis::Reply, ScriptError>> Script::run(redis::Client& client,
+                                                                      std::vector<std::string> keys,
+                                                                      std::vector<std::string> args) const {
   auto r = co_await client.command(evalsha(keys, args));
   if (r && r->is_noscript()) r = co_await client.command(eval(keys, args));
   if (!r) co_return ScriptError{std::move(r).error()};

@@ -3,11 +3,11 @@
 // each file states its KEYS/ARGV/return contract at the top). Run with EVALSHA; on
 // NOSCRIPT (Redis restarted or flushed its script cache) the script is sent once with
 // EVAL, which caches it again.
-#include "redis/redis.hpp"
-
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "redis/redis.hpp"
 
 namespace frontmcp::cluster {
 
@@ -27,7 +27,7 @@ class Script {
   redis::Command eval(const std::vector<std::string>& keys, const std::vector<std::string>& args) const;
   /// EVALSHA, then EVAL on NOSCRIPT. A Redis error reply becomes a ScriptError of its kind.
   boost::asio::awaitable<Result<redis::Reply, ScriptError>> run(redis::Client& client, std::vector<std::string> keys,
-                                                   std::vector<std::string> args) const;
+                                                                std::vector<std::string> args) const;
 
  private:
   std::string name_, source_, sha_;

@@ -8,22 +8,20 @@
 // Lifecycle, driven by Server: create (in ServerCore's constructor) → start (before the
 // I/O threads) → wait_ready → ... → leave (graceful stop, after the drain) → stop (after
 // the sessions are closed) → release_io (after the I/O threads have stopped).
-#include "session/directory.hpp"
-#include "session/event_store.hpp"
-#include "session/message_bus.hpp"
-#include "util/exposition.hpp"
-#include "util/metrics.hpp"
-
-#include <frontmcp/options.hpp>
-
 #include <boost/asio/any_io_executor.hpp>
-
 #include <chrono>
+#include <frontmcp/options.hpp>
 #include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "session/directory.hpp"
+#include "session/event_store.hpp"
+#include "session/message_bus.hpp"
+#include "util/exposition.hpp"
+#include "util/metrics.hpp"
 
 namespace frontmcp {
 

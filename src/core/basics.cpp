@@ -1,17 +1,16 @@
 // Small definitions of the public headers: log levels, result access, modes.
+#include <array>
+#include <cctype>
 #include <frontmcp/log_level.hpp>
 #include <frontmcp/options.hpp>
 #include <frontmcp/result.hpp>
-
-#include <array>
-#include <cctype>
 #include <stdexcept>
 
 namespace frontmcp {
 
 namespace {
-constexpr std::array<std::string_view, 8> kLevelNames = {
-    "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"};
+constexpr std::array<std::string_view, 8> kLevelNames = {"debug", "info",     "notice", "warning",
+                                                         "error", "critical", "alert",  "emergency"};
 }
 
 std::string_view to_string(LogLevel level) noexcept {
@@ -29,13 +28,18 @@ void throw_bad_result_access(const Error& e) {
   throw std::logic_error("Result::value() on an error: " + e.message);
 }
 
-void throw_bad_result_access() { throw std::logic_error("Result::value() on an error"); }
+void throw_bad_result_access() {
+  throw std::logic_error("Result::value() on an error");
+}
 
 std::string_view to_string(DeploymentMode mode) noexcept {
   switch (mode) {
-    case DeploymentMode::standalone: return "standalone";
-    case DeploymentMode::distributed: return "distributed";
-    case DeploymentMode::serverless: return "serverless";
+    case DeploymentMode::standalone:
+      return "standalone";
+    case DeploymentMode::distributed:
+      return "distributed";
+    case DeploymentMode::serverless:
+      return "serverless";
   }
   return "standalone";
 }

@@ -14,20 +14,16 @@ json::object audio(std::string_view base64_data, std::string_view mime_type) {
   return {{"type", "audio"}, {"data", base64_data}, {"mimeType", mime_type}};
 }
 
-json::object resource_text(std::string_view uri, std::string_view text,
-                           std::string_view mime_type) {
-  return {{"type", "resource"},
-          {"resource", json::object{{"uri", uri}, {"mimeType", mime_type}, {"text", text}}}};
+json::object resource_text(std::string_view uri, std::string_view text, std::string_view mime_type) {
+  return {{"type", "resource"}, {"resource", json::object{{"uri", uri}, {"mimeType", mime_type}, {"text", text}}}};
 }
 
-json::object resource_blob(std::string_view uri, std::string_view base64_blob,
-                           std::string_view mime_type) {
+json::object resource_blob(std::string_view uri, std::string_view base64_blob, std::string_view mime_type) {
   return {{"type", "resource"},
           {"resource", json::object{{"uri", uri}, {"mimeType", mime_type}, {"blob", base64_blob}}}};
 }
 
-json::object resource_link(std::string_view uri, std::string_view name,
-                           std::string_view mime_type) {
+json::object resource_link(std::string_view uri, std::string_view name, std::string_view mime_type) {
   json::object o{{"type", "resource_link"}, {"uri", uri}, {"name", name}};
   if (!mime_type.empty()) o["mimeType"] = mime_type;
   return o;
@@ -49,7 +45,9 @@ ToolResult ToolResult::error(std::string_view message) {
   return r;
 }
 
-json::object ToolResult::to_json() const& { return ToolResult(*this).to_json(); }
+json::object ToolResult::to_json() const& {
+  return ToolResult(*this).to_json();
+}
 
 json::object ToolResult::to_json() && {
   json::object o;

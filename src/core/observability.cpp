@@ -66,7 +66,8 @@ ServerCore::Readiness ServerCore::readiness() const {
   checks.emplace_back("shutdown", stopping.load() || draining.load() ? std::string("draining") : std::string(kOk));
   std::vector<std::string> warnings;
   if (backend) {
-    for (auto& [name, why] : backend->probes()) checks.emplace_back(name, why.empty() ? std::string(kOk) : std::move(why));
+    for (auto& [name, why] : backend->probes())
+      checks.emplace_back(name, why.empty() ? std::string(kOk) : std::move(why));
     warnings = backend->warnings();
   } else {
     checks.emplace_back("sessionStore", std::string(kOk));  // in memory: answers while the process runs

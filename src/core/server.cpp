@@ -1,21 +1,19 @@
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <condition_variable>
+#include <csignal>
 #include <frontmcp/server.hpp>
+#include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "core/server_core.hpp"
 #include "http/http_server.hpp"
 #include "transport/stdio.hpp"
 #include "transport/transports.hpp"
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include "util/log.hpp"
-
-#include <atomic>
-#include <csignal>
-#include <condition_variable>
-#include <iostream>
-#include <mutex>
-#include <thread>
 
 namespace frontmcp {
 
@@ -39,8 +37,12 @@ void mask_stop_signals(int how) {
 }
 }  // namespace
 
-void block_stop_signals() { mask_stop_signals(SIG_BLOCK); }
-void unblock_stop_signals() { mask_stop_signals(SIG_UNBLOCK); }
+void block_stop_signals() {
+  mask_stop_signals(SIG_BLOCK);
+}
+void unblock_stop_signals() {
+  mask_stop_signals(SIG_UNBLOCK);
+}
 
 struct Server::Impl {
   Impl(ServerOptions opts, std::string node) : core(std::move(opts), std::move(node)) {}
@@ -87,7 +89,8 @@ struct Server::Impl {
     sweeper->expires_after(session::SessionManager::sweep_interval(core.options.session.idle_ttl));
     sweeper->async_wait([this](boost::system::error_code ec) {
       if (ec) return;
-      if (auto n = core.sessions.sweep_idle(core.options.session.idle_ttl)) util::log().info("expired {} idle sessions", n);
+      if (auto n = core.sessions.sweep_idle(core.options.session.idle_ttl))
+        util::log().info("expired {} idle sessions", n);
       schedule_sweep();
     });
   }
@@ -98,7 +101,9 @@ Server::Server(ServerOptions options) {
   impl_ = std::make_unique<Impl>(std::move(options), std::move(node));
 }
 
-Server::~Server() { stop(std::chrono::milliseconds{0}); }
+Server::~Server() {
+  stop(std::chrono::milliseconds{0});
+}
 
 void Server::add_tool(Tool tool) {
   impl_->core.registry.add_tool(std::move(tool));
@@ -116,7 +121,9 @@ void Server::add_prompt(Prompt prompt) {
   impl_->core.registry.add_prompt(std::move(prompt));
   if (impl_->started) impl_->core.dispatcher.list_changed(registry::ListKind::prompts);
 }
-void Server::set_completion_handler(CompletionHandler handler) { impl_->core.registry.set_completion(std::move(handler)); }
+void Server::set_completion_handler(CompletionHandler handler) {
+  impl_->core.registry.set_completion(std::move(handler));
+}
 bool Server::remove_tool(std::string_view name) {
   bool r = impl_->core.registry.remove_tool(name);
   if (r && impl_->started) impl_->core.dispatcher.list_changed(registry::ListKind::tools);
@@ -132,9 +139,13 @@ bool Server::remove_prompt(std::string_view name) {
   if (r && impl_->started) impl_->core.dispatcher.list_changed(registry::ListKind::prompts);
   return r;
 }
-void Server::notify_resource_updated(std::string_view uri) { impl_->core.dispatcher.resource_updated(uri); }
+void Server::notify_resource_updated(std::string_view uri) {
+  impl_->core.dispatcher.resource_updated(uri);
+}
 
-const ServerOptions& Server::options() const noexcept { return impl_->core.options; }
+const ServerOptions& Server::options() const noexcept {
+  return impl_->core.options;
+}
 
 void Server::start() {
   auto& im = *impl_;
@@ -160,11 +171,14 @@ void Server::start() {
   if (im.core.backend) im.core.backend->wait_ready(kBackendStartWait);
   im.started = true;
   im.core.ready = true;
-  util::log().info("node {} serving MCP on http://{}:{}{} ({} mode, {} threads)", im.core.node_id, im.core.options.http.host,
-               im.http->port(), im.core.options.http.mcp_path, to_string(im.core.options.mode), im.thread_count());
+  util::log().info("node {} serving MCP on http://{}:{}{} ({} mode, {} threads)", im.core.node_id,
+                   im.core.options.http.host, im.http->port(), im.core.options.http.mcp_path,
+                   to_string(im.core.options.mode), im.thread_count());
 }
 
-std::uint16_t Server::port() const { return impl_->http ? impl_->http->port() : 0; }
+std::uint16_t Server::port() const {
+  return impl_->http ? impl_->http->port() : 0;
+}
 
 void Server::wait() {
   std::unique_lock lock(impl_->mu);
@@ -184,7 +198,8 @@ void Server::stop(std::chrono::milliseconds drain) {
   if (im.threads.empty()) return;
   im.core.stopping = true;
   if (im.http && im.core.options.shutdown_delay.count() > 0) {
-    util::log().info("shutting down: not ready; serving for {} ms more before draining", im.core.options.shutdown_delay.count());
+    util::log().info("shutting down: not ready; serving for {} ms more before draining",
+                     im.core.options.shutdown_delay.count());
     std::this_thread::sleep_for(im.core.options.shutdown_delay);  // the I/O threads go on serving
   }
   im.core.draining = true;

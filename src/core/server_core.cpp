@@ -1,10 +1,10 @@
 #include "core/server_core.hpp"
 
-#include "http/http_server.hpp"
-#include "util/ids.hpp"
-
 #include <cstdlib>
 #include <stdexcept>
+
+#include "http/http_server.hpp"
+#include "util/ids.hpp"
 
 namespace frontmcp::core {
 
@@ -47,7 +47,8 @@ std::unique_ptr<SessionBackend> make_backend(const ServerOptions& o, const std::
 ServerCore::ServerCore(ServerOptions opts, std::string node)
     : options(effective(std::move(opts))),
       node_id(std::move(node)),
-      dns_rebinding_protection(options.http.dns_rebinding_protection.value_or(http::is_loopback_host(options.http.host))),
+      dns_rebinding_protection(
+          options.http.dns_rebinding_protection.value_or(http::is_loopback_host(options.http.host))),
       probes_host_checked(dns_rebinding_protection && http::is_loopback_host(options.http.host)),
       registry(options.session.page_size),
       backend(make_backend(options, node_id, metrics)),

@@ -3,6 +3,11 @@
 // dependency order and wires them (the directory and bus of a SessionBackend, or the
 // in-process ones). Parts receive what they use (transport::Deps, http::Site), never the
 // ServerCore. Beast- and Asio-free.
+#include <atomic>
+#include <frontmcp/options.hpp>
+#include <memory>
+#include <string>
+
 #include "core/backend.hpp"
 #include "http/counters.hpp"
 #include "protocol/dispatcher.hpp"
@@ -12,12 +17,6 @@
 #include "session/session_manager.hpp"
 #include "transport/deps.hpp"
 #include "util/metrics.hpp"
-
-#include <frontmcp/options.hpp>
-
-#include <atomic>
-#include <memory>
-#include <string>
 
 namespace frontmcp::core {
 

@@ -1,11 +1,6 @@
 #include "http/http_io.hpp"
 
-#include <boost/url/parse.hpp>
-
-#include "protocol/jsonrpc.hpp"
-#include "http/sse_format.hpp"
-#include "util/async_event.hpp"
-
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -13,9 +8,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
-
-#include <array>
+#include <boost/url/parse.hpp>
 #include <cctype>
+
+#include "http/sse_format.hpp"
+#include "protocol/jsonrpc.hpp"
+#include "util/async_event.hpp"
 
 namespace frontmcp::http {
 
@@ -46,7 +44,8 @@ std::string response_head(const Exchange& ex, ResponseHead head, std::span<const
 bool iequals_prefix(std::string_view hay, std::size_t pos, std::string_view needle) {
   if (pos + needle.size() > hay.size()) return false;
   for (std::size_t i = 0; i < needle.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(hay[pos + i])) != std::tolower(static_cast<unsigned char>(needle[i]))) return false;
+    if (std::tolower(static_cast<unsigned char>(hay[pos + i])) != std::tolower(static_cast<unsigned char>(needle[i])))
+      return false;
   }
   return true;
 }
@@ -107,7 +106,8 @@ net::awaitable<bool> write_response(Exchange& ex, bhttp::status status, std::str
   return write_reply(ex, Reply{status, std::move(body), content_type, std::move(extra)});
 }
 
-net::awaitable<bool> write_error(Exchange& ex, bhttp::status status, int code, std::string_view message, Headers extra) {
+net::awaitable<bool> write_error(Exchange& ex, bhttp::status status, int code, std::string_view message,
+                                 Headers extra) {
   return write_reply(ex, error_reply(status, code, message, std::move(extra)));
 }
 
@@ -127,8 +127,8 @@ constexpr std::size_t kPeerReadBytes = 512;
 net::awaitable<void> watch_peer(beast::tcp_stream& stream, beast::flat_buffer& buffer, std::shared_ptr<PeerWatch> w,
                                 std::shared_ptr<util::Waker> waker) {
   boost::system::error_code ec;
-  std::size_t n =
-      co_await stream.socket().async_read_some(buffer.prepare(kPeerReadBytes), net::redirect_error(net::use_awaitable, ec));
+  std::size_t n = co_await stream.socket().async_read_some(buffer.prepare(kPeerReadBytes),
+                                                           net::redirect_error(net::use_awaitable, ec));
   buffer.commit(n);
   if (ec && ec != net::error::operation_aborted) w->closed = true;
   w->done = true;
@@ -172,7 +172,8 @@ net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::
     }
     if (!buf.empty()) {
       ex.deadline.after(http.write_timeout);
-      co_await net::async_write(ex.stream, bhttp::make_chunk(net::buffer(buf)), net::redirect_error(net::use_awaitable, ec));
+      co_await net::async_write(ex.stream, bhttp::make_chunk(net::buffer(buf)),
+                                net::redirect_error(net::use_awaitable, ec));
       if (ec) co_return false;
       buf.clear();
       // Look again before waiting: an event, finish() or disconnect() that came during the

@@ -1,28 +1,27 @@
 #pragma once
 // Beast types and response helpers shared by the HTTP transports. Heavy: include only
 // from the few .cpp files that speak HTTP (Asio/Beast are compiled once, separately).
-#include "util/metrics.hpp"
-#include <frontmcp/options.hpp>
-#include "http/counters.hpp"
-#include "http/response_head.hpp"
-#include "session/stream.hpp"
-#include "util/async_event.hpp"
-
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-
-#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <frontmcp/options.hpp>
 #include <functional>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "http/counters.hpp"
+#include "http/response_head.hpp"
+#include "session/stream.hpp"
+#include "util/async_event.hpp"
+#include "util/metrics.hpp"
 
 namespace frontmcp::http {
 
@@ -144,7 +143,7 @@ net::awaitable<bool> write_error(Exchange& ex, bhttp::status status, int code, s
                                  Headers extra = {});
 
 struct SseOptions {
-  bool event_ids = true;         // "id:" lines (resumable streams)
+  bool event_ids = true;          // "id:" lines (resumable streams)
   bool end_when_finished = true;  // end the HTTP response when the stream finishes
   std::string first_event;        // written right after the headers (legacy "endpoint" event)
   bool priming_event = false;     // an empty event carrying an id, to prime Last-Event-ID

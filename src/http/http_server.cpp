@@ -1,30 +1,29 @@
 #include "http/http_server.hpp"
 
-#include "http/http_io.hpp"
-#include "http/router.hpp"
-#include "protocol/jsonrpc.hpp"
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/json/serialize.hpp>
-#include "util/log.hpp"
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-#include <algorithm>
 #include <cctype>
-#include <atomic>
 #include <optional>
+
+#include "http/http_io.hpp"
+#include "http/router.hpp"
+#include "protocol/jsonrpc.hpp"
+#include "util/log.hpp"
 #if defined(__linux__)
 #include <linux/filter.h>
 #include <sys/resource.h>
@@ -101,8 +100,8 @@ net::awaitable<void> linger_close(beast::tcp_stream& stream, Deadline& deadline)
 
 /// Answers a request that could not be read or was refused before its body was read
 /// (Connection: close), then closes with linger_close.
-net::awaitable<void> reject(const Site& site, beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                            Deadline& deadline, status st, std::string_view msg) {
+net::awaitable<void> reject(const Site& site, beast::tcp_stream& stream, beast::flat_buffer& buffer, Deadline& deadline,
+                            status st, std::string_view msg) {
   Request dummy{bhttp::verb::unknown, "/", 11};
   Exchange ex{site, stream, buffer, deadline, dummy, nullptr, {}, false};
   co_await write_error(ex, st, errc::kServerError, msg);
@@ -199,23 +198,23 @@ constexpr std::chrono::milliseconds kHandshakeSettlePoll{10};
 void refuse_new_handshakes(tcp::acceptor& acceptor) {
 #if defined(__linux__)
   static sock_filter code[] = {
-      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),              // TCP flags
-      BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),           // SYN | ACK
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1),     // SYN without ACK?
-      BPF_STMT(BPF_RET | BPF_K, 0),                        //   drop
-      BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),              // keep everything else
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),           // TCP flags
+      BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),        // SYN | ACK
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1),  // SYN without ACK?
+      BPF_STMT(BPF_RET | BPF_K, 0),                     //   drop
+      BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),           // keep everything else
   };
   sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
   if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) {
-    util::log().warn("drain: cannot filter new handshakes on the listener (errno {}); closing it may reset a few", errno);
+    util::log().warn("drain: cannot filter new handshakes on the listener (errno {}); closing it may reset a few",
+                     errno);
   }
 #else
   (void)acceptor;
 #endif
 }
 
-net::awaitable<void> run_connection(const Site& site, std::shared_ptr<ConnectionSet> connections,
-                                    tcp::socket socket) {
+net::awaitable<void> run_connection(const Site& site, std::shared_ptr<ConnectionSet> connections, tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   auto conn = std::make_shared<Connection>();
   conn->stream = &stream;
@@ -409,7 +408,8 @@ struct HttpServer::Impl {
         co_return;
       }
       boost::system::error_code ec;
-      tcp::socket socket = co_await acceptor.async_accept(connection_executor(), net::redirect_error(net::use_awaitable, ec));
+      tcp::socket socket =
+          co_await acceptor.async_accept(connection_executor(), net::redirect_error(net::use_awaitable, ec));
       if (ec == net::error::operation_aborted && closing) continue;
       if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) {
@@ -481,8 +481,14 @@ void HttpServer::stop_accepting() {
   impl_->connections->close_idle();
 }
 
-std::uint16_t HttpServer::port() const { return impl_->port; }
-std::uint64_t HttpServer::open_connections() const { return impl_->site.counters.connections_open.load(); }
-bool HttpServer::drained() const { return impl_->listener_closed.load() && open_connections() == 0; }
+std::uint16_t HttpServer::port() const {
+  return impl_->port;
+}
+std::uint64_t HttpServer::open_connections() const {
+  return impl_->site.counters.connections_open.load();
+}
+bool HttpServer::drained() const {
+  return impl_->listener_closed.load() && open_connections() == 0;
+}
 
 }  // namespace frontmcp::http

@@ -3,7 +3,6 @@
 // strand, answering each request from its Site (http_io.hpp: the routes the transports
 // registered, the probes). Knows nothing of MCP. Beast-free header (pimpl).
 #include <boost/asio/io_context.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <string_view>

@@ -1,9 +1,9 @@
 #include "http/response_head.hpp"
 
+#include <boost/beast/http/status.hpp>
+
 #include "util/decimal.hpp"
 #include "util/log.hpp"
-
-#include <boost/beast/http/status.hpp>
 
 namespace frontmcp::http {
 
@@ -33,7 +33,9 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
 
 }  // namespace
 
-bool status_forbids_body(int status) noexcept { return status < 200 || status == 204 || status == 304; }
+bool status_forbids_body(int status) noexcept {
+  return status < 200 || status == 204 || status == 304;
+}
 
 void append_response_head(std::string& out, const ResponseHead& head, std::span<const Headers* const> extra) {
   out += head.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";

@@ -2,10 +2,6 @@
 // hook, draining), the probes, and the path → handler lookup of one request.
 #include "http/router.hpp"
 
-#include "http/http_server.hpp"
-#include "protocol/jsonrpc.hpp"
-#include "util/log.hpp"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -14,14 +10,18 @@
 #include <optional>
 #include <string>
 
+#include "http/http_server.hpp"
+#include "protocol/jsonrpc.hpp"
+#include "util/log.hpp"
+
 namespace frontmcp::http {
 
 bool is_loopback_host(std::string_view host) {
   // Exact forms only: a prefix test would let "127.0.0.1.evil.example" through.
   constexpr std::string_view kLocalhost = "localhost";
-  if (host.size() == kLocalhost.size() &&
-      std::equal(host.begin(), host.end(), kLocalhost.begin(),
-                 [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
+  if (host.size() == kLocalhost.size() && std::equal(host.begin(), host.end(), kLocalhost.begin(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == b;
+      })) {
     return true;
   }
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
@@ -102,7 +102,9 @@ struct Denied {
   Headers headers;
 };
 
-std::string_view lookup_header(const void* req, std::string_view name) { return header(*static_cast<const Request*>(req), name); }
+std::string_view lookup_header(const void* req, std::string_view name) {
+  return header(*static_cast<const Request*>(req), name);
+}
 
 /// Runs HttpOptions::authorize; nullopt = allowed.
 std::optional<Denied> authorize(Exchange& ex, std::string_view path) {
@@ -136,8 +138,9 @@ std::optional<Denied> authorize(Exchange& ex, std::string_view path) {
     ex.principal = std::move(d.principal);
     return std::nullopt;
   }
-  util::log_event(spdlog::level::info, "request rejected by the authorization hook",
-                  {{"method", ar.method}, {"path", ar.path}, {"remote", ar.remote_address}, {"session", ar.session_id}});
+  util::log_event(
+      spdlog::level::info, "request rejected by the authorization hook",
+      {{"method", ar.method}, {"path", ar.path}, {"remote", ar.remote_address}, {"session", ar.session_id}});
   Denied out{d.message.empty() ? std::string("Unauthorized") : d.message, {}};
   out.headers.emplace_back("WWW-Authenticate", d.www_authenticate.empty() ? std::string("Bearer") : d.www_authenticate);
   return out;
@@ -169,8 +172,8 @@ std::optional<Reply> plan_route(Exchange& ex, const Site::Handler*& handler) {
   // E.g. distributed mode: every response names the node (load balancers and operators).
   for (const auto& h : site.response_headers) ex.headers.push_back(h);
 
-  const bool probe = path == opt.healthz_path || path == opt.readyz_path ||
-                     (path == opt.metrics_path && !opt.metrics_path.empty());
+  const bool probe =
+      path == opt.healthz_path || path == opt.readyz_path || (path == opt.metrics_path && !opt.metrics_path.empty());
   if (probe && site.probes_host_checked) {
     if (auto denied = check_rebinding(ex)) return denied;
   }
@@ -181,7 +184,8 @@ std::optional<Reply> plan_route(Exchange& ex, const Site::Handler*& handler) {
   }
   if (path == opt.metrics_path && !opt.metrics_path.empty()) {
     if (ex.req.method() != bhttp::verb::get) {
-      return error_reply(status::method_not_allowed, errc::kServerError, "Method Not Allowed", header_list("Allow", "GET"));
+      return error_reply(status::method_not_allowed, errc::kServerError, "Method Not Allowed",
+                         header_list("Allow", "GET"));
     }
     return Reply{status::ok, site.metrics_text(), "text/plain; version=0.0.4; charset=utf-8", {}};
   }
@@ -200,8 +204,9 @@ std::optional<Reply> plan_route(Exchange& ex, const Site::Handler*& handler) {
     ex.headers.emplace_back("Access-Control-Expose-Headers", "Mcp-Session-Id, X-FrontMCP-Machine-Id");
     if (ex.req.method() == bhttp::verb::options) {
       Headers preflight = header_list("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
-      preflight.emplace_back("Access-Control-Allow-Headers",
-                             "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID");
+      preflight.emplace_back(
+          "Access-Control-Allow-Headers",
+          "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID");
       preflight.emplace_back("Access-Control-Max-Age", "600");
       return Reply{status::no_content, {}, {}, std::move(preflight)};
     }

@@ -2,16 +2,15 @@
 // server->client requests of the request being served.
 #include "protocol/context_impl.hpp"
 
-#include "protocol/dispatcher.hpp"
-#include "protocol/versions.hpp"
-
+#include <atomic>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
-#include "util/log.hpp"
-
-#include <atomic>
 #include <exception>
+
+#include "protocol/dispatcher.hpp"
+#include "protocol/versions.hpp"
+#include "util/log.hpp"
 
 namespace frontmcp {
 
@@ -50,9 +49,15 @@ const session::SessionState& ContextImpl::snapshot() const {
   return *state_;
 }
 
-std::string_view ContextImpl::session_id() const { return session_ ? std::string_view(session_->id()) : std::string_view(); }
-std::string_view ContextImpl::node_id() const { return dispatcher_.node_id(); }
-bool ContextImpl::cancelled() const { return inflight_ && inflight_->cancelled.load(std::memory_order_acquire); }
+std::string_view ContextImpl::session_id() const {
+  return session_ ? std::string_view(session_->id()) : std::string_view();
+}
+std::string_view ContextImpl::node_id() const {
+  return dispatcher_.node_id();
+}
+bool ContextImpl::cancelled() const {
+  return inflight_ && inflight_->cancelled.load(std::memory_order_acquire);
+}
 
 namespace {
 /// Whole numbers as JSON integers ("50", not "5E1"), others as doubles.
@@ -72,9 +77,10 @@ constexpr std::chrono::seconds kNonFiniteLogInterval{10};
 void non_finite_refused(std::string_view what) {
   static util::LogThrottle throttle(kNonFiniteLogInterval);
   if (!throttle.allow()) return;
-  util::log().error("{}: a NaN or infinity cannot be sent as JSON; refused (a bug in the handler; logged at most "
-                    "every {} s)",
-                    what, kNonFiniteLogInterval.count());
+  util::log().error(
+      "{}: a NaN or infinity cannot be sent as JSON; refused (a bug in the handler; logged at most "
+      "every {} s)",
+      what, kNonFiniteLogInterval.count());
 }
 
 void ContextImpl::send_checked(json::value msg, std::string_view what) {
@@ -133,8 +139,10 @@ Task<Result<json::value>> ContextImpl::request(std::string method, json::object 
   auto call = std::make_shared<session::PendingCall>(waker);
   std::string id = session_->next_request_id();
   if (auto max = dispatcher_.options().session.max_pending_client_requests; !session_->add_pending(id, call, max)) {
-    co_return Error{errc::kServerError,
-                    method + ": " + std::to_string(max) + " requests to the client already wait for answers (the limit)", {}};
+    co_return Error{
+        errc::kServerError,
+        method + ": " + std::to_string(max) + " requests to the client already wait for answers (the limit)",
+        {}};
   }
   if (inflight_) {
     std::lock_guard lock(inflight_->mu);
@@ -151,13 +159,14 @@ Task<Result<json::value>> ContextImpl::request(std::string method, json::object 
   }
   if (!result) {
     // Tell the client to stop working on it (spec: cancellation on timeout).
-    out_->send(make_notification("notifications/cancelled",
-                                 json::object{{"requestId", id}, {"reason", "timeout"}}));
+    out_->send(make_notification("notifications/cancelled", json::object{{"requestId", id}, {"reason", "timeout"}}));
     co_return Error{errc::kRequestTimeout, method + " timed out", {}};
   }
   co_return std::move(*result);
 }
 
-void ContextImpl::notify_resource_updated(std::string_view uri) { dispatcher_.resource_updated(uri); }
+void ContextImpl::notify_resource_updated(std::string_view uri) {
+  dispatcher_.resource_updated(uri);
+}
 
 }  // namespace frontmcp::protocol

@@ -1,10 +1,9 @@
 #pragma once
 // The Context a handler sees, bound to one request of one session (or none).
-#include "session/session.hpp"
-
 #include <frontmcp/context.hpp>
-
 #include <memory>
+
+#include "session/session.hpp"
 
 namespace frontmcp::protocol {
 

@@ -1,15 +1,14 @@
 #include "protocol/dispatcher.hpp"
 
-#include "protocol/context_impl.hpp"
-#include "protocol/versions.hpp"
-
+#include <atomic>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
-#include "util/log.hpp"
-
-#include <atomic>
 #include <exception>
+
+#include "protocol/context_impl.hpp"
+#include "protocol/versions.hpp"
+#include "util/log.hpp"
 
 namespace frontmcp::protocol {
 
@@ -69,7 +68,8 @@ Result<json::object> Dispatcher::initialize_session(Session& s, const json::obje
   const auto& si = options_.info;
   json::object server_info{{"name", si.name}, {"version", si.version}};
   if (!si.title.empty()) server_info["title"] = si.title;
-  json::object result{{"protocolVersion", version}, {"capabilities", capabilities()}, {"serverInfo", std::move(server_info)}};
+  json::object result{
+      {"protocolVersion", version}, {"capabilities", capabilities()}, {"serverInfo", std::move(server_info)}};
   if (!si.instructions.empty()) result["instructions"] = si.instructions;
   return result;
 }
@@ -82,8 +82,11 @@ void Dispatcher::request_served(std::string_view method, const json::value& id, 
   auto us = std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(took).count());
   auto outcome = r ? std::string("ok") : "error " + std::to_string(r.error().code);
   util::log_event(spdlog::level::debug, "request served",
-                  {{"method", method}, {"id", json::serialize(id)}, {"session", session ? std::string_view(session->id()) : ""},
-                   {"outcome", outcome}, {"us", us}});
+                  {{"method", method},
+                   {"id", json::serialize(id)},
+                   {"session", session ? std::string_view(session->id()) : ""},
+                   {"outcome", outcome},
+                   {"us", us}});
 }
 
 Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Session> session, json::value msg,
@@ -177,7 +180,8 @@ Task<Result<json::value>> Dispatcher::call(std::string_view method, ContextImpl&
   if (method == "prompts/get") co_return co_await prompts_get(ctx, params);
   if (method == "completion/complete") co_return co_await complete(ctx, params);
   if (method == "logging/setLevel") co_return set_level(ctx, params);
-  if (method == "initialize") co_return Error{errc::kInvalidRequest, "Invalid Request: the session is already initialized", {}};
+  if (method == "initialize")
+    co_return Error{errc::kInvalidRequest, "Invalid Request: the session is already initialized", {}};
   co_return Error::method_not_found("Method not found: " + std::string(method));
 }
 
@@ -248,7 +252,8 @@ Task<Result<json::value>> Dispatcher::prompts_get(ContextImpl& ctx, const json::
   if (auto a = params.if_contains("arguments"); a && !a->is_null()) {
     if (!a->is_object()) co_return Error::invalid_params("prompts/get: arguments must be an object");
     for (const auto& [k, v] : a->get_object()) {
-      if (!v.is_string()) co_return Error::invalid_params("prompts/get: argument '" + std::string(k) + "' must be a string");
+      if (!v.is_string())
+        co_return Error::invalid_params("prompts/get: argument '" + std::string(k) + "' must be a string");
       args.emplace(std::string(k), std::string(v.get_string()));
     }
   }
@@ -274,7 +279,8 @@ Task<Result<json::value>> Dispatcher::complete(ContextImpl& ctx, const json::obj
   if (!type || !type->is_string()) co_return Error::invalid_params("completion/complete: ref.type must be a string");
   req.ref_type = std::string(type->get_string());
   auto refname = ro.if_contains(req.ref_type == "ref/resource" ? "uri" : "name");
-  if (!refname || !refname->is_string()) co_return Error::invalid_params("completion/complete: ref needs a name or uri");
+  if (!refname || !refname->is_string())
+    co_return Error::invalid_params("completion/complete: ref needs a name or uri");
   req.ref = std::string(refname->get_string());
   const auto& ao = arg->get_object();
   auto an = ao.if_contains("name");
@@ -317,7 +323,8 @@ Result<json::value> Dispatcher::subscribe(ContextImpl& ctx, const json::object& 
     }
     if (!sessions_.subscribe(ctx.session(), uri->get_string(), limits.max_subscriptions_per_session)) {
       return Error{errc::kInvalidRequest,
-                   "resources/subscribe: this session already has " + std::to_string(limits.max_subscriptions_per_session) +
+                   "resources/subscribe: this session already has " +
+                       std::to_string(limits.max_subscriptions_per_session) +
                        " subscriptions (the limit); unsubscribe first",
                    {}};
     }
@@ -369,10 +376,16 @@ void Dispatcher::resource_updated(std::string_view uri) {
 void Dispatcher::list_changed(registry::ListKind kind) {
   std::string_view method;
   switch (kind) {
-    case registry::ListKind::tools: method = "notifications/tools/list_changed"; break;
-    case registry::ListKind::prompts: method = "notifications/prompts/list_changed"; break;
+    case registry::ListKind::tools:
+      method = "notifications/tools/list_changed";
+      break;
+    case registry::ListKind::prompts:
+      method = "notifications/prompts/list_changed";
+      break;
     case registry::ListKind::resources:
-    case registry::ListKind::resource_templates: method = "notifications/resources/list_changed"; break;
+    case registry::ListKind::resource_templates:
+      method = "notifications/resources/list_changed";
+      break;
   }
   bus_.to_all(make_notification(method, {}));
 }

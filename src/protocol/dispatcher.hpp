@@ -3,21 +3,19 @@
 // the session (if any) and an Outbound for what handlers send while they run; it never
 // sees HTTP. Thread-safety: all members, any thread; handle_request must run on a strand
 // (handlers rely on it for their waits).
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <frontmcp/options.hpp>
+#include <memory>
+#include <optional>
+
 #include "protocol/jsonrpc.hpp"
 #include "registry/registry.hpp"
 #include "session/directory.hpp"
 #include "session/message_bus.hpp"
 #include "session/session_manager.hpp"
 #include "util/metrics.hpp"
-
-#include <frontmcp/options.hpp>
-
-#include <boost/asio/any_io_executor.hpp>
-
-#include <atomic>
-#include <chrono>
-#include <memory>
-#include <optional>
 
 namespace frontmcp::protocol {
 
@@ -59,7 +57,8 @@ class Dispatcher {
               std::shared_ptr<RequestGroup> group = nullptr);
   /// Serves one request and stores what it changed in the session (SessionDirectory::commit)
   /// before the response is returned. Must run on a strand (handlers wait on it).
-  Task<Served> serve(std::shared_ptr<session::Session> session, json::value msg, std::shared_ptr<session::Outbound> out);
+  Task<Served> serve(std::shared_ptr<session::Session> session, json::value msg,
+                     std::shared_ptr<session::Outbound> out);
 
   /// Serves one request (a classified Message of kind request, owned by `msg`).
   /// Returns its response, or nullopt when the client cancelled it (no response is sent).

@@ -1,10 +1,9 @@
 // The one entry of every transport into the dispatcher (dispatcher.hpp): what a classified
 // client message does, and "store the session's changes before the response goes out".
-#include "protocol/dispatcher.hpp"
-
-#include "util/log.hpp"
-
 #include <boost/asio/co_spawn.hpp>
+
+#include "protocol/dispatcher.hpp"
+#include "util/log.hpp"
 
 namespace frontmcp::protocol {
 
@@ -15,7 +14,8 @@ void RequestGroup::one_done() {
   if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1 && stream) stream->finish();
 }
 
-Task<Served> Dispatcher::serve(std::shared_ptr<Session> session, json::value msg, std::shared_ptr<session::Outbound> out) {
+Task<Served> Dispatcher::serve(std::shared_ptr<Session> session, json::value msg,
+                               std::shared_ptr<session::Outbound> out) {
   Served served;
   served.response = co_await handle_request(session, std::move(msg), std::move(out));
   if (served.response && session && directory_.needs_commit(*session)) {
@@ -49,7 +49,8 @@ void Dispatcher::accept(const std::shared_ptr<Session>& session, const Message& 
     case MessageKind::request:
       if (m.method == "initialize") {
         if (session->initialized()) {
-          out->send_response(make_error(*m.id, Error{errc::kInvalidRequest, "Invalid Request: Server already initialized", {}}));
+          out->send_response(
+              make_error(*m.id, Error{errc::kInvalidRequest, "Invalid Request: Server already initialized", {}}));
         } else {
           auto r = initialize(*session, m.params);
           out->send_response(r ? make_result(*m.id, std::move(r).value()) : make_error(*m.id, r.error()));
@@ -60,9 +61,13 @@ void Dispatcher::accept(const std::shared_ptr<Session>& session, const Message& 
       net::co_spawn(ex, serve_spawned(*this, session, std::move(msg), std::move(out), std::move(group)),
                     util::LogEscaped{"request task"});
       return;
-    case MessageKind::notification: handle_notification(session, m); return;
+    case MessageKind::notification:
+      handle_notification(session, m);
+      return;
     case MessageKind::response:
-    case MessageKind::error_response: handle_response(session, m); return;
+    case MessageKind::error_response:
+      handle_response(session, m);
+      return;
   }
 }
 

@@ -3,21 +3,23 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-
 #include <cmath>
 
 namespace frontmcp::protocol {
 
 bool has_non_finite(const json::value& v) noexcept {
   switch (v.kind()) {
-    case json::kind::double_: return !std::isfinite(v.get_double());
+    case json::kind::double_:
+      return !std::isfinite(v.get_double());
     case json::kind::array:
       for (const auto& e : v.get_array()) {
         if (has_non_finite(e)) return true;
       }
       return false;
-    case json::kind::object: return has_non_finite(v.get_object());
-    default: return false;
+    case json::kind::object:
+      return has_non_finite(v.get_object());
+    default:
+      return false;
   }
 }
 
@@ -62,8 +64,12 @@ Result<ParsedBody> parse_body(std::string_view body, std::size_t max_batch) {
 }
 
 namespace {
-Error invalid(std::string why) { return Error{errc::kInvalidRequest, "Invalid Request: " + why, {}}; }
-bool valid_id(const json::value& id) { return id.is_string() || id.is_int64() || id.is_uint64(); }
+Error invalid(std::string why) {
+  return Error{errc::kInvalidRequest, "Invalid Request: " + why, {}};
+}
+bool valid_id(const json::value& id) {
+  return id.is_string() || id.is_int64() || id.is_uint64();
+}
 }  // namespace
 
 Result<Message> classify(const json::value& v) {

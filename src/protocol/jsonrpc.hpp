@@ -1,11 +1,9 @@
 #pragma once
 // JSON-RPC 2.0 framing: parse a body once, classify each message, build replies.
 // Pure functions, no I/O; safe from any thread.
-#include <frontmcp/result.hpp>
-
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
-
+#include <frontmcp/result.hpp>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -18,11 +16,11 @@ enum class MessageKind { request, notification, response, error_response };
 /// A classified message. Points into the json::value it was made from.
 struct Message {
   MessageKind kind{};
-  const json::value* id = nullptr;        // request / response
-  std::string_view method;                // request / notification
-  const json::object* params = nullptr;   // may be null
-  const json::value* result = nullptr;    // response
-  const json::object* error = nullptr;    // error_response
+  const json::value* id = nullptr;       // request / response
+  std::string_view method;               // request / notification
+  const json::object* params = nullptr;  // may be null
+  const json::value* result = nullptr;   // response
+  const json::object* error = nullptr;   // error_response
 };
 
 /// A parsed HTTP/stdio body: one message or a batch.

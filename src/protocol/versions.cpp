@@ -3,12 +3,14 @@
 namespace frontmcp::protocol {
 
 bool is_supported_version(std::string_view v) noexcept {
-  for (auto s : kSupportedVersions) if (s == v) return true;
+  for (auto s : kSupportedVersions)
+    if (s == v) return true;
   return false;
 }
 
 std::string_view negotiate_version(std::string_view requested) noexcept {
-  for (auto s : kSupportedVersions) if (s == requested) return s;
+  for (auto s : kSupportedVersions)
+    if (s == requested) return s;
   return kLatestVersion;
 }
 

@@ -6,8 +6,8 @@
 namespace frontmcp::protocol {
 
 inline constexpr std::string_view kLatestVersion = "2025-11-25";
-inline constexpr std::array<std::string_view, 4> kSupportedVersions = {
-    "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
+inline constexpr std::array<std::string_view, 4> kSupportedVersions = {"2025-11-25", "2025-06-18", "2025-03-26",
+                                                                       "2024-11-05"};
 /// Assumed when a Streamable HTTP request has no MCP-Protocol-Version header
 /// (the 2025-06-18 spec's rule for backwards compatibility).
 inline constexpr std::string_view kAssumedVersionWithoutHeader = "2025-03-26";

@@ -7,11 +7,9 @@
 // hiredis's reader and completes Requests front to back. Completions are posted to the
 // caller's executor. One watchdog per connection waits for the oldest Request's deadline
 // (the oldest always expires first) and resets the connection when it passes.
-#include "redis/connection.hpp"
-#include "redis/redis.hpp"
-#include "util/log.hpp"
-
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -20,12 +18,13 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <array>
-#include <atomic>
 #include <deque>
 #include <exception>
 #include <mutex>
+
+#include "redis/connection.hpp"
+#include "redis/redis.hpp"
+#include "util/log.hpp"
 
 namespace frontmcp::redis {
 
@@ -327,7 +326,8 @@ void Client::start(std::function<void(bool connected)> on_state) {
     impl_->on_state = std::move(on_state);
   }
   std::shared_ptr<detail::ClientState> self = impl_;
-  boost::asio::co_spawn(impl_->strand, detail::run_client(std::move(self)), util::LogEscaped{"redis: client coroutine"});
+  boost::asio::co_spawn(impl_->strand, detail::run_client(std::move(self)),
+                        util::LogEscaped{"redis: client coroutine"});
 }
 
 void Client::stop() {

@@ -1,11 +1,10 @@
 // Config::from_url and Config::redacted.
-#include "redis/redis.hpp"
-
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
-
 #include <charconv>
 #include <limits>
+
+#include "redis/redis.hpp"
 
 namespace frontmcp::redis {
 

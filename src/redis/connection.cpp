@@ -1,23 +1,25 @@
 #include "redis/connection.hpp"
 
-#include "util/log.hpp"
+#include <openssl/ssl.h>
+#include <spdlog/logger.h>
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <openssl/ssl.h>
-#include <spdlog/logger.h>
-
-#include <algorithm>
-#include <array>
 #include <stdexcept>
+
+#include "util/log.hpp"
 
 namespace frontmcp::redis::detail {
 
-std::string format_ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
+std::string format_ms(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + " ms";
+}
 
 namespace {
 bool is_ip_address(const std::string& host) {

@@ -2,9 +2,6 @@
 // One Redis connection (TCP or TLS) as used by Client and Subscriber: open (resolve,
 // connect, TLS handshake, AUTH, SELECT), read and write on the owner's strand, close.
 // Internal to src/redis/: includes Asio's SSL headers.
-#include "redis/redis.hpp"
-#include "redis/resp.hpp"
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,7 +9,6 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -20,6 +16,9 @@
 #include <random>
 #include <string>
 #include <string_view>
+
+#include "redis/redis.hpp"
+#include "redis/resp.hpp"
 
 namespace frontmcp::redis::detail {
 

@@ -13,13 +13,11 @@
 // times out (the connection is then reset, failing everything in flight, and
 // reconnected with back-off), or when the write fails. A Redis error reply is NOT a
 // failure of the call: it is a Reply of type error (so callers can react to NOSCRIPT).
-#include <frontmcp/result.hpp>
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <cstdint>
+#include <frontmcp/result.hpp>
 #include <functional>
 #include <memory>
 #include <string>

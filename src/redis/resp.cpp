@@ -1,12 +1,12 @@
 #include "redis/resp.hpp"
 
-#include "util/decimal.hpp"
-
 #include <hiredis/hiredis.h>
 
 #include <memory>
 #include <new>
 #include <stdexcept>
+
+#include "util/decimal.hpp"
 
 namespace frontmcp::redis {
 
@@ -16,7 +16,6 @@ ErrorKind error_kind_of(std::string_view text) noexcept {
   if (word == "WRONGTYPE") return ErrorKind::wrongtype;
   return ErrorKind::other;
 }
-
 
 namespace {
 void append_header(std::string& out, char kind, std::size_t n) {

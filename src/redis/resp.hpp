@@ -1,10 +1,10 @@
 #pragma once
 // RESP on the wire: requests are encoded by append_command (redis.hpp); replies are
 // parsed by hiredis's incremental reader and converted into redis::Reply trees.
-#include "redis/redis.hpp"
-
 #include <cstddef>
 #include <optional>
+
+#include "redis/redis.hpp"
 
 struct redisReader;
 

@@ -5,19 +5,18 @@
 // per connection bounds each phase: the connect, the confirmations, and then liveness
 // (an idle connection is PINGed every ping_interval and must answer within
 // command_timeout): a subscriber never writes otherwise, so a dead peer would go unseen.
-#include "redis/connection.hpp"
-#include "redis/redis.hpp"
-#include "util/log.hpp"
-
+#include <array>
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <array>
-#include <atomic>
 #include <exception>
 #include <mutex>
+
+#include "redis/connection.hpp"
+#include "redis/redis.hpp"
+#include "util/log.hpp"
 
 namespace frontmcp::redis {
 
@@ -230,7 +229,8 @@ Subscriber::~Subscriber() {
 void Subscriber::start() {
   if (impl_->stopped.load() || impl_->started.exchange(true)) return;
   std::shared_ptr<detail::SubscriberState> self = impl_;
-  boost::asio::co_spawn(impl_->strand, detail::run_subscriber(std::move(self)), util::LogEscaped{"redis subscriber: coroutine"});
+  boost::asio::co_spawn(impl_->strand, detail::run_subscriber(std::move(self)),
+                        util::LogEscaped{"redis subscriber: coroutine"});
 }
 
 void Subscriber::stop() {

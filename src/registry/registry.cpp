@@ -106,8 +106,8 @@ void Registry::add_template(ResourceTemplate t) {
   std::unique_lock lock(mu_);
   std::string key = t.uri_template;
   insert(templates_, std::move(key),
-         std::make_shared<const TemplateEntry>(TemplateEntry{std::move(t), std::move(parsed).value()}),
-         std::move(d), "resource template");
+         std::make_shared<const TemplateEntry>(TemplateEntry{std::move(t), std::move(parsed).value()}), std::move(d),
+         "resource template");
 }
 
 void Registry::add_prompt(Prompt p) {
@@ -204,14 +204,27 @@ Result<json::object> Registry::list(ListKind kind, const json::value* cursor) co
   const std::vector<json::value>* items = nullptr;
   const char* key = "";
   switch (kind) {
-    case ListKind::tools: items = &tools_.descriptors; key = "tools"; break;
-    case ListKind::resources: items = &resources_.descriptors; key = "resources"; break;
-    case ListKind::resource_templates: items = &templates_.descriptors; key = "resourceTemplates"; break;
-    case ListKind::prompts: items = &prompts_.descriptors; key = "prompts"; break;
+    case ListKind::tools:
+      items = &tools_.descriptors;
+      key = "tools";
+      break;
+    case ListKind::resources:
+      items = &resources_.descriptors;
+      key = "resources";
+      break;
+    case ListKind::resource_templates:
+      items = &templates_.descriptors;
+      key = "resourceTemplates";
+      break;
+    case ListKind::prompts:
+      items = &prompts_.descriptors;
+      key = "prompts";
+      break;
   }
   if (start > items->size()) return Error::invalid_params("invalid cursor");
   std::size_t end = std::min(items->size(), start + page_size_);
-  json::array page(items->begin() + static_cast<std::ptrdiff_t>(start), items->begin() + static_cast<std::ptrdiff_t>(end));
+  json::array page(items->begin() + static_cast<std::ptrdiff_t>(start),
+                   items->begin() + static_cast<std::ptrdiff_t>(end));
   json::object out{{key, std::move(page)}};
   if (end < items->size()) out["nextCursor"] = std::to_string(end);
   return out;

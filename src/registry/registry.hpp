@@ -3,17 +3,15 @@
 // shared_ptr, so a handler keeps running even if its tool is removed meanwhile.
 // Thread-safety: every member may be called from any thread (a shared_mutex: lists and
 // look-ups take it shared; changes are rare and take it exclusively).
-#include "registry/uri_template.hpp"
-
-#include <frontmcp/definitions.hpp>
-
 #include <boost/json/array.hpp>
-
+#include <frontmcp/definitions.hpp>
 #include <memory>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "registry/uri_template.hpp"
 
 namespace frontmcp::registry {
 
@@ -63,7 +61,8 @@ class Registry {
     std::vector<json::value> descriptors;  // cached list entries, same order
   };
   template <class T>
-  static void insert(Table<T>& t, std::string key, std::shared_ptr<const T> v, json::value descriptor, const char* what);
+  static void insert(Table<T>& t, std::string key, std::shared_ptr<const T> v, json::value descriptor,
+                     const char* what);
   template <class T>
   static bool erase(Table<T>& t, std::string_view key);
 

@@ -152,7 +152,8 @@ std::string UriTemplate::expand(const UriVariables& vars) const {
 
 std::vector<std::string> UriTemplate::variable_names() const {
   std::vector<std::string> names;
-  for (const auto& p : parts_) if (p.is_var) names.push_back(p.value);
+  for (const auto& p : parts_)
+    if (p.is_var) names.push_back(p.value);
   return names;
 }
 

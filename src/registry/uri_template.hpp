@@ -3,7 +3,6 @@
 // and the reverse match used to route resources/read. Immutable after parse; thread-safe.
 #include <frontmcp/definitions.hpp>
 #include <frontmcp/result.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>

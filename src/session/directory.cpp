@@ -4,10 +4,14 @@ namespace frontmcp::session {
 
 std::string_view to_string(Fault f) noexcept {
   switch (f) {
-    case Fault::not_found: return "not_found";
-    case Fault::unavailable: return "unavailable";
-    case Fault::conflict: return "conflict";
-    case Fault::stale: return "stale";
+    case Fault::not_found:
+      return "not_found";
+    case Fault::unavailable:
+      return "unavailable";
+    case Fault::conflict:
+      return "conflict";
+    case Fault::stale:
+      return "stale";
   }
   return "unavailable";
 }
@@ -24,9 +28,13 @@ Task<Outcome<std::vector<HeaderField>>> LocalDirectory::create(std::shared_ptr<S
   co_return std::vector<HeaderField>{};
 }
 
-Task<Done> LocalDirectory::commit(std::shared_ptr<Session>) { co_return Ok{}; }
+Task<Done> LocalDirectory::commit(std::shared_ptr<Session>) {
+  co_return Ok{};
+}
 
-Task<Outcome<bool>> LocalDirectory::remove(std::string session_id) { co_return sessions_.remove(session_id); }
+Task<Outcome<bool>> LocalDirectory::remove(std::string session_id) {
+  co_return sessions_.remove(session_id);
+}
 
 Task<Outcome<Found>> LocalDirectory::acquire_stream(std::shared_ptr<Session> s, Asker) {
   co_return Found{std::move(s), {}};
@@ -36,7 +44,9 @@ Task<Outcome<std::vector<StoredEvent>>> LocalDirectory::read_stream(std::string,
   co_return std::vector<StoredEvent>{};
 }
 
-Task<Outcome<int>> LocalDirectory::stream_writer_alive(std::string) { co_return -1; }
+Task<Outcome<int>> LocalDirectory::stream_writer_alive(std::string) {
+  co_return -1;
+}
 
 Task<Outcome<SessionDirectory::LegacyRoute>> LocalDirectory::route_legacy(std::string session_id) {
   co_return LegacyRoute{sessions_.find(session_id), true};

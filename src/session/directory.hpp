@@ -9,16 +9,15 @@
 // Errors say what the caller does next (Fault), never how the store failed.
 // Thread-safety: all members, any thread. Coroutines run on the caller's executor and
 // never block it; each is bounded (a shared store answers within its command timeout).
-#include "session/session_manager.hpp"
-
-#include <frontmcp/context.hpp>
-
 #include <chrono>
+#include <frontmcp/context.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "session/session_manager.hpp"
 
 namespace frontmcp::session {
 

@@ -23,10 +23,9 @@
 // was sent; what a POST stream holds is bounded by its own requests, see SseStream).
 // Thread-safety: EventLog is not synchronised (its SseStream locks it); ByteBudget and
 // EventStore: all members, any thread.
-#include <frontmcp/options.hpp>
-
 #include <atomic>
 #include <cstdint>
+#include <frontmcp/options.hpp>
 #include <limits>
 #include <memory>
 #include <string>
@@ -128,7 +127,8 @@ class EventStore {
 
 /// The limits SessionOptions sets.
 inline EventLimits event_limits(const SessionOptions& o) {
-  return {o.max_events_per_stream, o.max_event_bytes_per_stream, o.max_event_bytes_per_session, o.max_streams_per_session};
+  return {o.max_events_per_stream, o.max_event_bytes_per_stream, o.max_event_bytes_per_session,
+          o.max_streams_per_session};
 }
 
 /// Standalone mode: events live in memory only.

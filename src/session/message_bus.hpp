@@ -9,12 +9,11 @@
 // Delivery: at-most-once; with resumability on, a message that reached a stream's event
 // log is replayed to a client that reconnects with Last-Event-ID. Thread-safety: all
 // members, any thread; none blocks.
-#include "session/session_manager.hpp"
-
 #include <boost/json/value.hpp>
-
 #include <string>
 #include <string_view>
+
+#include "session/session_manager.hpp"
 
 namespace frontmcp::session {
 

@@ -1,8 +1,7 @@
 #include "session/session.hpp"
 
-#include <boost/json/serialize.hpp>
-
 #include <algorithm>
+#include <boost/json/serialize.hpp>
 
 namespace frontmcp::session {
 
@@ -110,7 +109,9 @@ void Session::close_stream(std::uint64_t index) {
   streams_.erase(index);
 }
 
-void Session::send_unsolicited(const json::value& msg) { standalone_->send(msg); }
+void Session::send_unsolicited(const json::value& msg) {
+  standalone_->send(msg);
+}
 
 std::string Session::next_request_id() {
   // Built in two steps: g++ 12 at -O3 warns falsely (-Wrestrict, GCC bug 105329) on

@@ -3,10 +3,6 @@
 // the requests it has in flight, and the server->client requests it waits on.
 // Thread-safety: all members, any thread (one mutex per session; it is never held
 // while calling out, so handlers of one session may run on several connections).
-#include "session/session_state.hpp"
-#include "session/stream.hpp"
-#include "util/async_event.hpp"
-
 #include <atomic>
 #include <chrono>
 #include <limits>
@@ -17,6 +13,10 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+
+#include "session/session_state.hpp"
+#include "session/stream.hpp"
+#include "util/async_event.hpp"
 
 namespace frontmcp::session {
 

@@ -1,10 +1,10 @@
 #include "session/session_manager.hpp"
 
-#include "util/ids.hpp"
-
 #include <algorithm>
 #include <mutex>
 #include <string>
+
+#include "util/ids.hpp"
 
 namespace frontmcp::session {
 
@@ -33,8 +33,9 @@ std::shared_ptr<Session> SessionManager::create(TransportKind transport, std::st
   st.transport = transport;
   st.principal = std::move(principal);
   st.node_id = node_id_;
-  st.created_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+  st.created_at_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   auto s = make(std::move(st));
   std::unique_lock lock(mu_);
   if (sessions_.size() >= max_sessions_) return nullptr;

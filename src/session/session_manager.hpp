@@ -2,8 +2,6 @@
 // SessionManager: the sessions this node serves, plus the index of resource
 // subscriptions. Thread-safety: all members, any thread (a shared_mutex; look-ups on
 // the hot path take it shared).
-#include "session/session.hpp"
-
 #include <functional>
 #include <limits>
 #include <memory>
@@ -14,6 +12,8 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+#include "session/session.hpp"
 
 namespace frontmcp::session {
 

@@ -5,9 +5,12 @@ namespace frontmcp::session {
 namespace {
 std::string_view transport_name(TransportKind k) {
   switch (k) {
-    case TransportKind::legacy_sse: return "legacy_sse";
-    case TransportKind::stdio: return "stdio";
-    case TransportKind::streamable_http: break;
+    case TransportKind::legacy_sse:
+      return "legacy_sse";
+    case TransportKind::stdio:
+      return "stdio";
+    case TransportKind::streamable_http:
+      break;
   }
   return "streamable_http";
 }

@@ -1,13 +1,11 @@
 #pragma once
 // The durable part of a session: everything another node needs to continue it.
 // Plain data; serialises to/from JSON for the session store.
-#include <frontmcp/log_level.hpp>
-#include <frontmcp/result.hpp>
-
 #include <boost/json/object.hpp>
 #include <boost/json/value_to.hpp>
-
 #include <cstdint>
+#include <frontmcp/log_level.hpp>
+#include <frontmcp/result.hpp>
 #include <optional>
 #include <set>
 #include <string>

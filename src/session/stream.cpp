@@ -1,7 +1,6 @@
 #include "session/stream.hpp"
 
 #include <boost/json/serialize.hpp>
-
 #include <charconv>
 
 namespace frontmcp::session {

@@ -7,15 +7,14 @@
 // EventLog (and mirrored by the EventStore); a writer (the HTTP connection) reads from the
 // log after its cursor. Ordering is the order of send() calls. Thread-safety: all members,
 // any thread.
-#include "session/event_store.hpp"
-
-#include <boost/json/value.hpp>
-
 #include <atomic>
+#include <boost/json/value.hpp>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+
+#include "session/event_store.hpp"
 
 namespace frontmcp::session {
 

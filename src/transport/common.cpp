@@ -8,7 +8,9 @@ namespace frontmcp::transport {
 namespace bhttp = http::bhttp;
 using bhttp::status;
 
-session::Asker asker_of(const Exchange& ex) { return session::Asker{http::header(ex.req, "X-Forwarded-Proto") == "https"}; }
+session::Asker asker_of(const Exchange& ex) {
+  return session::Asker{http::header(ex.req, "X-Forwarded-Proto") == "https"};
+}
 
 void add_headers(Exchange& ex, const std::vector<session::HeaderField>& headers) {
   for (const auto& h : headers) ex.headers.push_back(h);

@@ -1,18 +1,17 @@
 #pragma once
 // What the transports use of the server, and nothing else: built by the composition root
 // (core::ServerCore), which outlives every request. Asio- and Beast-free.
+#include <atomic>
+#include <cstdint>
+#include <frontmcp/options.hpp>
+#include <memory>
+
 #include "protocol/dispatcher.hpp"
 #include "session/directory.hpp"
 #include "session/event_store.hpp"
 #include "session/message_bus.hpp"
 #include "session/session_manager.hpp"
 #include "util/metrics.hpp"
-
-#include <frontmcp/options.hpp>
-
-#include <atomic>
-#include <cstdint>
-#include <memory>
 
 namespace frontmcp::transport {
 

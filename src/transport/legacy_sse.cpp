@@ -2,10 +2,10 @@
 // (first event "endpoint" names the POST URL); POST /message?sessionId=... carries client
 // messages, answered 202 with every response on the stream. The session ends with its
 // stream.
+#include <boost/asio/this_coro.hpp>
+
 #include "http/sse_format.hpp"
 #include "transport/transports.hpp"
-
-#include <boost/asio/this_coro.hpp>
 #include "util/log.hpp"
 
 namespace frontmcp::transport {
@@ -25,12 +25,14 @@ void dispatch_legacy(Deps& deps, const std::shared_ptr<session::Session>& sessio
   }
 }
 
-http::Answer accepted() { return http::Answer::of(http::Reply{status::accepted, "Accepted", "text/plain", {}}); }
+http::Answer accepted() {
+  return http::Answer::of(http::Reply{status::accepted, "Accepted", "text/plain", {}});
+}
 
 }  // namespace
 
-std::function<void(const std::shared_ptr<session::Session>&, std::string)> legacy_relay_handler(Deps& deps,
-                                                                                               net::any_io_executor ex) {
+std::function<void(const std::shared_ptr<session::Session>&, std::string)> legacy_relay_handler(
+    Deps& deps, net::any_io_executor ex) {
   return [&deps, ex](const std::shared_ptr<session::Session>& session, std::string body) {
     auto in = read_messages(body, deps.options.session.max_batch_size);
     if (in) dispatch_legacy(deps, session, *in, ex);
@@ -70,12 +72,14 @@ net::awaitable<http::Answer> handle_legacy_stream(Deps& deps, Exchange& ex) {
   add_headers(ex, *created);
   http::SseOptions opts;
   opts.event_ids = false;
-  http::sse::append_event(opts.first_event, {}, "endpoint", deps.options.http.message_path + "?sessionId=" + session->id());
+  http::sse::append_event(opts.first_event, {}, "endpoint",
+                          deps.options.http.message_path + "?sessionId=" + session->id());
   util::log().debug("legacy SSE session {} opened", session->id());
   co_await http::pump_sse(ex, *session->standalone(), 0, opts);
   deps.sessions.remove(session->id());
   auto removed = co_await deps.directory.remove(session->id());
-  if (!removed) util::log().warn("legacy SSE session {}: record not removed ({})", session->id(), removed.error().message);
+  if (!removed)
+    util::log().warn("legacy SSE session {}: record not removed ({})", session->id(), removed.error().message);
   util::log().debug("legacy SSE session {} closed", session->id());
   co_return http::Answer::written(false);  // the stream's end is the connection's end
 }
@@ -87,8 +91,8 @@ net::awaitable<http::Answer> handle_legacy_message(Deps& deps, Exchange& ex) {
   }
   std::string sid = http::query_param(ex.req, "sessionId");
   if (sid.empty()) {
-    co_return http::Answer::of(
-        http::error_reply(status::bad_request, errc::kServerError, "Bad Request: sessionId query parameter is required"));
+    co_return http::Answer::of(http::error_reply(status::bad_request, errc::kServerError,
+                                                 "Bad Request: sessionId query parameter is required"));
   }
   auto route = co_await deps.directory.route_legacy(sid);
   if (!route) co_return http::Answer::of(failure_reply(route.error()));

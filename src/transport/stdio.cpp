@@ -1,26 +1,23 @@
 #include "transport/stdio.hpp"
 
-#include "protocol/jsonrpc.hpp"
-#include "transport/transports.hpp"
-
-#include <frontmcp/server.hpp>
-
-#include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/json/serialize.hpp>
-#include "util/log.hpp"
-
-#include <boost/asio/signal_set.hpp>
-
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/json/serialize.hpp>
 #include <cerrno>
+#include <frontmcp/server.hpp>
 #include <future>
-#include <stdexcept>
 #include <mutex>
+#include <stdexcept>
 #include <string>
+
+#include "protocol/jsonrpc.hpp"
+#include "transport/transports.hpp"
+#include "util/log.hpp"
 
 namespace frontmcp::transport {
 
@@ -89,7 +86,9 @@ void handle_line(Deps& deps, const net::any_io_executor& ex, const std::shared_p
 
 namespace {
 /// Longest line accepted on stdin (the HTTP body limit applies here too).
-std::size_t max_line(const Deps& deps) { return deps.options.http.max_body_bytes; }
+std::size_t max_line(const Deps& deps) {
+  return deps.options.http.max_body_bytes;
+}
 }  // namespace
 
 int run_stdio(Deps& deps, net::io_context& ioc, int in_fd, std::ostream& out_stream) {

@@ -1,12 +1,11 @@
 #pragma once
 // stdio transport: newline-delimited JSON-RPC on stdin/stdout, one implicit session.
 // stdout carries protocol messages only; logs go to stderr.
-#include "transport/deps.hpp"
-
 #include <boost/asio/io_context.hpp>
-
 #include <istream>
 #include <ostream>
+
+#include "transport/deps.hpp"
 
 namespace frontmcp::transport {
 

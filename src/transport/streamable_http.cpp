@@ -2,18 +2,18 @@
 // GET opens the session's standalone SSE stream (or resumes any stream with
 // Last-Event-ID), DELETE ends the session. Status codes follow the TypeScript SDK, which
 // is what clients are written against (docs/http.md lists them).
-#include "protocol/versions.hpp"
-#include "transport/transports.hpp"
-#include "util/async_event.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
+#include "protocol/versions.hpp"
+#include "transport/transports.hpp"
+#include "util/async_event.hpp"
 #include "util/log.hpp"
 
 namespace frontmcp::transport {
@@ -52,7 +52,9 @@ bool is_json_content_type(std::string_view ct) {
   return ct.size() == kJson.size() || ct[kJson.size()] == ';' || ct[kJson.size()] == ' ';
 }
 
-bool wants_priming(std::string_view version) { return version >= std::string_view("2025-11-25"); }
+bool wants_priming(std::string_view version) {
+  return version >= std::string_view("2025-11-25");
+}
 
 /// A POST stream of another node followed through the shared event log.
 struct SharedLogTail {
@@ -121,7 +123,8 @@ net::awaitable<Required> require_session(Deps& deps, Exchange& ex) {
   Required out;
   auto sid = http::header(ex.req, "Mcp-Session-Id");
   if (sid.empty()) {
-    out.reply = http::error_reply(status::bad_request, errc::kServerError, "Bad Request: Mcp-Session-Id header is required");
+    out.reply =
+        http::error_reply(status::bad_request, errc::kServerError, "Bad Request: Mcp-Session-Id header is required");
   } else if (auto why = bad_version(ex)) {
     out.reply = http::error_reply(status::bad_request, errc::kServerError, *why);
   } else if (auto now = deps.directory.resolve_now(sid, asker_of(ex))) {
@@ -209,7 +212,8 @@ class CollectingOutbound final : public session::Outbound {
 
 /// What a synchronous handler sent besides its response, as an SSE stream (with the
 /// response last).
-net::awaitable<bool> answer_collected_as_stream(Deps& deps, Exchange& ex, const std::shared_ptr<session::Session>& session,
+net::awaitable<bool> answer_collected_as_stream(Deps& deps, Exchange& ex,
+                                                const std::shared_ptr<session::Session>& session,
                                                 std::shared_ptr<CollectingOutbound> out) {
   auto stream = session->open_stream();
   if (!stream) {
@@ -292,9 +296,9 @@ std::optional<http::Reply> read_post(const Deps& deps, const Exchange& ex, PostB
 std::optional<http::Reply> take_messages(Deps& deps, const std::shared_ptr<session::Session>& session, PostBody& post) {
   session->touch();
   if (post.in.parsed.is_batch && protocol::forbids_batches(session->protocol_version())) {
-    return http::error_reply(status::bad_request, errc::kInvalidRequest,
-                             "Invalid Request: JSON-RPC batches are not allowed in protocol version " +
-                                 session->protocol_version());
+    return http::error_reply(
+        status::bad_request, errc::kInvalidRequest,
+        "Invalid Request: JSON-RPC batches are not allowed in protocol version " + session->protocol_version());
   }
   for (const auto& m : post.in.msgs) {
     if (m.kind != MessageKind::request) deps.dispatcher.accept(session, m, {}, nullptr, {});
@@ -314,7 +318,8 @@ net::awaitable<bool> handle_initialize(Deps& deps, Exchange& ex, PostBody& post)
   if (!session) {
     deps.sessions_rejected.fetch_add(1);
     co_return co_await http::write_error(ex, status::service_unavailable, errc::kServerError,
-                                         "Service Unavailable: session limit reached", http::header_list("Retry-After", "5"));
+                                         "Service Unavailable: session limit reached",
+                                         http::header_list("Retry-After", "5"));
   }
   const auto& init = post.in.msgs[0];
   auto result = deps.dispatcher.initialize(*session, init.params);
@@ -387,7 +392,7 @@ net::awaitable<http::Answer> handle_post(Deps& deps, Exchange& ex) {
 /// this node's before a restart): replayed from the shared event log, and followed until
 /// its response when the request may still run.
 net::awaitable<bool> replay_shared_stream(Deps& deps, Exchange& ex, const session::Session& session,
-                                         std::uint64_t index, std::uint64_t seq) {
+                                          std::uint64_t index, std::uint64_t seq) {
   std::string key = session.id() + "/" + std::to_string(index);
   auto evs = co_await deps.directory.read_stream(key, seq);
   if (!evs) co_return co_await http::write_reply(ex, failure_reply(evs.error()));
@@ -421,7 +426,8 @@ net::awaitable<bool> handle_get(Deps& deps, Exchange& ex) {
   session->touch();
   std::uint64_t index = 0, seq = 0;
   bool resume = false;
-  if (auto last = http::header(ex.req, "Last-Event-ID"); !last.empty()) resume = session::parse_event_id(last, index, seq);
+  if (auto last = http::header(ex.req, "Last-Event-ID"); !last.empty())
+    resume = session::parse_event_id(last, index, seq);
   if (resume && index != 0 && !session->find_stream(index) && deps.directory.shares_streams()) {
     co_return co_await replay_shared_stream(deps, ex, *session, index, seq);
   }
@@ -457,7 +463,8 @@ net::awaitable<http::Answer> handle_delete(Deps& deps, Exchange& ex) {
     co_return http::Answer::of(
         http::error_reply(status::bad_request, errc::kServerError, "Bad Request: Mcp-Session-Id header is required"));
   }
-  if (auto why = bad_version(ex)) co_return http::Answer::of(http::error_reply(status::bad_request, errc::kServerError, *why));
+  if (auto why = bad_version(ex))
+    co_return http::Answer::of(http::error_reply(status::bad_request, errc::kServerError, *why));
   // Read first: only the session's own principal may end it.
   auto found = co_await deps.directory.resolve(sid, asker_of(ex));
   if (!found) co_return http::Answer::of(failure_reply(found.error()));
@@ -466,7 +473,8 @@ net::awaitable<http::Answer> handle_delete(Deps& deps, Exchange& ex) {
   }
   auto removed = co_await deps.directory.remove(std::string(sid));
   if (!removed) co_return http::Answer::of(failure_reply(removed.error()));
-  if (!*removed) co_return http::Answer::of(http::error_reply(status::not_found, errc::kSessionNotFound, "Session not found"));
+  if (!*removed)
+    co_return http::Answer::of(http::error_reply(status::not_found, errc::kSessionNotFound, "Session not found"));
   util::log_event(spdlog::level::debug, "session deleted by the client", {{"session", sid}});
   co_return http::Answer::of(http::Reply{status::ok, {}, "application/json", {}});
 }
@@ -475,16 +483,20 @@ net::awaitable<http::Answer> handle_delete(Deps& deps, Exchange& ex) {
 
 net::awaitable<http::Answer> handle_streamable(Deps& deps, Exchange& ex) {
   switch (ex.req.method()) {
-    case bhttp::verb::post: co_return co_await handle_post(deps, ex);
+    case bhttp::verb::post:
+      co_return co_await handle_post(deps, ex);
     case bhttp::verb::get:
       // Serverless: an instance may be frozen or gone after the response, so it offers no
       // standalone stream (the spec's answer for that is 405).
-      if (deps.options.mode != DeploymentMode::serverless) co_return http::Answer::written(co_await handle_get(deps, ex));
+      if (deps.options.mode != DeploymentMode::serverless)
+        co_return http::Answer::written(co_await handle_get(deps, ex));
       co_return http::Answer::of(http::error_reply(status::method_not_allowed, errc::kServerError,
                                                    "Method Not Allowed: no standalone SSE stream in serverless mode",
                                                    http::header_list("Allow", "POST, DELETE")));
-    case bhttp::verb::delete_: co_return co_await handle_delete(deps, ex);
-    default: break;
+    case bhttp::verb::delete_:
+      co_return co_await handle_delete(deps, ex);
+    default:
+      break;
   }
   co_return http::Answer::of(http::error_reply(status::method_not_allowed, errc::kServerError, "Method not allowed.",
                                                http::header_list("Allow", "GET, POST, DELETE")));

@@ -52,8 +52,8 @@ void add_headers(Exchange& ex, const std::vector<session::HeaderField>& headers)
 std::shared_ptr<session::Outbound> unsolicited_target(Deps& deps, const std::shared_ptr<session::Session>& s);
 
 /// Runs a legacy POST /message body that another process forwarded (SessionBackend::start).
-std::function<void(const std::shared_ptr<session::Session>&, std::string)> legacy_relay_handler(Deps& deps,
-                                                                                               net::any_io_executor ex);
+std::function<void(const std::shared_ptr<session::Session>&, std::string)> legacy_relay_handler(
+    Deps& deps, net::any_io_executor ex);
 
 /// Parses and classifies a POST body or stdio line: the messages, or the error to answer.
 struct Inbound {

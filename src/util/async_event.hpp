@@ -10,11 +10,10 @@
 //
 // A waiter may see a wake-up with nothing new (a notify meant for an earlier wait): it
 // re-checks its condition and waits again.
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include <atomic>
 #include <chrono>
 #include <memory>
 

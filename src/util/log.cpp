@@ -1,18 +1,17 @@
 #include "util/log.hpp"
 
-#include "util/log_escape.hpp"
-
-#include <frontmcp/logging.hpp>
-
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <ctime>
+#include <frontmcp/logging.hpp>
 #include <memory>
 #include <mutex>
 #include <vector>
+
+#include "util/log_escape.hpp"
 
 namespace frontmcp::util {
 

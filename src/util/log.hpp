@@ -42,7 +42,8 @@ class LogThrottle {
   bool allow() noexcept {
     auto now = std::chrono::steady_clock::now().time_since_epoch().count();
     auto last = last_.load(std::memory_order_relaxed);
-    return (last == kNever || now - last >= interval_) && last_.compare_exchange_strong(last, now, std::memory_order_relaxed);
+    return (last == kNever || now - last >= interval_) &&
+           last_.compare_exchange_strong(last, now, std::memory_order_relaxed);
   }
 
  private:

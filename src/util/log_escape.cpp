@@ -6,7 +6,9 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
-bool continuation(unsigned char c) noexcept { return (c & 0xc0) == 0x80; }
+bool continuation(unsigned char c) noexcept {
+  return (c & 0xc0) == 0x80;
+}
 
 void append_hex_byte(std::string& out, std::string_view prefix, unsigned char b) {
   out += prefix;
@@ -22,10 +24,14 @@ void append_u_escape(std::string& out, char32_t cp) {
 /// The short spelling of a control character, or nullptr.
 const char* short_escape(char32_t cp) noexcept {
   switch (cp) {
-    case '\n': return "\\n";
-    case '\r': return "\\r";
-    case '\t': return "\\t";
-    default: return nullptr;
+    case '\n':
+      return "\\n";
+    case '\r':
+      return "\\r";
+    case '\t':
+      return "\\t";
+    default:
+      return nullptr;
   }
 }
 

@@ -53,15 +53,21 @@ const prometheus::Histogram::BucketBoundaries& bounds() {
 
 }  // namespace
 
-void Counter::inc() noexcept { c_->Increment(); }
+void Counter::inc() noexcept {
+  c_->Increment();
+}
 
-std::uint64_t Counter::value() const noexcept { return static_cast<std::uint64_t>(c_->Value()); }
+std::uint64_t Counter::value() const noexcept {
+  return static_cast<std::uint64_t>(c_->Value());
+}
 
 void Histogram::observe(std::chrono::nanoseconds d) noexcept {
   h_->Observe(std::chrono::duration<double>(std::max(d, std::chrono::nanoseconds::zero())).count());
 }
 
-std::uint64_t Histogram::count() const { return h_->Collect().histogram.sample_count; }
+std::uint64_t Histogram::count() const {
+  return h_->Collect().histogram.sample_count;
+}
 
 Method method_of(std::string_view name) noexcept {
   for (std::size_t i = 0; i + 1 < kMethods; ++i) {
@@ -102,15 +108,14 @@ Metrics::Metrics() : registry_(std::make_unique<prometheus::Registry>()) {
                         "Sessions this node took over from a dead node (takeover.lua won), by the path that did it.");
   takeovers[static_cast<std::size_t>(Takeover::request)] = Counter(take.Add({{"path", "request"}}));
   takeovers[static_cast<std::size_t>(Takeover::scanner)] = Counter(take.Add({{"path", "scanner"}}));
-  orphans_claimed =
-      counter(r, "frontmcp_orphans_claimed_total", "Orphaned sessions claimed by this node's scanner.");
+  orphans_claimed = counter(r, "frontmcp_orphans_claimed_total", "Orphaned sessions claimed by this node's scanner.");
   relay_published =
       counter(r, "frontmcp_relay_published_total", "Messages this node published to other nodes (Pub/Sub relay).");
-  relay_delivered = counter(r, "frontmcp_relay_delivered_total",
-                            "Relayed messages delivered here to a stream or a waiting request.");
-  relay_dropped = counter(
-      r, "frontmcp_relay_dropped_total",
-      "Relayed messages that found no session, stream or waiting request here, or had no known target.");
+  relay_delivered =
+      counter(r, "frontmcp_relay_delivered_total", "Relayed messages delivered here to a stream or a waiting request.");
+  relay_dropped =
+      counter(r, "frontmcp_relay_dropped_total",
+              "Relayed messages that found no session, stream or waiting request here, or had no known target.");
   auto& refused =
       counters(r, "frontmcp_relay_refused_total",
                "Relayed messages refused and dropped, by reason: unsigned (no signature while a relay secret is set), "
@@ -177,6 +182,8 @@ void metric(Families& out, std::string name, std::string help, prometheus::Metri
   sample(family(out, std::move(name), std::move(help), type), {}, value);
 }
 
-std::string serialize(const Families& families) { return prometheus::TextSerializer().Serialize(families); }
+std::string serialize(const Families& families) {
+  return prometheus::TextSerializer().Serialize(families);
+}
 
 }  // namespace frontmcp::metrics

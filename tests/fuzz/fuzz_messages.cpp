@@ -1,17 +1,16 @@
 // libFuzzer target: everything that reads untrusted bytes before a handler runs —
 // JSON-RPC bodies, message classification, initialize params, event ids, URI templates.
 // Built with clang (-fsanitize=fuzzer,address,undefined) by `make fuzz` / `make test`.
+#include <boost/json/serialize.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
 #include "protocol/jsonrpc.hpp"
 #include "protocol/versions.hpp"
 #include "registry/uri_template.hpp"
 #include "session/session_state.hpp"
 #include "session/stream.hpp"
-
-#include <boost/json/serialize.hpp>
-
-#include <cstddef>
-#include <cstdint>
-#include <string_view>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace frontmcp;

@@ -1,19 +1,18 @@
 // The library side of distributed mode, in process against a real redis-server: start-up
 // validation (HaConfigurationError) and the orphan scanner's per-claim callback.
-#include "support/redis_server.hpp"
-
-#include <frontmcp/cluster.hpp>
-#include <frontmcp/server.hpp>
-
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <frontmcp/cluster.hpp>
+#include <frontmcp/server.hpp>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "support/redis_server.hpp"
 
 namespace {
 
@@ -72,10 +71,12 @@ TEST(ClusterServer, ScannerClaimsOrphansAndCallsTheCallbackOncePerSession) {
   redisContext* c = redisConnect("127.0.0.1", redis.port());
   ASSERT_TRUE(c && !c->err);
   for (std::string sid : {"orphan-1", "orphan-2"}) {
-    redis_cmd(c, {"HSET", "mcp:ha:session:" + sid, "nodeId", "ghost", "epoch", "0", "state",
-                  R"({"id":")" + sid +
-                      R"(","transport":"streamable_http","initialized":true,"protocolVersion":"2025-06-18",)"
-                      R"("clientInfo":{},"clientCapabilities":{},"subscriptions":[],"nodeId":"ghost","epoch":0,"createdAt":0})"});
+    redis_cmd(
+        c,
+        {"HSET", "mcp:ha:session:" + sid, "nodeId", "ghost", "epoch", "0", "state",
+         R"({"id":")" + sid +
+             R"(","transport":"streamable_http","initialized":true,"protocolVersion":"2025-06-18",)"
+             R"("clientInfo":{},"clientCapabilities":{},"subscriptions":[],"nodeId":"ghost","epoch":0,"createdAt":0})"});
     redis_cmd(c, {"SADD", "mcp:ha:node:ghost:sessions", sid});
   }
   redis_cmd(c, {"ZADD", "mcp:ha:nodes", "0", "ghost"});

@@ -2,15 +2,15 @@
 // success, wrong old owner, live old owner, missing session, epoch increments, fencing.
 // The scripts are the embedded sources (cluster::lua_source), i.e. exactly what the
 // server runs.
-#include "cluster/scripts.hpp"
-#include "support/redis_server.hpp"
-
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "cluster/scripts.hpp"
+#include "support/redis_server.hpp"
 
 namespace {
 
@@ -103,7 +103,9 @@ class LuaScripts : public ::testing::Test {
   R takeover(const std::string& sid, const std::string& old, const std::string& to) {
     return redis.eval("takeover", {keys.session(sid)}, {keys.prefix, sid, old, to, kTtl});
   }
-  std::string field(const std::string& sid, const std::string& f) { return redis.cmd({"HGET", keys.session(sid), f}).str; }
+  std::string field(const std::string& sid, const std::string& f) {
+    return redis.cmd({"HGET", keys.session(sid), f}).str;
+  }
   bool member(const std::string& node, const std::string& sid) {
     return redis.cmd({"SISMEMBER", keys.node_sessions(node), sid}).integer == 1;
   }
@@ -114,8 +116,8 @@ class LuaScripts : public ::testing::Test {
 };
 
 TEST_F(LuaScripts, EveryScriptIsEmbedded) {
-  for (auto name : {"takeover", "handoff", "lookup", "save", "heartbeat", "leave", "orphans", "remove", "liveness",
-                    "writer"}) {
+  for (auto name :
+       {"takeover", "handoff", "lookup", "save", "heartbeat", "leave", "orphans", "remove", "liveness", "writer"}) {
     EXPECT_NE(lua_source(name).find("KEYS[1]"), std::string_view::npos) << name;
   }
   EXPECT_TRUE(lua_source("nope").empty());
@@ -223,8 +225,10 @@ TEST_F(LuaScripts, RacingTakeoversHaveExactlyOneWinner) {
       ASSERT_EQ(redisGetReply(c->raw(), reinterpret_cast<void**>(&rep)), REDIS_OK);
       R r = convert(rep);
       freeReplyObject(rep);
-      if (r.s(0) == "OK") (c == &redis ? wins_b : wins_c)++;
-      else EXPECT_EQ(r.s(0), "CONFLICT");
+      if (r.s(0) == "OK")
+        (c == &redis ? wins_b : wins_c)++;
+      else
+        EXPECT_EQ(r.s(0), "CONFLICT");
     }
   }
   EXPECT_EQ(wins_b + wins_c, kSessions);
@@ -359,7 +363,8 @@ TEST_F(LuaScripts, LivenessForgivesANodeThatBeatOrResubscribedBetweenProbes) {
 TEST_F(LuaScripts, SaveInCreateModeNeverOverwritesAnExistingRecord) {
   make_session("s1", "a");
   redis.cmd({"HSET", keys.session("s1"), "state", R"({"subscriptions":["x"]})"});
-  auto r = redis.eval("save", {keys.session("s1")}, {keys.prefix, "s1", "0", R"({"subscriptions":[]})", kTtl, "a", "1", "create"});
+  auto r = redis.eval("save", {keys.session("s1")},
+                      {keys.prefix, "s1", "0", R"({"subscriptions":[]})", kTtl, "a", "1", "create"});
   EXPECT_EQ(r.s(0), "EXISTS");
   EXPECT_EQ(r.s(1), "a");
   EXPECT_EQ(field("s1", "state"), R"({"subscriptions":["x"]})");

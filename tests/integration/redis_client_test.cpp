@@ -2,16 +2,12 @@
 // pipelining, concurrency, AUTH / ACL / SELECT, Pub/Sub, and failures on purpose —
 // restart, SIGSTOP (timeouts), stop and destruction with commands in flight, TLS.
 // Every wait is bounded; conditions are polled, never slept on.
-#include "redis/redis.hpp"
-#include "support/io_threads.hpp"
-#include "support/redis_server.hpp"
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <future>
@@ -19,6 +15,10 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "redis/redis.hpp"
+#include "support/io_threads.hpp"
+#include "support/redis_server.hpp"
 
 namespace frontmcp::redis {
 namespace {

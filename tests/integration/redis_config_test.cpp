@@ -1,11 +1,11 @@
 // The Redis client's pure parts: URL parsing, redaction, RESP encoding and reply parsing.
 // No server needed.
-#include "redis/redis.hpp"
-#include "redis/resp.hpp"
-
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "redis/redis.hpp"
+#include "redis/resp.hpp"
 
 namespace frontmcp::redis {
 namespace {

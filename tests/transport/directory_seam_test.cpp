@@ -1,12 +1,12 @@
 // The transports take every session decision from the SessionDirectory seam: a fake
 // directory (a LocalDirectory with decisions injected, and a record of the calls) stands
 // for a shared one, and each test checks that the HTTP answer follows what it decided.
-#include "harness.hpp"
-
-#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/json/serialize.hpp>
 #include <mutex>
+
+#include "harness.hpp"
 
 namespace {
 
@@ -354,7 +354,8 @@ TEST_F(Seam, LegacyMessageForAStreamElsewhereIsForwarded) {
 
   // The holder cannot be reached: the client retries.
   fake->decide([](Decisions& d) { d.forward_failure = Failure{Fault::unavailable, "relay down"}; });
-  auto refused = request(port, verb::post, "/message?sessionId=" + sid, body, Fields{{"Content-Type", "application/json"}});
+  auto refused =
+      request(port, verb::post, "/message?sessionId=" + sid, body, Fields{{"Content-Type", "application/json"}});
   EXPECT_EQ(refused.status, 503) << refused.body;
   EXPECT_EQ(refused.header("Retry-After"), "1");
   EXPECT_EQ(fake->forwarded().size(), 2u);
@@ -363,7 +364,8 @@ TEST_F(Seam, LegacyMessageForAStreamElsewhereIsForwarded) {
   // would send the client retrying a session that never comes back (the legacy transport
   // had its own mapping until issue 12 and sent one).
   fake->decide([](Decisions& d) { d.forward_failure = Failure{Fault::not_found, "Session not found"}; });
-  auto gone = request(port, verb::post, "/message?sessionId=" + sid, body, Fields{{"Content-Type", "application/json"}});
+  auto gone =
+      request(port, verb::post, "/message?sessionId=" + sid, body, Fields{{"Content-Type", "application/json"}});
   EXPECT_EQ(gone.status, 404) << gone.body;
   EXPECT_EQ(gone.header("Retry-After"), "");
   EXPECT_NE(gone.body.find("-32001"), std::string::npos) << gone.body;

@@ -1,15 +1,15 @@
 #include "harness.hpp"
 
-#include "transport/transports.hpp"
-
-#include <frontmcp/definitions.hpp>
+#include <gtest/gtest.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
+#include <frontmcp/definitions.hpp>
+
+#include "transport/transports.hpp"
 
 namespace frontmcp::test {
 
@@ -140,7 +140,8 @@ std::vector<json::value> Response::sse_messages() const {
 
 Connection::Connection(std::uint16_t port) : stream_(ioc_), port_(port) {
   tcp::endpoint ep(net::ip::make_address("127.0.0.1"), port);
-  bool ok = run([this, ep](auto done) { stream_.async_connect(ep, [done](boost::system::error_code ec) { done(ec); }); });
+  bool ok =
+      run([this, ep](auto done) { stream_.async_connect(ep, [done](boost::system::error_code ec) { done(ec); }); });
   EXPECT_TRUE(ok) << "cannot connect to 127.0.0.1:" << port;
 }
 
@@ -220,7 +221,8 @@ void Connection::close() {
 
 // ------------------------------------------------------------------------- helpers
 
-Response request(std::uint16_t port, bhttp::verb verb, const std::string& target, std::string body, const Fields& fields) {
+Response request(std::uint16_t port, bhttp::verb verb, const std::string& target, std::string body,
+                 const Fields& fields) {
   Connection c(port);
   if (!c.send(verb, target, std::move(body), fields)) return {};
   return c.read();

@@ -3,6 +3,25 @@
 // SessionManager, bus, event store, Dispatcher, transport::Deps, an http::Site mounted with
 // transport::mount, an HttpServer on 127.0.0.1:0 run by one thread), and a small Beast
 // client that talks to it over loopback. No Redis, no child process.
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <cstdint>
+#include <frontmcp/options.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
 #include "http/http_io.hpp"
 #include "http/http_server.hpp"
 #include "protocol/dispatcher.hpp"
@@ -12,27 +31,6 @@
 #include "session/message_bus.hpp"
 #include "session/session_manager.hpp"
 #include "transport/deps.hpp"
-
-#include <frontmcp/options.hpp>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/json/value.hpp>
-
-#include <atomic>
-#include <chrono>
-#include <cstdint>
-#include <functional>
-#include <memory>
-#include <optional>
-#include <string>
-#include <thread>
-#include <utility>
-#include <vector>
 
 namespace frontmcp::test {
 

@@ -1,9 +1,10 @@
 // Standalone mode (session::LocalDirectory): Streamable HTTP on /mcp and the legacy
 // HTTP+SSE pair, served in-process and spoken to over loopback (harness.hpp).
-#include "harness.hpp"
+#include <gtest/gtest.h>
 
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
+
+#include "harness.hpp"
 
 namespace {
 
@@ -188,7 +189,8 @@ TEST_F(Standalone, LegacyStreamAnnouncesItsEndpointAndCarriesTheAnswers) {
 }
 
 TEST_F(Standalone, LegacyMessageForAnUnknownSessionIsNotFound) {
-  auto r = request(port, verb::post, "/message?sessionId=nope", call(2, kEcho), Fields{{"Content-Type", "application/json"}});
+  auto r = request(port, verb::post, "/message?sessionId=nope", call(2, kEcho),
+                   Fields{{"Content-Type", "application/json"}});
   EXPECT_EQ(r.status, 404) << r.body;
   EXPECT_EQ(r.error_code(), -32001) << r.body;
 }
@@ -232,7 +234,9 @@ class Principals : public ::testing::Test {
  protected:
   static ServerSetup with_users() {
     ServerSetup s;
-    s.options.http.authorize = [](const AuthRequest& r) { return AuthDecision::allow(std::string(r.header("X-User"))); };
+    s.options.http.authorize = [](const AuthRequest& r) {
+      return AuthDecision::allow(std::string(r.header("X-User")));
+    };
     return s;
   }
   InProcessServer server{with_users()};
@@ -249,7 +253,8 @@ TEST_F(Principals, AnotherPrincipalsSessionIsNotFound) {
   auto post = post_mcp(port, sid, call(3, kEcho), mallory);
   EXPECT_EQ(post.status, 404) << post.body;
   EXPECT_EQ(post.error_code(), -32001) << post.body;
-  auto get = request(port, verb::get, "/mcp", {}, Fields{{"Accept", "text/event-stream"}, {"Mcp-Session-Id", sid}, mallory[0]});
+  auto get = request(port, verb::get, "/mcp", {},
+                     Fields{{"Accept", "text/event-stream"}, {"Mcp-Session-Id", sid}, mallory[0]});
   EXPECT_EQ(get.status, 404) << get.body;
   auto del = request(port, verb::delete_, "/mcp", {}, Fields{{"Mcp-Session-Id", sid}, mallory[0]});
   EXPECT_EQ(del.status, 404) << del.body;

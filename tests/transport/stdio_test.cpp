@@ -1,20 +1,19 @@
 // stdio: transport::run_stdio on a pipe, in this process. Lines go in through the pipe's
 // write end; what the server writes is collected line by line (a streambuf that signals
 // each complete line), so the test waits for answers, never for time.
-#include "harness.hpp"
-
 #include "transport/stdio.hpp"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
+#include <boost/json/parse.hpp>
 #include <condition_variable>
 #include <future>
 #include <mutex>
 #include <ostream>
 #include <streambuf>
+
+#include "harness.hpp"
 
 namespace {
 
@@ -83,9 +82,8 @@ class Stdio : public ::testing::Test {
 
   void SetUp() override {
     ASSERT_EQ(::pipe(fds), 0);
-    served = std::async(std::launch::async, [this] {
-      return transport::run_stdio(server.deps, server.io_context(), fds[0], out);
-    });
+    served = std::async(std::launch::async,
+                        [this] { return transport::run_stdio(server.deps, server.io_context(), fds[0], out); });
   }
   void TearDown() override {
     end_input();

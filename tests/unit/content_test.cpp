@@ -1,10 +1,9 @@
 // Content builders and the result types' JSON.
-#include <frontmcp/content.hpp>
+#include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
-
+#include <frontmcp/content.hpp>
 #include <string>
 
 namespace {
@@ -12,7 +11,9 @@ namespace {
 namespace json = boost::json;
 using namespace frontmcp;
 
-json::value J(const char* text) { return json::parse(text); }
+json::value J(const char* text) {
+  return json::parse(text);
+}
 
 // -------------------------------------------------------------------- builders
 
@@ -44,8 +45,9 @@ TEST(Content, ResourceTextDefaultsToTextPlain) {
 }
 
 TEST(Content, ResourceBlob) {
-  EXPECT_EQ(json::value(content::resource_blob("file:///a.bin", "AAEC", "application/octet-stream")),
-            J(R"({"type":"resource","resource":{"uri":"file:///a.bin","mimeType":"application/octet-stream","blob":"AAEC"}})"));
+  EXPECT_EQ(
+      json::value(content::resource_blob("file:///a.bin", "AAEC", "application/octet-stream")),
+      J(R"({"type":"resource","resource":{"uri":"file:///a.bin","mimeType":"application/octet-stream","blob":"AAEC"}})"));
 }
 
 TEST(Content, ResourceLinkOmitsEmptyMimeType) {

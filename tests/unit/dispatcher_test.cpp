@@ -1,14 +1,8 @@
 // Dispatcher: the MCP methods, driven without sockets. Each request runs as a coroutine
 // on a private io_context, bounded by run_for.
 #include "protocol/dispatcher.hpp"
-#include "protocol/versions.hpp"
-#include "registry/registry.hpp"
-#include "session/event_store.hpp"
-#include "session/session_manager.hpp"
-#include "test_util.hpp"
 
-#include <frontmcp/definitions.hpp>
-#include <frontmcp/options.hpp>
+#include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -16,9 +10,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
-
 #include <chrono>
+#include <frontmcp/definitions.hpp>
+#include <frontmcp/options.hpp>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -26,6 +20,12 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "protocol/versions.hpp"
+#include "registry/registry.hpp"
+#include "session/event_store.hpp"
+#include "session/session_manager.hpp"
+#include "test_util.hpp"
 
 namespace {
 
@@ -132,8 +132,7 @@ class DispatcherTest : public ::testing::Test {
   }
 
   /// A request with id `id`; the response (which must exist).
-  json::value call(std::shared_ptr<Session> s, std::string_view method, json::object params = {},
-                   json::value id = 1) {
+  json::value call(std::shared_ptr<Session> s, std::string_view method, json::object params = {}, json::value id = 1) {
     json::value msg = params.empty() ? json::value(json::object{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}})
                                      : make_request(id, method, std::move(params));
     auto r = handle(std::move(s), std::move(msg));
@@ -384,18 +383,20 @@ TEST_F(DispatcherTest, NullArgumentsAreNoArguments) {
 
 TEST_F(DispatcherTest, MissingRequiredArgumentIsAToolErrorResult) {
   bool called = false;
-  add_tool("greet",
-           [&called](Context&, const json::object&) {
-             called = true;
-             return ToolResult::text("hello");
-           },
-           json::parse(R"({"type":"object","properties":{"name":{"type":"string"}},"required":["name"]})").as_object());
+  add_tool(
+      "greet",
+      [&called](Context&, const json::object&) {
+        called = true;
+        return ToolResult::text("hello");
+      },
+      json::parse(R"({"type":"object","properties":{"name":{"type":"string"}},"required":["name"]})").as_object());
   auto resp = call(new_session(), "tools/call", json::object{{"name", "greet"}, {"arguments", json::object{}}});
   EXPECT_EQ(resp, json::parse(R"({"jsonrpc":"2.0","id":1,"result":{
     "content":[{"type":"text","text":"missing required argument: name"}],"isError":true}})"));
   EXPECT_FALSE(called);
   // With the argument present the handler runs.
-  auto ok = call(new_session(), "tools/call", json::object{{"name", "greet"}, {"arguments", json::object{{"name", "x"}}}});
+  auto ok =
+      call(new_session(), "tools/call", json::object{{"name", "greet"}, {"arguments", json::object{{"name", "x"}}}});
   EXPECT_EQ(result_of(ok).at("content").at(0).at("text"), json::value("hello"));
   EXPECT_TRUE(called);
 }
@@ -497,11 +498,11 @@ class DispatcherResources : public DispatcherTest {
     ResourceTemplate t;
     t.uri_template = "users://{id}/profile";
     t.name = "profile";
-    t.reader = [](Context&, const std::string& uri, const UriVariables& vars) -> Task<Result<std::vector<ResourceContents>>> {
+    t.reader = [](Context&, const std::string& uri,
+                  const UriVariables& vars) -> Task<Result<std::vector<ResourceContents>>> {
       co_await net::post(co_await net::this_coro::executor, net::use_awaitable);
-      co_return std::vector<ResourceContents>{
-          {uri, "application/json", std::nullopt, std::string("YmxvYg==")},
-          {uri, "", "profile of " + vars.at("id"), std::nullopt}};
+      co_return std::vector<ResourceContents>{{uri, "application/json", std::nullopt, std::string("YmxvYg==")},
+                                              {uri, "", "profile of " + vars.at("id"), std::nullopt}};
     };
     registry.add_template(t);
 
@@ -578,7 +579,8 @@ TEST_F(DispatcherResources, ListsResourcesAndTemplates) {
     {"uri":"users://me/profile","name":"me"}]})"));
   auto tpl = result_of(call(s, "resources/templates/list"));
   EXPECT_EQ(tpl.at("resourceTemplates").as_array().size(), 2u);
-  EXPECT_EQ(tpl.at("resourceTemplates").at(0), json::parse(R"({"uriTemplate":"users://{id}/profile","name":"profile"})"));
+  EXPECT_EQ(tpl.at("resourceTemplates").at(0),
+            json::parse(R"({"uriTemplate":"users://{id}/profile","name":"profile"})"));
   ASSERT_TRUE(tpl.as_object().contains("nextCursor"));
   auto tpl2 = result_of(call(s, "resources/templates/list", json::object{{"cursor", tpl.at("nextCursor")}}));
   EXPECT_EQ(tpl2.at("resourceTemplates").as_array().size(), 1u);
@@ -595,10 +597,13 @@ TEST_F(DispatcherTest, SubscribeAndResourceUpdated) {
   dispatcher.resource_updated("file:///x");
   auto msgs = stream_messages(*a->standalone());
   ASSERT_EQ(msgs.size(), 1u);
-  EXPECT_EQ(msgs[0], json::parse(R"({"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":"file:///x"}})"));
+  EXPECT_EQ(
+      msgs[0],
+      json::parse(R"({"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":"file:///x"}})"));
   EXPECT_TRUE(stream_messages(*b->standalone()).empty());
 
-  EXPECT_EQ(result_of(call(a, "resources/unsubscribe", json::object{{"uri", "file:///x"}})), json::value(json::object{}));
+  EXPECT_EQ(result_of(call(a, "resources/unsubscribe", json::object{{"uri", "file:///x"}})),
+            json::value(json::object{}));
   EXPECT_TRUE(sessions.subscribers("file:///x").empty());
   dispatcher.resource_updated("file:///x");
   EXPECT_EQ(stream_messages(*a->standalone()).size(), 1u);
@@ -677,8 +682,9 @@ TEST_F(DispatcherPrompts, MissingRequiredArgumentIsInvalidParams) {
 
 TEST_F(DispatcherPrompts, BadArgumentsAreInvalidParams) {
   auto s = new_session();
-  EXPECT_EQ(error_code(call(s, "prompts/get", json::object{{"name", "greet"}, {"arguments", json::object{{"name", 5}}}})),
-            -32602);
+  EXPECT_EQ(
+      error_code(call(s, "prompts/get", json::object{{"name", "greet"}, {"arguments", json::object{{"name", 5}}}})),
+      -32602);
   EXPECT_EQ(error_code(call(s, "prompts/get", json::object{{"name", "greet"}, {"arguments", "Ada"}})), -32602);
   EXPECT_EQ(error_code(call(s, "prompts/get", json::object{{"name", "nope"}})), -32602);
   EXPECT_EQ(error_code(call(s, "prompts/get")), -32602);
@@ -702,10 +708,10 @@ TEST_F(DispatcherTest, CompletionCompleteCallsTheHandler) {
     r.total = 2;
     return r;
   });
-  auto resp = call(new_session(), "completion/complete", json::object{
-      {"ref", json::object{{"type", "ref/prompt"}, {"name", "greet"}}},
-      {"argument", json::object{{"name", "name"}, {"value", "Ad"}}},
-      {"context", json::object{{"arguments", json::object{{"tone", "warm"}, {"n", 1}}}}}});
+  auto resp = call(new_session(), "completion/complete",
+                   json::object{{"ref", json::object{{"type", "ref/prompt"}, {"name", "greet"}}},
+                                {"argument", json::object{{"name", "name"}, {"value", "Ad"}}},
+                                {"context", json::object{{"arguments", json::object{{"tone", "warm"}, {"n", 1}}}}}});
   EXPECT_EQ(result_of(resp), json::parse(R"({"completion":{"values":["Ad1","Ad2"],"hasMore":false,"total":2}})"));
   EXPECT_EQ(seen.ref_type, "ref/prompt");
   EXPECT_EQ(seen.ref, "greet");
@@ -720,9 +726,9 @@ TEST_F(DispatcherTest, CompletionForAResourceTemplateUsesTheUri) {
     seen = req;
     return CompletionResult{};
   });
-  auto resp = call(new_session(), "completion/complete", json::object{
-      {"ref", json::object{{"type", "ref/resource"}, {"uri", "users://{id}/profile"}}},
-      {"argument", json::object{{"name", "id"}, {"value", ""}}}});
+  auto resp = call(new_session(), "completion/complete",
+                   json::object{{"ref", json::object{{"type", "ref/resource"}, {"uri", "users://{id}/profile"}}},
+                                {"argument", json::object{{"name", "id"}, {"value", ""}}}});
   EXPECT_EQ(result_of(resp), json::parse(R"({"completion":{"values":[],"hasMore":false}})"));
   EXPECT_EQ(seen.ref_type, "ref/resource");
   EXPECT_EQ(seen.ref, "users://{id}/profile");
@@ -730,23 +736,22 @@ TEST_F(DispatcherTest, CompletionForAResourceTemplateUsesTheUri) {
 }
 
 TEST_F(DispatcherTest, CompletionWithoutAHandlerIsMethodNotFound) {
-  auto resp = call(new_session(), "completion/complete", json::object{
-      {"ref", json::object{{"type", "ref/prompt"}, {"name", "greet"}}},
-      {"argument", json::object{{"name", "n"}, {"value", "v"}}}});
+  auto resp = call(new_session(), "completion/complete",
+                   json::object{{"ref", json::object{{"type", "ref/prompt"}, {"name", "greet"}}},
+                                {"argument", json::object{{"name", "n"}, {"value", "v"}}}});
   EXPECT_EQ(error_code(resp), -32601);
 }
 
 TEST_F(DispatcherTest, CompletionWithBadParamsIsInvalidParams) {
   registry.set_completion([](Context&, const CompletionRequest&) { return CompletionResult{}; });
   auto s = new_session();
-  for (const char* p : {R"({})",
-                        R"({"ref":{"type":"ref/prompt","name":"g"}})",
-                        R"({"ref":"g","argument":{"name":"n","value":"v"}})",
-                        R"({"ref":{"name":"g"},"argument":{"name":"n","value":"v"}})",
-                        R"({"ref":{"type":"ref/prompt"},"argument":{"name":"n","value":"v"}})",
-                        R"({"ref":{"type":"ref/resource","name":"g"},"argument":{"name":"n","value":"v"}})",
-                        R"({"ref":{"type":"ref/prompt","name":"g"},"argument":{"name":"n"}})",
-                        R"({"ref":{"type":"ref/prompt","name":"g"},"argument":{"name":"n","value":1}})"}) {
+  for (const char* p :
+       {R"({})", R"({"ref":{"type":"ref/prompt","name":"g"}})", R"({"ref":"g","argument":{"name":"n","value":"v"}})",
+        R"({"ref":{"name":"g"},"argument":{"name":"n","value":"v"}})",
+        R"({"ref":{"type":"ref/prompt"},"argument":{"name":"n","value":"v"}})",
+        R"({"ref":{"type":"ref/resource","name":"g"},"argument":{"name":"n","value":"v"}})",
+        R"({"ref":{"type":"ref/prompt","name":"g"},"argument":{"name":"n"}})",
+        R"({"ref":{"type":"ref/prompt","name":"g"},"argument":{"name":"n","value":1}})"}) {
     EXPECT_EQ(error_code(call(s, "completion/complete", json::parse(p).as_object())), -32602) << p;
   }
 }
@@ -799,7 +804,9 @@ TEST_F(DispatcherLogging, LogBelowTheLevelIsFiltered) {
   EXPECT_EQ(levels(), (std::vector<std::string>{"warning", "error"}));
   auto msgs = out->with_method("notifications/message");
   ASSERT_EQ(msgs.size(), 2u);
-  EXPECT_EQ(msgs[0], json::parse(R"({"jsonrpc":"2.0","method":"notifications/message","params":{"level":"warning","data":"w"}})"));
+  EXPECT_EQ(
+      msgs[0],
+      json::parse(R"({"jsonrpc":"2.0","method":"notifications/message","params":{"level":"warning","data":"w"}})"));
   EXPECT_EQ(msgs[1], json::parse(R"({"jsonrpc":"2.0","method":"notifications/message",
     "params":{"level":"error","data":{"x":1},"logger":"db"}})"));
 }
@@ -856,14 +863,18 @@ TEST_F(DispatcherProgress, StringTokenIsEchoed) {
 TEST_F(DispatcherProgress, WholeNumbersAreSentAsIntegers) {
   // 3.0 is written "3", not "3E0": some clients compare progress values as integers.
   call(new_session(), "tools/call",
-       json::object{{"name", "work"}, {"arguments", json::object{{"bare", true}}}, {"_meta", json::object{{"progressToken", 7}}}});
+       json::object{{"name", "work"},
+                    {"arguments", json::object{{"bare", true}}},
+                    {"_meta", json::object{{"progressToken", 7}}}});
   ASSERT_EQ(out->sent.size(), 1u);
   EXPECT_EQ(json::serialize(out->sent[0].at("params").at("progress")), "3");
 }
 
 TEST_F(DispatcherProgress, IntegerTokenKeepsItsType) {
   call(new_session(), "tools/call",
-       json::object{{"name", "work"}, {"arguments", json::object{{"bare", true}}}, {"_meta", json::object{{"progressToken", 7}}}});
+       json::object{{"name", "work"},
+                    {"arguments", json::object{{"bare", true}}},
+                    {"_meta", json::object{{"progressToken", 7}}}});
   ASSERT_EQ(out->sent.size(), 1u);
   const auto& p = out->sent[0].at("params").as_object();
   ASSERT_TRUE(p.at("progressToken").is_int64()) << out->sent[0];
@@ -1040,9 +1051,9 @@ TEST_F(DispatcherTest, CancelMatchesTheIdExactly) {
   auto other = new_session();
   out->on_send = [this, s, other](const json::value&) {
     net::post(ioc, [this, s, other] {
-      notify(s, cancelled("1"));   // string "1" is not integer 1
-      notify(s, cancelled(2));     // another request
-      notify(other, cancelled(1)); // same id, other session
+      notify(s, cancelled("1"));    // string "1" is not integer 1
+      notify(s, cancelled(2));      // another request
+      notify(other, cancelled(1));  // same id, other session
       notify(nullptr, cancelled(1));
     });
   };
@@ -1071,7 +1082,8 @@ TEST_F(DispatcherTest, ProgressIsSuppressedAfterCancellation) {
   });
   auto s = new_session();
   out->on_send = [this, s](const json::value&) { net::post(ioc, [this, s] { notify(s, cancelled(1)); }); };
-  auto r = handle(s, make_request(1, "tools/call", json::object{{"name", "p"}, {"_meta", json::object{{"progressToken", 1}}}}));
+  auto r = handle(
+      s, make_request(1, "tools/call", json::object{{"name", "p"}, {"_meta", json::object{{"progressToken", 1}}}}));
   EXPECT_FALSE(r.has_value());
   ASSERT_EQ(out->sent.size(), 1u);
   EXPECT_EQ(out->sent[0].at("params").at("progress").to_number<double>(), 1.0);
@@ -1081,7 +1093,9 @@ TEST_F(DispatcherTest, ProgressIsSuppressedAfterCancellation) {
 
 namespace {
 
-Task<Result<ToolResult>> async_tool(Context&, const json::object&) { co_return ToolResult::text("later"); }
+Task<Result<ToolResult>> async_tool(Context&, const json::object&) {
+  co_return ToolResult::text("later");
+}
 
 // Which requests the HTTP transport may serve inline on the connection (no spawned task).
 TEST_F(DispatcherTest, RunsSynchronouslyOnlyWhenNoUserCoroutineIsInvolved) {
@@ -1123,8 +1137,8 @@ TEST_F(DispatcherTest, NonFiniteProgressAndLogDataAreNotSent) {
     ctx.progress(1, 2);
     return ToolResult::text("ok");
   });
-  auto resp = call(new_session(), "tools/call",
-                   json::object{{"name", "nan"}, {"_meta", json::object{{"progressToken", "t"}}}});
+  auto resp =
+      call(new_session(), "tools/call", json::object{{"name", "nan"}, {"_meta", json::object{{"progressToken", "t"}}}});
   EXPECT_EQ(result_of(resp).at("content").at(0).at("text"), json::value("ok"));
   ASSERT_EQ(out->sent.size(), 1u);  // only the finite progress
   EXPECT_EQ(out->sent[0].at("params").at("progress"), json::value(1));

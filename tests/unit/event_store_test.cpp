@@ -127,7 +127,9 @@ namespace limits {
 using frontmcp::session::ByteBudget;
 using frontmcp::session::kNothingProtected;
 
-std::string bytes(std::size_t n, char c = 'x') { return std::string(n, c); }
+std::string bytes(std::size_t n, char c = 'x') {
+  return std::string(n, c);
+}
 
 TEST(EventLogBytes, DropsTheOldestBeyondTheByteBound) {
   EventLog log(1000, 100);

@@ -1,10 +1,10 @@
 // JSON-RPC 2.0 framing: parse_body, classify and the reply builders.
 #include "protocol/jsonrpc.hpp"
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <limits>
 #include <string>
 
@@ -212,10 +212,8 @@ TEST(JsonRpcClassify, MissingJsonrpcIsInvalid) {
 }
 
 TEST(JsonRpcClassify, WrongVersionIsInvalid) {
-  for (const char* s : {R"({"jsonrpc":"1.0","id":1,"method":"ping"})",
-                        R"({"jsonrpc":"2.1","id":1,"method":"ping"})",
-                        R"({"jsonrpc":2.0,"id":1,"method":"ping"})",
-                        R"({"jsonrpc":null,"id":1,"method":"ping"})"}) {
+  for (const char* s : {R"({"jsonrpc":"1.0","id":1,"method":"ping"})", R"({"jsonrpc":"2.1","id":1,"method":"ping"})",
+                        R"({"jsonrpc":2.0,"id":1,"method":"ping"})", R"({"jsonrpc":null,"id":1,"method":"ping"})"}) {
     json::value v = json::parse(s);
     auto m = classify(v);
     ASSERT_FALSE(m) << s;
@@ -252,11 +250,10 @@ TEST(JsonRpcClassify, NonStringMethodIsInvalid) {
 }
 
 TEST(JsonRpcClassify, BadIdTypeIsInvalid) {
-  for (const char* s : {R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})",
-                        R"({"jsonrpc":"2.0","id":{"a":1},"method":"ping"})",
-                        R"({"jsonrpc":"2.0","id":null,"method":"ping"})",
-                        R"({"jsonrpc":"2.0","id":[1],"method":"ping"})",
-                        R"({"jsonrpc":"2.0","id":true,"method":"ping"})"}) {
+  for (const char* s :
+       {R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})", R"({"jsonrpc":"2.0","id":{"a":1},"method":"ping"})",
+        R"({"jsonrpc":"2.0","id":null,"method":"ping"})", R"({"jsonrpc":"2.0","id":[1],"method":"ping"})",
+        R"({"jsonrpc":"2.0","id":true,"method":"ping"})"}) {
     json::value v = json::parse(s);
     auto m = classify(v);
     ASSERT_FALSE(m) << s;
@@ -298,13 +295,11 @@ TEST(JsonRpcClassify, ErrorMessagesNameTheRule) {
 TEST(JsonRpcBuilders, MakeResult) {
   EXPECT_EQ(make_result(json::value(1), json::object{{"a", 1}}),
             json::parse(R"({"jsonrpc":"2.0","id":1,"result":{"a":1}})"));
-  EXPECT_EQ(make_result(json::value("x"), json::object{}),
-            json::parse(R"({"jsonrpc":"2.0","id":"x","result":{}})"));
+  EXPECT_EQ(make_result(json::value("x"), json::object{}), json::parse(R"({"jsonrpc":"2.0","id":"x","result":{}})"));
 }
 
 TEST(JsonRpcBuilders, MakeResultSerialisesInSpecOrder) {
-  EXPECT_EQ(json::serialize(make_result(json::value(1), json::object{})),
-            R"({"jsonrpc":"2.0","id":1,"result":{}})");
+  EXPECT_EQ(json::serialize(make_result(json::value(1), json::object{})), R"({"jsonrpc":"2.0","id":1,"result":{}})");
 }
 
 TEST(JsonRpcBuilders, MakeErrorWithoutData) {
@@ -313,8 +308,10 @@ TEST(JsonRpcBuilders, MakeErrorWithoutData) {
 }
 
 TEST(JsonRpcBuilders, MakeErrorWithData) {
-  EXPECT_EQ(make_error(json::value("r"), Error{-32002, "Resource not found", json::object{{"uri", "x://y"}}}),
-            json::parse(R"({"jsonrpc":"2.0","id":"r","error":{"code":-32002,"message":"Resource not found","data":{"uri":"x://y"}}})"));
+  EXPECT_EQ(
+      make_error(json::value("r"), Error{-32002, "Resource not found", json::object{{"uri", "x://y"}}}),
+      json::parse(
+          R"({"jsonrpc":"2.0","id":"r","error":{"code":-32002,"message":"Resource not found","data":{"uri":"x://y"}}})"));
 }
 
 TEST(JsonRpcBuilders, MakeErrorWithNullId) {
@@ -367,9 +364,10 @@ TEST(JsonRpcBuilders, BuiltMessagesClassifyBack) {
 // would go out again as `Infinity` (invalid JSON) and, stored in a Redis record, make the
 // record unreadable. Refused as a parse error (docs/http.md).
 TEST(JsonRpcParseBody, NumberOutOfRangeIsAParseError) {
-  for (const char* body : {R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"_meta":{"progressToken":1e400}}})",
-                           R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"a":[1,{"b":-1e400}]}})",
-                           R"([{"jsonrpc":"2.0","method":"n"},{"jsonrpc":"2.0","id":2,"method":"x","params":{"c":1E999}}])"}) {
+  for (const char* body :
+       {R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"_meta":{"progressToken":1e400}}})",
+        R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"a":[1,{"b":-1e400}]}})",
+        R"([{"jsonrpc":"2.0","method":"n"},{"jsonrpc":"2.0","id":2,"method":"x","params":{"c":1E999}}])"}) {
     auto r = parse_body(body);
     ASSERT_FALSE(r) << body;
     EXPECT_EQ(r.error().code, errc::kParseError) << body;
@@ -382,7 +380,8 @@ TEST(JsonRpcParseBody, NumberOutOfRangeIsAParseError) {
 }
 
 TEST(JsonRpcParseBody, LargeButFiniteNumbersAreKept) {
-  auto r = parse_body(R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"a":1e308,"b":-1.7e308,"c":1e-400,"d":18446744073709551616}})");
+  auto r = parse_body(
+      R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"a":1e308,"b":-1.7e308,"c":1e-400,"d":18446744073709551616}})");
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->messages[0].at("params").at("a").as_double(), 1e308);
   EXPECT_EQ(r->messages[0].at("params").at("c").as_double(), 0.0);  // underflow is a finite zero
@@ -403,7 +402,8 @@ TEST(JsonRpcHasNonFinite, FindsNanAndInfinityAtAnyDepth) {
 
 TEST(JsonRpcParseBody, ABatchAboveTheLimitIsRefusedWhole) {
   std::string body = "[";
-  for (int i = 0; i < 5; ++i) body += std::string(i ? "," : "") + R"({"jsonrpc":"2.0","id":)" + std::to_string(i) + R"(,"method":"ping"})";
+  for (int i = 0; i < 5; ++i)
+    body += std::string(i ? "," : "") + R"({"jsonrpc":"2.0","id":)" + std::to_string(i) + R"(,"method":"ping"})";
   body += "]";
   EXPECT_TRUE(parse_body(body, 5));
   auto r = parse_body(body, 4);

@@ -1,15 +1,15 @@
 #include "util/log_escape.hpp"
-#include "util/log.hpp"
 
-#include <frontmcp/logging.hpp>
-
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 
 #include <algorithm>
+#include <boost/json/parse.hpp>
+#include <frontmcp/logging.hpp>
 #include <random>
 #include <sstream>
+
+#include "util/log.hpp"
 
 namespace {
 
@@ -42,15 +42,19 @@ TEST(LogEscape, ControlsBecomeVisibleSpellingsOnOneLine) {
 }
 
 TEST(LogEscape, C1ControlsAndUnicodeLineBreaksAreEscaped) {
-  EXPECT_EQ(escape_log_text("\xc2\x9b" "2J"), "\\u009b2J");  // CSI, the one-byte form of ESC [
-  EXPECT_EQ(escape_log_text("a\xe2\x80\xa8" "b\xe2\x80\xa9"), "a\\u2028b\\u2029");
+  EXPECT_EQ(escape_log_text("\xc2\x9b"
+                            "2J"),
+            "\\u009b2J");  // CSI, the one-byte form of ESC [
+  EXPECT_EQ(escape_log_text("a\xe2\x80\xa8"
+                            "b\xe2\x80\xa9"),
+            "a\\u2028b\\u2029");
 }
 
 TEST(LogEscape, InvalidUtf8BytesAreEscapedOneByOne) {
   EXPECT_EQ(escape_log_text("\xff\xfe"), "\\xff\\xfe");
-  EXPECT_EQ(escape_log_text("\xc0\xaf"), "\\xc0\\xaf");            // overlong '/'
-  EXPECT_EQ(escape_log_text("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
-  EXPECT_EQ(escape_log_text("ok\xe2\x82"), "ok\\xe2\\x82");       // truncated at the end
+  EXPECT_EQ(escape_log_text("\xc0\xaf"), "\\xc0\\xaf");                    // overlong '/'
+  EXPECT_EQ(escape_log_text("\xed\xa0\x80"), "\\xed\\xa0\\x80");           // a surrogate
+  EXPECT_EQ(escape_log_text("ok\xe2\x82"), "ok\\xe2\\x82");                // truncated at the end
   EXPECT_EQ(escape_log_text("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // above U+10FFFF
 }
 

@@ -30,10 +30,10 @@ std::string rendered(const Metrics& m) {
 TEST(Metrics, HistogramBucketsAreCumulativeWithLeSemantics) {
   Metrics m;
   auto& h = m.request_duration[static_cast<std::size_t>(Method::ping)];
-  h.observe(100us);   // exactly on the 0.0001 bound: counted in le="0.0001"
-  h.observe(101us);   // next bucket
-  h.observe(3ms);     // le="0.005"
-  h.observe(10s);     // beyond the last bound: +Inf only
+  h.observe(100us);  // exactly on the 0.0001 bound: counted in le="0.0001"
+  h.observe(101us);  // next bucket
+  h.observe(3ms);    // le="0.005"
+  h.observe(10s);    // beyond the last bound: +Inf only
   auto out = rendered(m);
   EXPECT_EQ(sample_of(out, R"(frontmcp_request_duration_seconds_bucket{method="ping",le="0.0001"})"), "1");
   EXPECT_EQ(sample_of(out, R"(frontmcp_request_duration_seconds_bucket{method="ping",le="0.00025"})"), "2");
@@ -80,8 +80,7 @@ TEST(Metrics, RenderCountsRequestsByMethodAndOutcome) {
   EXPECT_EQ(sample_of(out, "frontmcp_redis_command_duration_seconds_count"), "0");
   EXPECT_NE(out.find("# TYPE frontmcp_request_duration_seconds histogram\n"), std::string::npos);
   EXPECT_NE(out.find("# TYPE frontmcp_requests_total counter\n"), std::string::npos);
-  EXPECT_NE(out.find("# HELP frontmcp_http_responses_total HTTP responses sent, by status code.\n"),
-            std::string::npos);
+  EXPECT_NE(out.find("# HELP frontmcp_http_responses_total HTTP responses sent, by status code.\n"), std::string::npos);
   // Series in label order, so that two scrapes read alike.
   EXPECT_LT(out.find(R"(frontmcp_http_responses_total{code="200"})"),
             out.find(R"(frontmcp_http_responses_total{code="202"})"));

@@ -1,22 +1,23 @@
 // cluster::Placement (src/cluster/placement.hpp): ownership and write bookkeeping of a
 // session beside the session object, adopting a session read from the store, and the
 // session hooks of a cluster node. No Redis: pure bookkeeping.
-#include "cluster/cluster.hpp"
 #include "cluster/placement.hpp"
-#include "session/session.hpp"
-#include "session/session_manager.hpp"
-#include "util/async_event.hpp"
+
+#include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "cluster/cluster.hpp"
+#include "session/session.hpp"
+#include "session/session_manager.hpp"
+#include "util/async_event.hpp"
 
 namespace {
 
@@ -188,12 +189,16 @@ TEST(PlacementWriteGate, OneWriterAtATimeAndEveryWaiterIsWoken) {
   p.end_write();
   // Both waiters were notified (level-triggered: their next wait returns at once).
   bool woke2 = false, woke3 = false;
-  boost::asio::co_spawn(io, [](auto w, bool& r) -> boost::asio::awaitable<void> {
-    r = co_await w->wait_for(std::chrono::seconds(5));
-  }(w2, woke2), boost::asio::detached);
-  boost::asio::co_spawn(io, [](auto w, bool& r) -> boost::asio::awaitable<void> {
-    r = co_await w->wait_for(std::chrono::seconds(5));
-  }(w3, woke3), boost::asio::detached);
+  boost::asio::co_spawn(
+      io,
+      [](auto w, bool& r) -> boost::asio::awaitable<void> { r = co_await w->wait_for(std::chrono::seconds(5)); }(w2,
+                                                                                                                 woke2),
+      boost::asio::detached);
+  boost::asio::co_spawn(
+      io,
+      [](auto w, bool& r) -> boost::asio::awaitable<void> { r = co_await w->wait_for(std::chrono::seconds(5)); }(w3,
+                                                                                                                 woke3),
+      boost::asio::detached);
   io.run_for(std::chrono::seconds(2));
   EXPECT_TRUE(woke2);
   EXPECT_TRUE(woke3);

@@ -1,9 +1,9 @@
 // Registry: registration rules, pagination, descriptors, template routing.
 #include "registry/registry.hpp"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
 #include <stdexcept>
 #include <string>
 
@@ -186,8 +186,8 @@ TEST_F(RegistryPagination, NullCursorIsTheFirstPage) {
 }
 
 TEST_F(RegistryPagination, InvalidCursorIsInvalidParams) {
-  for (json::value c : {json::value("abc"), json::value(""), json::value("-1"), json::value("2x"),
-                        json::value("99"), json::value(2), json::value(json::object{})}) {
+  for (json::value c : {json::value("abc"), json::value(""), json::value("-1"), json::value("2x"), json::value("99"),
+                        json::value(2), json::value(json::object{})}) {
     auto p = r.list(ListKind::tools, &c);
     ASSERT_FALSE(p) << c;
     EXPECT_EQ(p.error().code, -32602) << c;
@@ -252,7 +252,8 @@ TEST(RegistryDescribe, FullTool) {
   Tool t = make_tool("add");
   t.title = "Add";
   t.description = "Adds two numbers";
-  t.input_schema = json::parse(R"({"type":"object","properties":{"a":{"type":"number"}},"required":["a"]})").as_object();
+  t.input_schema =
+      json::parse(R"({"type":"object","properties":{"a":{"type":"number"}},"required":["a"]})").as_object();
   t.output_schema = json::parse(R"({"type":"object","properties":{"sum":{"type":"number"}}})").as_object();
   t.annotations = json::object{{"readOnlyHint", true}};
   t.meta = json::object{{"x", 1}};
@@ -271,7 +272,8 @@ TEST(RegistryDescribe, ListReturnsTheDescriptors) {
   r.add_tool(t);
   auto p = r.list(ListKind::tools, nullptr);
   ASSERT_TRUE(p);
-  EXPECT_EQ(json::value(*p), json::parse(R"({"tools":[{"name":"echo","description":"Echo","inputSchema":{"type":"object"}}]})"));
+  EXPECT_EQ(json::value(*p),
+            json::parse(R"({"tools":[{"name":"echo","description":"Echo","inputSchema":{"type":"object"}}]})"));
 }
 
 TEST(RegistryDescribe, Resource) {
@@ -291,8 +293,9 @@ TEST(RegistryDescribe, ResourceTemplate) {
   EXPECT_EQ(json::value(registry::describe(t)), json::parse(R"({"uriTemplate":"t://{id}","name":"things"})"));
   t.mime_type = "application/json";
   t.description = "d";
-  EXPECT_EQ(json::value(registry::describe(t)),
-            json::parse(R"({"uriTemplate":"t://{id}","name":"things","description":"d","mimeType":"application/json"})"));
+  EXPECT_EQ(
+      json::value(registry::describe(t)),
+      json::parse(R"({"uriTemplate":"t://{id}","name":"things","description":"d","mimeType":"application/json"})"));
 }
 
 TEST(RegistryDescribe, Prompt) {

@@ -42,7 +42,8 @@ TEST(RelayAuth, RoundTripAndWireFormat) {
   ASSERT_EQ(wire.substr(0, head.size()), head);
   ASSERT_EQ(wire.size(), head.size() + 64 + 1 + kJson.size());
   for (std::size_t i = head.size(); i < head.size() + 64; ++i) {
-    EXPECT_TRUE(std::isxdigit(static_cast<unsigned char>(wire[i])) && !std::isupper(static_cast<unsigned char>(wire[i])));
+    EXPECT_TRUE(std::isxdigit(static_cast<unsigned char>(wire[i])) &&
+                !std::isupper(static_cast<unsigned char>(wire[i])));
   }
   EXPECT_EQ(wire[head.size() + 64], ' ');
   EXPECT_EQ(wire.substr(head.size() + 65), kJson);
@@ -69,8 +70,7 @@ TEST(RelayAuth, KnownAnswer) {
   //     b"frontmcp-relay-v1\0"+struct.pack(">Q",3)+b"chn"+struct.pack(">q",1000)+b"{}",
   //     hashlib.sha256).hexdigest())'
   RelayAuth a(kSecret, "");
-  EXPECT_EQ(a.seal("chn", "{}", 1000),
-            "v1.1000.850b4710e1d142c9b53d856ae44b645091915201e1d7c989d6520e8fa391ea4c {}")
+  EXPECT_EQ(a.seal("chn", "{}", 1000), "v1.1000.850b4710e1d142c9b53d856ae44b645091915201e1d7c989d6520e8fa391ea4c {}")
       << "update the expected MAC with the python line above if this fails after a format change";
 }
 
@@ -203,19 +203,23 @@ TEST(RelayAuth, MalformedHeaders) {
   RelayAuth a(kSecret, "");
   const std::string mac(64, 'a');
   for (const std::string& w : {
-           std::string("v"), std::string("v1"), std::string("v1."), std::string("v1.."), std::string("v2.1.") + mac + " {}",
-           "v1..." + mac + " {}",                       // empty ts
-           "v1.01." + mac + " {}",                      // leading zero
-           "v1.-1." + mac + " {}",                      // sign
-           "v1.+1." + mac + " {}",                      // sign
-           "v1.1 ." + mac + " {}",                      // space
-           "v1.99999999999999999999." + mac + " {}",   // 20 digits
-           "v1.9223372036854775808." + mac + " {}",    // INT64_MAX + 1
-           "v1.1." + mac.substr(1) + " {}",             // 63 hex
-           "v1.1." + mac + "a {}",                      // 65 hex
-           "v1.1." + mac,                               // no space
-           "v1.1." + std::string(64, 'A') + " {}",      // upper case
-           "v1.1." + std::string(63, 'a') + "g {}",     // not hex
+           std::string("v"),
+           std::string("v1"),
+           std::string("v1."),
+           std::string("v1.."),
+           std::string("v2.1.") + mac + " {}",
+           "v1..." + mac + " {}",                     // empty ts
+           "v1.01." + mac + " {}",                    // leading zero
+           "v1.-1." + mac + " {}",                    // sign
+           "v1.+1." + mac + " {}",                    // sign
+           "v1.1 ." + mac + " {}",                    // space
+           "v1.99999999999999999999." + mac + " {}",  // 20 digits
+           "v1.9223372036854775808." + mac + " {}",   // INT64_MAX + 1
+           "v1.1." + mac.substr(1) + " {}",           // 63 hex
+           "v1.1." + mac + "a {}",                    // 65 hex
+           "v1.1." + mac,                             // no space
+           "v1.1." + std::string(64, 'A') + " {}",    // upper case
+           "v1.1." + std::string(63, 'a') + "g {}",   // not hex
            "v1.1." + mac + "\t{}",
        }) {
     EXPECT_EQ(refusal(a, kNotify, w), RelayRefusal::malformed) << w;

@@ -3,11 +3,10 @@
 // and what it refuses.
 #include "cluster/relay_message.hpp"
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <string>
 #include <vector>
 
@@ -19,7 +18,9 @@ using frontmcp::Error;
 using frontmcp::metrics::RelayRefusal;
 using relay::Type;
 
-json::value body() { return json::parse(R"({"jsonrpc":"2.0","method":"notifications/message","params":{"a":[1,2]}})"); }
+json::value body() {
+  return json::parse(R"({"jsonrpc":"2.0","method":"notifications/message","params":{"a":[1,2]}})");
+}
 const std::string kBody = R"({"jsonrpc":"2.0","method":"notifications/message","params":{"a":[1,2]}})";
 
 struct Case {

@@ -1,13 +1,12 @@
 // Result<T>, Error, Status, log levels and Handler<R, A...>.
+#include <gtest/gtest.h>
+
+#include <boost/json/object.hpp>
 #include <frontmcp/context.hpp>
 #include <frontmcp/handler.hpp>
 #include <frontmcp/log_level.hpp>
 #include <frontmcp/options.hpp>
 #include <frontmcp/result.hpp>
-
-#include <boost/json/object.hpp>
-#include <gtest/gtest.h>
-
 #include <memory>
 #include <stdexcept>
 #include <string>

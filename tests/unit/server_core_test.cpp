@@ -1,6 +1,5 @@
 // ServerCore wiring, node ids and the loopback test behind DNS-rebinding protection.
 #include "core/server_core.hpp"
-#include "http/http_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,19 +7,21 @@
 #include <optional>
 #include <string>
 
+#include "http/http_server.hpp"
+
 namespace {
 
 using namespace frontmcp;
-using http::is_loopback_host;
 using core::resolve_node_id;
+using http::is_loopback_host;
 
 TEST(ServerCore, LoopbackHosts) {
   for (const char* h : {"localhost", "LocalHost", "127.0.0.1", "127.1.2.3", "::1", "[::1]"}) {
     EXPECT_TRUE(is_loopback_host(h)) << h;
   }
-  for (const char* h : {"0.0.0.0", "example.com", "10.0.0.1", "", "::", "128.0.0.1", "localhost.evil.com",
-                        "127.0.0.1.evil.example.com", "127.0.0.1evil.example.com", "[::1].evil.example.com",
-                        "[::1]evil", "127.evil", "localhostx"}) {
+  for (const char* h :
+       {"0.0.0.0", "example.com", "10.0.0.1", "", "::", "128.0.0.1", "localhost.evil.com", "127.0.0.1.evil.example.com",
+        "127.0.0.1evil.example.com", "[::1].evil.example.com", "[::1]evil", "127.evil", "localhostx"}) {
     EXPECT_FALSE(is_loopback_host(h)) << h;
   }
 }

@@ -1,24 +1,25 @@
 // Session, SessionManager and SessionState.
-#include "session/message_bus.hpp"
 #include "session/session.hpp"
-#include "session/session_manager.hpp"
-#include "session/session_state.hpp"
-#include "util/async_event.hpp"
-#include "test_util.hpp"
+
+#include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <exception>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+
+#include "session/message_bus.hpp"
+#include "session/session_manager.hpp"
+#include "session/session_state.hpp"
+#include "test_util.hpp"
+#include "util/async_event.hpp"
 
 namespace {
 
@@ -36,7 +37,6 @@ std::vector<std::string> ids(const std::vector<std::shared_ptr<Session>>& list) 
   for (const auto& s : list) out.push_back(s->id());
   return out;
 }
-
 
 class SessionManagerTest : public ::testing::Test {
  protected:
@@ -438,14 +438,13 @@ TEST(SessionState, CorruptInputIsAnError) {
     EXPECT_NE(r.error().message.find("corrupt session record"), std::string::npos) << r.error().message;
   }
   // Wrong types.
-  for (auto [key, bad] : std::vector<std::pair<const char*, json::value>>{
-           {"id", json::value(5)},
-           {"initialized", json::value("yes")},
-           {"clientInfo", json::value(json::array{})},
-           {"subscriptions", json::value("file:///a")},
-           {"epoch", json::value("5")},
-           {"epoch", json::value(-1)},
-           {"logLevel", json::value(3)}}) {
+  for (auto [key, bad] : std::vector<std::pair<const char*, json::value>>{{"id", json::value(5)},
+                                                                          {"initialized", json::value("yes")},
+                                                                          {"clientInfo", json::value(json::array{})},
+                                                                          {"subscriptions", json::value("file:///a")},
+                                                                          {"epoch", json::value("5")},
+                                                                          {"epoch", json::value(-1)},
+                                                                          {"logLevel", json::value(3)}}) {
     json::object o = good;
     o[key] = bad;
     auto r = SessionState::from_json(o);

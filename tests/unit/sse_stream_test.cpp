@@ -1,14 +1,14 @@
 // SseStream: one logical SSE stream of a session (sequence numbers, writer attach,
 // finish/disconnect, event ids).
-#include "session/stream.hpp"
-
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "session/stream.hpp"
 
 namespace {
 
@@ -259,9 +259,27 @@ TEST(ParseEventId, RoundTripsEventId) {
 }
 
 TEST(ParseEventId, Invalid) {
-  for (const char* id : {"", "_", "1_", "_1", "1", "17", "a_1", "1_b", "1_2_3", "1__2", "-1_2", "1_-2", "+1_2",
-                         " 1_2", "1_2 ", "1 _2", "0x1_2", "18446744073709551616_1", "1_18446744073709551616",
-                         "1.5_2", "1-2"}) {
+  for (const char* id : {"",
+                         "_",
+                         "1_",
+                         "_1",
+                         "1",
+                         "17",
+                         "a_1",
+                         "1_b",
+                         "1_2_3",
+                         "1__2",
+                         "-1_2",
+                         "1_-2",
+                         "+1_2",
+                         " 1_2",
+                         "1_2 ",
+                         "1 _2",
+                         "0x1_2",
+                         "18446744073709551616_1",
+                         "1_18446744073709551616",
+                         "1.5_2",
+                         "1-2"}) {
     std::uint64_t index = 0, seq = 0;
     EXPECT_FALSE(parse_event_id(id, index, seq)) << '"' << id << '"';
   }

@@ -1,13 +1,11 @@
 #pragma once
 // Helpers for running coroutines in unit tests: a fresh io_context, a bounded run, no
 // sockets and no threads.
-#include <frontmcp/context.hpp>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-
 #include <chrono>
 #include <exception>
+#include <frontmcp/context.hpp>
 #include <optional>
 #include <stdexcept>
 
@@ -23,8 +21,7 @@ Task<void> store_into(Task<T> task, std::optional<T>* out) {
 /// Spawns `task` on `ioc`; `*done` becomes true when it finished, `*error` holds what it
 /// threw. Works for any T (co_spawn itself needs a default-constructible T).
 template <class T>
-void spawn(boost::asio::io_context& ioc, Task<T> task, std::optional<T>* out, bool* done,
-           std::exception_ptr* error) {
+void spawn(boost::asio::io_context& ioc, Task<T> task, std::optional<T>* out, bool* done, std::exception_ptr* error) {
   boost::asio::co_spawn(ioc, store_into(std::move(task), out), [done, error](std::exception_ptr e) {
     *done = true;
     *error = e;

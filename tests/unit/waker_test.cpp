@@ -1,14 +1,14 @@
 // util::Waker: level-triggered wake-ups (a notify that finds no wait pending is kept).
-#include "util/async_event.hpp"
+#include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <optional>
+
+#include "util/async_event.hpp"
 
 namespace net = boost::asio;
 using frontmcp::util::Waker;
@@ -22,7 +22,8 @@ net::awaitable<void> wait_once(std::shared_ptr<Waker> waker, Waker::Clock::durat
   *out = co_await waker->wait_for(timeout);
 }
 
-std::optional<bool> run_wait(net::io_context& ioc, const std::shared_ptr<Waker>& waker, Waker::Clock::duration timeout) {
+std::optional<bool> run_wait(net::io_context& ioc, const std::shared_ptr<Waker>& waker,
+                             Waker::Clock::duration timeout) {
   std::optional<bool> result;
   net::co_spawn(ioc, wait_once(waker, timeout, &result), net::detached);
   ioc.run();
