@@ -178,3 +178,29 @@ TEST_F(Modern, SessionGenerationStillWorksBesideIt) {
 }
 
 }  // namespace
+
+namespace {
+
+/// A server that lets the browser origin kApp call it.
+constexpr const char* kApp = "http://app.example.com";
+ServerSetup cors_setup() {
+  ServerSetup s;
+  s.options.http.cors_allowed_origins = {kApp};
+  s.options.http.allowed_origins = {kApp};
+  return s;
+}
+
+TEST(ModernCors, PreflightAllowsTheModernHeaders) {
+  InProcessServer server(cors_setup());
+  Fields f{{"Origin", kApp},
+           {"Access-Control-Request-Method", "POST"},
+           {"Access-Control-Request-Headers", "content-type, mcp-method, mcp-name"}};
+  auto r = request(server.port(), verb::options, "/mcp", {}, f);
+  ASSERT_EQ(r.status, 204) << r.body;
+  auto allowed = r.header("Access-Control-Allow-Headers");
+  for (const char* h : {"Mcp-Method", "Mcp-Name", "MCP-Protocol-Version", "Mcp-Session-Id"}) {
+    EXPECT_NE(allowed.find(h), std::string::npos) << h << " in " << allowed;
+  }
+}
+
+}  // namespace
