@@ -206,7 +206,8 @@ std::optional<Reply> plan_route(Exchange& ex, const Site::Handler*& handler) {
       Headers preflight = header_list("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
       preflight.emplace_back(
           "Access-Control-Allow-Headers",
-          "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID");
+          "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Mcp-Method, "
+          "Mcp-Name");
       preflight.emplace_back("Access-Control-Max-Age", "600");
       return Reply{status::no_content, {}, {}, std::move(preflight)};
     }

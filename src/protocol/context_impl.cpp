@@ -35,16 +35,25 @@ using session::Session;
 
 ContextImpl::ContextImpl(Dispatcher& d, std::shared_ptr<Session> s, std::shared_ptr<session::Outbound> out,
                          json::value request_id, json::value progress_token,
-                         std::shared_ptr<session::InFlight> inflight)
+                         std::shared_ptr<session::InFlight> inflight, const modern::Envelope* modern)
     : dispatcher_(d),
       session_(std::move(s)),
       out_(std::move(out)),
       request_id_(std::move(request_id)),
       progress_token_(std::move(progress_token)),
       inflight_(std::move(inflight)),
-      protocol_version_(session_ ? session_->protocol_version() : std::string(kLatestVersion)) {}
+      modern_(modern),
+      protocol_version_(session_  ? session_->protocol_version()
+                        : modern_ ? modern_->protocol_version
+                                  : std::string(kLatestVersion)) {}
 
 const session::SessionState& ContextImpl::snapshot() const {
+  if (!state_ && modern_) {
+    // What the modern request's _meta says of its client, in place of a session's state.
+    state_ = std::make_unique<session::SessionState>();
+    state_->client_capabilities = modern_->client_capabilities;
+    state_->client_info = modern_->client_info;
+  }
   if (!state_) state_ = std::make_unique<session::SessionState>(session_ ? session_->state() : session::SessionState{});
   return *state_;
 }
@@ -103,6 +112,10 @@ void ContextImpl::log(LogLevel level, json::value data, std::string_view logger)
   if (session_) {
     auto min = session_->log_level();
     if (min && level < *min) return;
+  } else if (modern_) {
+    // MCP 2026-07-28: notifications/message only for a request whose _meta asks for a
+    // level, at or above it.
+    if (!modern_->log_level || level < *modern_->log_level) return;
   }
   json::object p{{"level", to_string(level)}, {"data", std::move(data)}};
   if (!logger.empty()) p["logger"] = logger;

@@ -3,6 +3,7 @@
 #include <frontmcp/context.hpp>
 #include <memory>
 
+#include "protocol/modern.hpp"
 #include "session/session.hpp"
 
 namespace frontmcp::protocol {
@@ -16,7 +17,8 @@ void non_finite_refused(std::string_view what);
 class ContextImpl final : public Context {
  public:
   ContextImpl(Dispatcher& d, std::shared_ptr<session::Session> s, std::shared_ptr<session::Outbound> out,
-              json::value request_id, json::value progress_token, std::shared_ptr<session::InFlight> inflight);
+              json::value request_id, json::value progress_token, std::shared_ptr<session::InFlight> inflight,
+              const modern::Envelope* modern = nullptr);
 
   std::string_view session_id() const override;
   std::string_view node_id() const override;
@@ -33,6 +35,8 @@ class ContextImpl final : public Context {
   void close_sse_stream() override { out_->disconnect(); }
 
   const std::shared_ptr<session::Session>& session() const noexcept { return session_; }
+  /// The envelope of a modern (MCP 2026-07-28) request; null in a session.
+  const modern::Envelope* modern() const noexcept { return modern_; }
 
  private:
   /// Sends `msg` unless it holds a NaN or an infinity (then logs, see has_non_finite).
@@ -44,6 +48,7 @@ class ContextImpl final : public Context {
   json::value request_id_;
   json::value progress_token_;
   std::shared_ptr<session::InFlight> inflight_;
+  const modern::Envelope* modern_;
   const session::SessionState& snapshot() const;
   // Copied on first use only; behind a pointer because a ContextImpl lives in the
   // request's coroutine frame, which stays small enough for Asio to recycle.

@@ -37,6 +37,25 @@ json::object Dispatcher::capabilities() const {
   return caps;
 }
 
+bool Dispatcher::has_completion() const {
+  return registry_.has_completion();
+}
+
+json::value Dispatcher::discover() const {
+  json::object result{{"supportedVersions", json::array{json::string(modern::kVersion)}},
+                      {"capabilities", capabilities()}};
+  if (!options_.info.instructions.empty()) result["instructions"] = options_.info.instructions;
+  return result;
+}
+
+void Dispatcher::decorate(std::string_view method, Result<json::value>& r) const {
+  if (!r || !r->is_object()) return;
+  const auto& si = options_.info;
+  json::object server_info{{"name", si.name}, {"version", si.version}};
+  if (!si.title.empty()) server_info["title"] = si.title;
+  modern::decorate_result(method, r->get_object(), server_info);
+}
+
 Result<json::object> Dispatcher::initialize(Session& s, const json::object* params) {
   const auto started = std::chrono::steady_clock::now();
   auto r = initialize_session(s, params);
@@ -90,7 +109,8 @@ void Dispatcher::request_served(std::string_view method, const json::value& id, 
 }
 
 Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Session> session, json::value msg,
-                                                            std::shared_ptr<session::Outbound> out) {
+                                                            std::shared_ptr<session::Outbound> out,
+                                                            const modern::Envelope* modern) {
   auto cm = classify(msg);
   if (!cm || cm->kind != MessageKind::request) {
     co_return make_error(nullptr, cm ? Error{errc::kInvalidRequest, "not a request", {}} : cm.error());
@@ -110,7 +130,7 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
     session->touch();
     inflight = session->begin_request(key);
   }
-  ContextImpl ctx(*this, session, out, id, std::move(token), inflight);
+  ContextImpl ctx(*this, session, out, id, std::move(token), inflight, modern);
   Result<json::value> r = Error::internal("unreachable");
   try {
     r = co_await call(m.method, ctx, params);
@@ -124,7 +144,15 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
   if (session) session->end_request(key);
   request_served(m.method, id, session.get(), r, std::chrono::steady_clock::now() - started);
   if (ctx.cancelled()) co_return std::nullopt;
+  if (modern) decorate(m.method, r);
   co_return respond(m.method, id, std::move(r));
+}
+
+Task<void> Dispatcher::serve_modern(Dispatcher& d, std::shared_ptr<modern::Envelope> envelope, json::value msg,
+                                    std::shared_ptr<session::SseStream> stream) {
+  auto response = co_await d.handle_request(nullptr, std::move(msg), stream, envelope.get());
+  if (response) stream->send_response(*response);
+  stream->finish();
 }
 
 // Outside handle_request, like request_served.
@@ -168,6 +196,8 @@ Task<Result<json::value>> Dispatcher::call(std::string_view method, ContextImpl&
   using registry::ListKind;
   if (method == "tools/call") co_return co_await tools_call(ctx, params);
   if (method == "ping") co_return json::value(json::object{});
+  // The modern methods reach here only from a modern request (modern::check_request).
+  if (method == "server/discover" && ctx.modern()) co_return discover();
   if (method == "tools/list") co_return registry_.list(ListKind::tools, params.if_contains("cursor"));
   if (method == "resources/list") co_return registry_.list(ListKind::resources, params.if_contains("cursor"));
   if (method == "resources/templates/list") {
@@ -233,7 +263,9 @@ Task<Result<json::value>> Dispatcher::resources_read(ContextImpl& ctx, const jso
   } else {
     UriVariables vars;
     auto tpl = registry_.match_template(uri, vars);
-    if (!tpl) co_return Error{errc::kResourceNotFound, "Resource not found", json::object{{"uri", uri}}};
+    // MCP 2026-07-28 replaced -32002 (which it forbids) by -32602.
+    int code = ctx.modern() ? errc::kInvalidParams : errc::kResourceNotFound;
+    if (!tpl) co_return Error{code, "Resource not found", json::object{{"uri", uri}}};
     r = co_await invoke<std::vector<ResourceContents>, Context&, const std::string&, const UriVariables&>(
         tpl->def.reader, ctx, uri, vars);
   }

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "protocol/jsonrpc.hpp"
+#include "protocol/modern.hpp"
 #include "registry/registry.hpp"
 #include "session/directory.hpp"
 #include "session/message_bus.hpp"
@@ -62,8 +63,19 @@ class Dispatcher {
 
   /// Serves one request (a classified Message of kind request, owned by `msg`).
   /// Returns its response, or nullopt when the client cancelled it (no response is sent).
+  /// `modern`: a request of the stateless generation (MCP 2026-07-28, no session), which
+  /// passed modern::check_request; it must outlive the call. Its result is decorated
+  /// (modern::decorate_result), server/discover is served, and a missing resource is
+  /// -32602.
   Task<std::optional<json::value>> handle_request(std::shared_ptr<session::Session> session, json::value msg,
-                                                  std::shared_ptr<session::Outbound> out);
+                                                  std::shared_ptr<session::Outbound> out,
+                                                  const modern::Envelope* modern = nullptr);
+  /// A modern request run as its own task (co_spawn): its response goes to `stream`, which
+  /// then finishes.
+  static Task<void> serve_modern(Dispatcher& d, std::shared_ptr<modern::Envelope> envelope, json::value msg,
+                                 std::shared_ptr<session::SseStream> stream);
+  /// True when a completion handler is registered (completion/complete exists).
+  bool has_completion() const;
   /// True when serving `m` cannot suspend: the method is built in, or its user handler is
   /// a plain function. Such a request can run inline on the connection (no spawn), since
   /// it can neither wait for the client nor need its stream pumped while it runs.
@@ -87,6 +99,10 @@ class Dispatcher {
 
  private:
   json::object capabilities() const;
+  /// server/discover (MCP 2026-07-28): the modern versions, the capabilities, instructions.
+  json::value discover() const;
+  /// The modern result of a request (resultType, serverInfo, cache hints).
+  void decorate(std::string_view method, Result<json::value>& r) const;
   void request_served(std::string_view method, const json::value& id, const session::Session* session,
                       const Result<json::value>& r, std::chrono::steady_clock::duration took);
   /// The response message for a handler's outcome (an internal error if it holds a NaN or

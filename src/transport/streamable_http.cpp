@@ -372,6 +372,11 @@ net::awaitable<bool> answer_spawned(Deps& deps, Exchange& ex, const std::shared_
 net::awaitable<http::Answer> handle_post(Deps& deps, Exchange& ex) {
   PostBody post;
   std::optional<http::Reply> reply = read_post(deps, ex, post);
+  // MCP 2026-07-28 beside the session generation on the same path: a modern POST never
+  // touches Mcp-Session-Id or the session directory (modern_http.cpp).
+  if (!reply) {
+    if (auto modern = co_await serve_if_modern(deps, ex, post.in)) co_return std::move(*modern);
+  }
   if (!reply && post.has_init) co_return http::Answer::written(co_await handle_initialize(deps, ex, post));
   std::shared_ptr<session::Session> session;
   if (!reply) {

@@ -62,4 +62,9 @@ struct Inbound {
 };
 Result<Inbound> read_messages(std::string_view body, std::size_t max_batch);
 
+/// A POST body of the stateless generation (MCP 2026-07-28; protocol::modern::classify_era)
+/// answered without a session (modern_http.cpp); nullopt for a POST of the session
+/// generation, which the caller serves.
+net::awaitable<std::optional<http::Answer>> serve_if_modern(Deps& deps, Exchange& ex, Inbound& in);
+
 }  // namespace frontmcp::transport

@@ -1,0 +1,210 @@
+// MCP 2026-07-28 request checks (modern.hpp). The order is the spec's (and the issue's):
+// a request with several faults gets the error of the first rung it fails.
+#include "protocol/modern.hpp"
+
+#include <array>
+
+namespace frontmcp::protocol::modern {
+
+namespace {
+
+constexpr std::string_view kSentinelPrefix = "=?base64?";
+constexpr std::string_view kSentinelSuffix = "?=";
+
+/// Methods the stateless generation has (removed ones, initialize, ping, logging/setLevel,
+/// resources/subscribe, ... answer 404 -32601 like unknown ones).
+constexpr std::array<std::string_view, 8> kMethods = {"server/discover", "tools/list",     "tools/call",
+                                                      "resources/list",  "resources/read", "resources/templates/list",
+                                                      "prompts/list",    "prompts/get"};
+/// The results a client may cache (ttlMs, cacheScope).
+constexpr std::array<std::string_view, 6> kCacheable = {
+    "server/discover", "tools/list", "prompts/list", "resources/list", "resources/read", "resources/templates/list"};
+
+Refusal refuse(unsigned status, int code, std::string message, const json::value& id, json::value data = {}) {
+  return Refusal{status, code, std::move(message), std::move(data), id};
+}
+
+const json::object* meta_of(const json::object* params) {
+  if (!params) return nullptr;
+  auto m = params->if_contains("_meta");
+  return m && m->is_object() ? &m->get_object() : nullptr;
+}
+
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+int base64_digit(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+/// Canonical RFC 4648 base64 with padding (the SDK's rule); nullopt otherwise.
+std::optional<std::string> decode_base64(std::string_view in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(in.size() / 4 * 3);
+  for (std::size_t i = 0; i < in.size(); i += 4) {
+    bool last = i + 4 == in.size();
+    int pad = 0;
+    if (last && in[i + 3] == '=') pad = in[i + 2] == '=' ? 2 : 1;
+    std::uint32_t acc = 0;
+    for (std::size_t k = 0; k < 4; ++k) {
+      int d = k >= 4 - static_cast<std::size_t>(pad) ? 0 : base64_digit(in[i + k]);
+      if (d < 0) return std::nullopt;
+      acc = (acc << 6) | static_cast<std::uint32_t>(d);
+    }
+    out.push_back(static_cast<char>((acc >> 16) & 0xFF));
+    if (pad < 2) out.push_back(static_cast<char>((acc >> 8) & 0xFF));
+    if (pad < 1) out.push_back(static_cast<char>(acc & 0xFF));
+  }
+  return out;
+}
+
+/// The body value Mcp-Name must equal (nullptr when the method has none).
+const json::value* name_in_body(const Message& m) {
+  if (!m.params) return nullptr;
+  if (m.method == "tools/call" || m.method == "prompts/get") return m.params->if_contains("name");
+  if (m.method == "resources/read") return m.params->if_contains("uri");
+  return nullptr;
+}
+
+/// Checks one standard header against its body value; a refusal when they differ.
+std::optional<Refusal> check_header(const HeaderLookup& header, std::string_view name, std::string_view body,
+                                    const json::value& id) {
+  auto raw = header(name);
+  if (!raw) {
+    return refuse(kBadRequest, kHeaderMismatch, "Header mismatch: required header " + std::string(name) + " is missing",
+                  id);
+  }
+  auto value = header_value(*raw);
+  if (!value) {
+    return refuse(kBadRequest, kHeaderMismatch,
+                  "Header mismatch: " + std::string(name) + " header has an invalid base64 value", id);
+  }
+  if (*value != body) {
+    return refuse(kBadRequest, kHeaderMismatch,
+                  "Header mismatch: " + std::string(name) + " header value '" + *value +
+                      "' does not match body value '" + std::string(body) + "'",
+                  id);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+json::value error_message(const Refusal& r) {
+  return make_error(r.id, Error{r.code, r.message, r.data});
+}
+
+bool is_modern_version(std::string_view v) noexcept {
+  return v >= kVersion;
+}
+
+bool has_claim(const json::object* params) noexcept {
+  auto meta = meta_of(params);
+  return meta && meta->contains(kMetaVersion);
+}
+
+std::variant<Era, Refusal> classify_era(const std::vector<Message>& msgs, bool is_batch,
+                                        std::string_view version_header) {
+  bool claim = false;
+  for (const auto& m : msgs) {
+    if ((m.kind == MessageKind::request || m.kind == MessageKind::notification) && has_claim(m.params)) claim = true;
+  }
+  bool modern_header = !version_header.empty() && is_modern_version(trim_ows(version_header));
+  if (is_batch && (claim || modern_header)) {
+    return refuse(kBadRequest, errc::kInvalidRequest,
+                  "Invalid Request: JSON-RPC batches are not allowed in protocol version " + std::string(kVersion),
+                  json::value());
+  }
+  if (msgs.size() != 1) return Era::legacy;
+  const auto& m = msgs[0];
+  if (m.kind != MessageKind::request && m.kind != MessageKind::notification) return Era::legacy;
+  return claim || modern_header ? Era::modern : Era::legacy;
+}
+
+bool known_method(std::string_view method, bool completions) noexcept {
+  for (auto k : kMethods) {
+    if (k == method) return true;
+  }
+  return completions && method == "completion/complete";
+}
+
+std::optional<std::string> header_value(std::string_view raw) {
+  auto v = trim_ows(raw);
+  if (v.size() >= kSentinelPrefix.size() + kSentinelSuffix.size() &&
+      v.substr(0, kSentinelPrefix.size()) == kSentinelPrefix &&
+      v.substr(v.size() - kSentinelSuffix.size()) == kSentinelSuffix) {
+    return decode_base64(v.substr(kSentinelPrefix.size(), v.size() - kSentinelPrefix.size() - kSentinelSuffix.size()));
+  }
+  return std::string(v);
+}
+
+std::variant<Envelope, Refusal> check_request(const Message& m, const HeaderLookup& header, bool completions) {
+  const json::value id = m.id ? *m.id : json::value();
+  // 1. The required _meta fields (-32602, HTTP 400).
+  auto meta = meta_of(m.params);
+  auto invalid = [&](std::string why) {
+    return refuse(kBadRequest, errc::kInvalidParams, "Invalid params: " + why, id);
+  };
+  if (!meta) return invalid("params._meta is required (the per-request protocol fields)");
+  Envelope env;
+  auto pv = meta->if_contains(kMetaVersion);
+  if (!pv || !pv->is_string()) return invalid("_meta[\"" + std::string(kMetaVersion) + "\"] must be a string");
+  env.protocol_version = std::string(pv->get_string());
+  auto caps = meta->if_contains(kMetaCapabilities);
+  if (!caps || !caps->is_object()) {
+    return invalid("_meta[\"" + std::string(kMetaCapabilities) + "\"] must be an object");
+  }
+  env.client_capabilities = caps->get_object();
+  if (auto info = meta->if_contains(kMetaClientInfo)) {
+    if (!info->is_object()) return invalid("_meta[\"" + std::string(kMetaClientInfo) + "\"] must be an object");
+    env.client_info = info->get_object();
+  }
+  if (auto lv = meta->if_contains(kMetaLogLevel)) {
+    auto level = lv->is_string() ? parse_log_level(lv->get_string()) : std::nullopt;
+    if (!level) return invalid("_meta[\"" + std::string(kMetaLogLevel) + "\"] is not a logging level");
+    env.log_level = level;
+  }
+  // 2. MCP-Protocol-Version equals _meta (-32020; a missing header too).
+  if (auto r = check_header(header, "MCP-Protocol-Version", env.protocol_version, id)) return std::move(*r);
+  // 3. A version this server serves (-32022).
+  if (env.protocol_version != kVersion) {
+    json::object data{{"supported", json::array{json::string(kVersion)}}, {"requested", env.protocol_version}};
+    return refuse(
+        kBadRequest, kUnsupportedProtocolVersion,
+        "Unsupported protocol version: " + env.protocol_version + " (supported: " + std::string(kVersion) + ")", id,
+        std::move(data));
+  }
+  // 4. A method of this generation (404 -32601).
+  if (!known_method(m.method, completions)) {
+    return refuse(kNotFound, errc::kMethodNotFound, "Method not found: " + std::string(m.method), id);
+  }
+  // 5. Mcp-Method equals the body's method (case-sensitive), Mcp-Name its name or uri.
+  if (auto r = check_header(header, "Mcp-Method", m.method, id)) return std::move(*r);
+  if (auto body = name_in_body(m); body && body->is_string()) {
+    if (auto r = check_header(header, "Mcp-Name", body->get_string(), id)) return std::move(*r);
+  }
+  return env;
+}
+
+void decorate_result(std::string_view method, json::object& result, const json::object& server_info) {
+  result["resultType"] = "complete";
+  auto& meta = result["_meta"];
+  if (!meta.is_object()) meta = json::object{};
+  meta.get_object()[kMetaServerInfo] = server_info;
+  for (auto c : kCacheable) {
+    if (c != method) continue;
+    if (!result.contains("ttlMs")) result["ttlMs"] = 0;
+    if (!result.contains("cacheScope")) result["cacheScope"] = "public";
+  }
+}
+
+}  // namespace frontmcp::protocol::modern

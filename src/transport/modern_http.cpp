@@ -1,0 +1,92 @@
+// Streamable HTTP, the stateless generation (MCP 2026-07-28): a POST that
+// modern::classify_era calls modern. No session, no Mcp-Session-Id, no event ids, no
+// priming event, no resumability: the request passes the modern checks
+// (modern::check_request), runs through the dispatcher without a session, and is answered
+// as JSON, or as SSE when its handler sends notifications (progress, log messages) first.
+// The session generation's POST, GET and DELETE are in streamable_http.cpp, unchanged.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "protocol/modern.hpp"
+#include "session/event_store.hpp"
+#include "transport/transports.hpp"
+#include "util/log.hpp"
+
+namespace frontmcp::transport {
+
+namespace bhttp = http::bhttp;
+using bhttp::status;
+using protocol::MessageKind;
+
+namespace {
+
+/// A modern request's stream is its own: not a session's, and read by nobody else.
+constexpr std::uint64_t kModernStreamIndex = 1;
+
+http::Reply refusal_reply(const protocol::modern::Refusal& r) {
+  return http::Reply{
+      static_cast<status>(r.status), json::serialize(protocol::modern::error_message(r)), "application/json", {}};
+}
+
+/// Waits until the request finishes or sends something other than its response (then
+/// the answer is SSE).
+net::awaitable<void> wait_for_decision(Deps& deps, Exchange& ex, session::SseStream& stream) {
+  auto waker = ex.waker;
+  if (!stream.attach([waker] { waker->notify(); })) co_return;
+  while (!stream.finished() && !stream.has_non_response()) {
+    co_await waker->wait_for(deps.options.http.sse_keepalive_interval);
+  }
+  stream.detach();
+}
+
+/// The request, served; answered as JSON when it sent nothing but its response.
+net::awaitable<bool> answer_modern(Deps& deps, Exchange& ex, std::shared_ptr<session::SseStream> stream) {
+  co_await wait_for_decision(deps, ex, *stream);
+  if (stream->finished() && !stream->has_non_response()) {
+    auto events = stream->read_after(0, stream->last_seq() + 1);
+    if (events.empty()) co_return co_await http::write_response(ex, status::accepted, {}, {}, {});
+    co_return co_await http::write_response(ex, status::ok, std::move(events.front().data), "application/json", {});
+  }
+  http::SseOptions opts;
+  opts.event_ids = false;  // no resumability in this generation
+  opts.priming_event = false;
+  co_return co_await http::pump_sse(ex, *stream, 0, opts, {});
+}
+
+net::awaitable<http::Answer> handle_modern_post(Deps& deps, Exchange& ex, Inbound& in) {
+  const auto& m = in.msgs.front();
+  // The stateless generation has no client-to-server notifications on HTTP: accepted,
+  // nothing to do.
+  if (m.kind == MessageKind::notification) co_return http::Answer::of(http::Reply{status::accepted, {}, {}, {}});
+  protocol::modern::HeaderLookup header = [&ex](std::string_view name) -> std::optional<std::string_view> {
+    auto it = ex.req.find(name);
+    if (it == ex.req.end()) return std::nullopt;
+    return std::string_view(it->value().data(), it->value().size());
+  };
+  auto checked = protocol::modern::check_request(m, header, deps.dispatcher.has_completion());
+  if (auto* refused = std::get_if<protocol::modern::Refusal>(&checked)) {
+    co_return http::Answer::of(refusal_reply(*refused));
+  }
+  auto envelope =
+      std::make_shared<protocol::modern::Envelope>(std::get<protocol::modern::Envelope>(std::move(checked)));
+  auto store = std::make_shared<session::MemoryEventStore>(session::event_limits(deps.options.session));
+  auto stream = std::make_shared<session::SseStream>(std::string(), kModernStreamIndex, std::move(store));
+  auto exec = co_await net::this_coro::executor;
+  net::co_spawn(exec,
+                protocol::Dispatcher::serve_modern(deps.dispatcher, std::move(envelope),
+                                                   std::move(in.parsed.messages.front()), stream),
+                util::LogEscaped{"modern request task"});
+  co_return http::Answer::written(co_await answer_modern(deps, ex, std::move(stream)));
+}
+
+}  // namespace
+
+net::awaitable<std::optional<http::Answer>> serve_if_modern(Deps& deps, Exchange& ex, Inbound& in) {
+  auto era = protocol::modern::classify_era(in.msgs, in.parsed.is_batch, http::header(ex.req, "MCP-Protocol-Version"));
+  if (auto* refused = std::get_if<protocol::modern::Refusal>(&era)) co_return http::Answer::of(refusal_reply(*refused));
+  if (std::get<protocol::modern::Era>(era) == protocol::modern::Era::legacy) co_return std::nullopt;
+  co_return co_await handle_modern_post(deps, ex, in);
+}
+
+}  // namespace frontmcp::transport

@@ -1,0 +1,206 @@
+// MCP 2026-07-28 (the stateless generation) on /mcp beside the session generation:
+// served without a session, in-process over loopback (harness.hpp).
+#include <gtest/gtest.h>
+
+#include <boost/json/serialize.hpp>
+
+#include "harness.hpp"
+
+namespace {
+
+using namespace frontmcp;
+using namespace frontmcp::test;
+using bhttp::verb;
+
+const char* const kServerInfoKey = "io.modelcontextprotocol/serverInfo";
+
+/// params._meta of a modern request (plus `more`).
+json::object envelope(json::object more = {}) {
+  json::object meta{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                    {"io.modelcontextprotocol/clientCapabilities", json::object{}},
+                    {"io.modelcontextprotocol/clientInfo", json::object{{"name", "t"}, {"version", "1"}}}};
+  for (auto& [k, v] : more) meta[k] = v;
+  return meta;
+}
+
+/// The headers of a modern POST of `method` (Mcp-Name when `name` is not empty).
+Fields modern_fields(std::string_view method, std::string name = {}) {
+  Fields f{{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", std::string(method)}};
+  if (!name.empty()) f.emplace_back("Mcp-Name", std::move(name));
+  return mcp_fields("", std::move(f));
+}
+
+Response post_modern(std::uint16_t port, std::int64_t id, std::string_view method, json::object params = {},
+                     std::string name = {}, json::object meta = envelope()) {
+  params["_meta"] = std::move(meta);
+  return request(port, verb::post, "/mcp", rpc(id, method, std::move(params)), modern_fields(method, std::move(name)));
+}
+
+void expect_complete(const json::value& result) {
+  EXPECT_EQ(result.at("resultType"), json::value("complete")) << result;
+  EXPECT_TRUE(result.at("_meta").at(kServerInfoKey).as_object().contains("name")) << result;
+  EXPECT_TRUE(result.at("_meta").at(kServerInfoKey).as_object().contains("version")) << result;
+}
+
+class Modern : public ::testing::Test {
+ protected:
+  InProcessServer server;
+  std::uint16_t port = server.port();
+};
+
+TEST_F(Modern, DiscoverAnswersWithoutASession) {
+  auto r = post_modern(port, 1, "server/discover");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("Content-Type"), "application/json");
+  EXPECT_FALSE(r.has_header("Mcp-Session-Id"));
+  auto msg = r.as_json();
+  EXPECT_EQ(msg.at("id"), json::value(1));
+  const auto& result = msg.at("result");
+  expect_complete(result);
+  EXPECT_EQ(json::serialize(result.at("supportedVersions")), R"(["2026-07-28"])");
+  EXPECT_TRUE(result.at("capabilities").as_object().contains("tools"));
+  EXPECT_EQ(result.at("ttlMs"), json::value(0));
+  EXPECT_EQ(result.at("cacheScope"), json::value("public"));
+  EXPECT_EQ(server.sessions.size(), 0u) << "a modern request makes no session";
+}
+
+TEST_F(Modern, ToolsListAndCallAreDecorated) {
+  auto list = post_modern(port, 2, "tools/list");
+  ASSERT_EQ(list.status, 200) << list.body;
+  auto lmsg = list.as_json();
+  const auto& lr = lmsg.at("result");
+  expect_complete(lr);
+  EXPECT_EQ(lr.at("ttlMs"), json::value(0));
+  EXPECT_EQ(lr.at("tools").at(0).at("name"), json::value(kEcho));  // registration order
+  json::object params{{"name", kEcho}, {"arguments", json::object{{"text", "hi"}}}};
+  auto call = post_modern(port, 3, "tools/call", params, kEcho);
+  ASSERT_EQ(call.status, 200) << call.body;
+  auto cmsg = call.as_json();
+  const auto& cr = cmsg.at("result");
+  expect_complete(cr);
+  EXPECT_FALSE(cr.as_object().contains("ttlMs"));
+  EXPECT_EQ(cr.at("content").at(0).at("text"), json::value("hi"));
+  EXPECT_EQ(server.runs(kEcho), 1);
+}
+
+TEST_F(Modern, SessionIdHeaderIsIgnored) {
+  Fields f = modern_fields("tools/list");
+  f.emplace_back("Mcp-Session-Id", "no-such-session");
+  json::object params{{"_meta", envelope()}};
+  auto r = request(port, verb::post, "/mcp", rpc(4, "tools/list", params), f);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(r.has_header("Mcp-Session-Id"));
+}
+
+TEST_F(Modern, RefusalsEchoTheIdWithTheirStatus) {
+  // No _meta (conformance id 101).
+  auto r = request(port, verb::post, "/mcp", rpc(101, "server/discover"), modern_fields("server/discover"));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.error_code(), -32602);
+  EXPECT_EQ(r.as_json().at("id"), json::value(101));
+  // A removed method (conformance id 500).
+  auto ping = post_modern(port, 500, "ping");
+  EXPECT_EQ(ping.status, 404) << ping.body;
+  EXPECT_EQ(ping.error_code(), -32601);
+  EXPECT_EQ(ping.as_json().at("id"), json::value(500));
+  // Mcp-Name that does not match.
+  json::object params{{"name", kEcho}};
+  auto name = post_modern(port, 5, "tools/call", params, "other");
+  EXPECT_EQ(name.status, 400) << name.body;
+  EXPECT_EQ(name.error_code(), -32020);
+  // A modern initialize is not the session handshake.
+  auto init = post_modern(port, 6, "initialize");
+  EXPECT_EQ(init.status, 404) << init.body;
+  EXPECT_EQ(server.sessions.size(), 0u);
+}
+
+TEST_F(Modern, BatchWithAModernElementIsRefused) {
+  json::object params{{"_meta", envelope()}};
+  std::string body = "[" + rpc(1, "tools/list", params) + "," + rpc(2, "tools/list") + "]";
+  auto r = request(port, verb::post, "/mcp", body, mcp_fields(""));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.error_code(), -32600);
+}
+
+TEST_F(Modern, MissingResourceIsInvalidParamsWithItsUri) {
+  json::object params{{"uri", "test://missing"}};
+  auto r = post_modern(port, 7, "resources/read", params, "test://missing");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto msg = r.as_json();
+  EXPECT_EQ(msg.at("error").at("code"), json::value(-32602)) << msg;
+  EXPECT_EQ(msg.at("error").at("data").at("uri"), json::value("test://missing"));
+}
+
+TEST_F(Modern, NotificationIsAccepted) {
+  json::object params{{"_meta", envelope()}};
+  auto r = request(port, verb::post, "/mcp", notification("notifications/initialized", params),
+                   modern_fields("notifications/initialized"));
+  EXPECT_EQ(r.status, 202) << r.body;
+}
+
+TEST_F(Modern, LogMessagesOnlyWithALogLevel) {
+  json::object params{{"name", kLogThenAnswer}};
+  // No logLevel in _meta: no notifications/message, a plain JSON answer.
+  auto quiet = post_modern(port, 8, "tools/call", params, kLogThenAnswer);
+  ASSERT_EQ(quiet.status, 200) << quiet.body;
+  EXPECT_EQ(quiet.header("Content-Type"), "application/json");
+  expect_complete(quiet.as_json().at("result"));
+  // A level above the message's: still none.
+  auto above = post_modern(port, 9, "tools/call", params, kLogThenAnswer,
+                           envelope(json::object{{"io.modelcontextprotocol/logLevel", "error"}}));
+  EXPECT_EQ(above.header("Content-Type"), "application/json") << above.body;
+  // At the message's level: SSE with the notification, then the decorated result; no event
+  // ids and no priming event.
+  auto loud = post_modern(port, 10, "tools/call", params, kLogThenAnswer,
+                          envelope(json::object{{"io.modelcontextprotocol/logLevel", "info"}}));
+  ASSERT_EQ(loud.status, 200) << loud.body;
+  EXPECT_EQ(loud.header("Content-Type"), "text/event-stream");
+  EXPECT_EQ(loud.body.find("id:"), std::string::npos) << loud.body;
+  auto msgs = loud.sse_messages();
+  ASSERT_EQ(msgs.size(), 2u) << loud.body;
+  EXPECT_EQ(msgs[0].at("method"), json::value("notifications/message"));
+  EXPECT_EQ(msgs[1].at("id"), json::value(10));
+  expect_complete(msgs[1].at("result"));
+  EXPECT_FALSE(loud.has_header("Mcp-Session-Id"));
+}
+
+TEST_F(Modern, SessionGenerationStillWorksBesideIt) {
+  auto init = initialize(port);
+  ASSERT_EQ(init.status, 200) << init.body;
+  auto sid = init.header("Mcp-Session-Id");
+  ASSERT_FALSE(sid.empty());
+  auto r = post_mcp(port, sid, rpc(2, "tools/list"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(r.as_json().at("result").as_object().contains("resultType"));
+  // server/discover is not a method of the session generation.
+  auto d = post_mcp(port, sid, rpc(3, "server/discover"));
+  EXPECT_EQ(d.as_json().at("error").at("code"), json::value(-32601)) << d.body;
+}
+
+}  // namespace
+
+namespace {
+
+/// A server that lets the browser origin kApp call it.
+constexpr const char* kApp = "http://app.example.com";
+ServerSetup cors_setup() {
+  ServerSetup s;
+  s.options.http.cors_allowed_origins = {kApp};
+  s.options.http.allowed_origins = {kApp};
+  return s;
+}
+
+TEST(ModernCors, PreflightAllowsTheModernHeaders) {
+  InProcessServer server(cors_setup());
+  Fields f{{"Origin", kApp},
+           {"Access-Control-Request-Method", "POST"},
+           {"Access-Control-Request-Headers", "content-type, mcp-method, mcp-name"}};
+  auto r = request(server.port(), verb::options, "/mcp", {}, f);
+  ASSERT_EQ(r.status, 204) << r.body;
+  auto allowed = r.header("Access-Control-Allow-Headers");
+  for (const char* h : {"Mcp-Method", "Mcp-Name", "MCP-Protocol-Version", "Mcp-Session-Id"}) {
+    EXPECT_NE(allowed.find(h), std::string::npos) << h << " in " << allowed;
+  }
+}
+
+}  // namespace
