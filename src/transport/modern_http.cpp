@@ -82,11 +82,15 @@ net::awaitable<http::Answer> handle_modern_post(Deps& deps, Exchange& ex, Inboun
 
 }  // namespace
 
-net::awaitable<std::optional<http::Answer>> serve_if_modern(Deps& deps, Exchange& ex, Inbound& in) {
+std::optional<http::Reply> classify_post(const Exchange& ex, const Inbound& in, bool& modern) {
   auto era = protocol::modern::classify_era(in.msgs, in.parsed.is_batch, http::header(ex.req, "MCP-Protocol-Version"));
-  if (auto* refused = std::get_if<protocol::modern::Refusal>(&era)) co_return http::Answer::of(refusal_reply(*refused));
-  if (std::get<protocol::modern::Era>(era) == protocol::modern::Era::legacy) co_return std::nullopt;
-  co_return co_await handle_modern_post(deps, ex, in);
+  if (auto* refused = std::get_if<protocol::modern::Refusal>(&era)) return refusal_reply(*refused);
+  modern = std::get<protocol::modern::Era>(era) == protocol::modern::Era::modern;
+  return std::nullopt;
+}
+
+net::awaitable<http::Answer> handle_modern(Deps& deps, Exchange& ex, Inbound& in) {
+  return handle_modern_post(deps, ex, in);
 }
 
 }  // namespace frontmcp::transport

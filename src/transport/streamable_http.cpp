@@ -374,9 +374,9 @@ net::awaitable<http::Answer> handle_post(Deps& deps, Exchange& ex) {
   std::optional<http::Reply> reply = read_post(deps, ex, post);
   // MCP 2026-07-28 beside the session generation on the same path: a modern POST never
   // touches Mcp-Session-Id or the session directory (modern_http.cpp).
-  if (!reply) {
-    if (auto modern = co_await serve_if_modern(deps, ex, post.in)) co_return std::move(*modern);
-  }
+  bool modern = false;
+  if (!reply) reply = classify_post(ex, post.in, modern);
+  if (modern) co_return co_await handle_modern(deps, ex, post.in);
   if (!reply && post.has_init) co_return http::Answer::written(co_await handle_initialize(deps, ex, post));
   std::shared_ptr<session::Session> session;
   if (!reply) {

@@ -62,9 +62,12 @@ struct Inbound {
 };
 Result<Inbound> read_messages(std::string_view body, std::size_t max_batch);
 
-/// A POST body of the stateless generation (MCP 2026-07-28; protocol::modern::classify_era)
-/// answered without a session (modern_http.cpp); nullopt for a POST of the session
-/// generation, which the caller serves.
-net::awaitable<std::optional<http::Answer>> serve_if_modern(Deps& deps, Exchange& ex, Inbound& in);
+/// Which generation a POST body is of (protocol::modern::classify_era; no I/O, so the
+/// session generation's hot path costs no coroutine for it): `modern` is set for the
+/// stateless one (MCP 2026-07-28); a reply when the body is refused (a batch with a modern
+/// request in it).
+std::optional<http::Reply> classify_post(const Exchange& ex, const Inbound& in, bool& modern);
+/// A POST of the stateless generation, answered without a session (modern_http.cpp).
+net::awaitable<http::Answer> handle_modern(Deps& deps, Exchange& ex, Inbound& in);
 
 }  // namespace frontmcp::transport
