@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Interleaved A/B of two frontmcp-server binaries, tools/call echo: server on CPU 0
+# (--threads 1), mcp_load on CPU 1. Usage: OLD=path NEW=path LOAD=path [CLIENTS_LIST="32 256"] [ROUNDS=3] bench/ab_compare.sh
+set -u
+: "${OLD:?path of the old frontmcp-server}" "${NEW:?path of the new frontmcp-server}" "${LOAD:?path of mcp_load}"
+run() {  # run BIN CLIENTS -> prints req/s
+  local out; out=$(mktemp)
+  taskset -c 0 "$1" --port 0 --threads 1 --log-level error --max-sessions 20000 > "$out" 2>/dev/null &
+  local pid=$!
+  local url=""
+  for _ in $(seq 1 100); do url=$(grep -o -m1 "http://[^ ]*/mcp" "$out" || true); [ -n "$url" ] && break; sleep 0.05; done
+  taskset -c 1 "$LOAD" --url "$url" --clients "$2" --duration-s 4 --warmup-s 1 --json 2>/dev/null | grep -o "\"throughput_rps\":[0-9.]*" | cut -d: -f2
+  kill -9 $pid; wait $pid 2>/dev/null; rm -f "$out"
+}
+for c in ${CLIENTS_LIST:-32 256}; do
+  for r in $(seq 1 ${ROUNDS:-3}); do
+    echo "clients=$c round=$r old=$(run $OLD $c) new=$(run $NEW $c)"
+  done
+done
