@@ -56,4 +56,14 @@ Result<Inbound> read_messages(std::string_view body, std::size_t max_batch) {
   return in;
 }
 
+net::awaitable<void> wait_for_decision(Deps& deps, Exchange& ex, session::SseStream& stream) {
+  auto waker = ex.waker;
+  if (!stream.attach([waker] { waker->notify(); })) co_return;
+  // Not cut short by a drain: the requests in flight finish and are answered (docs/ha.md).
+  while (!stream.finished() && !stream.has_non_response()) {
+    co_await waker->wait_for(deps.options.http.sse_keepalive_interval);
+  }
+  stream.detach();
+}
+
 }  // namespace frontmcp::transport

@@ -29,17 +29,6 @@ http::Reply refusal_reply(const protocol::modern::Refusal& r) {
       static_cast<status>(r.status), json::serialize(protocol::modern::error_message(r)), "application/json", {}};
 }
 
-/// Waits until the request finishes or sends something other than its response (then
-/// the answer is SSE).
-net::awaitable<void> wait_for_decision(Deps& deps, Exchange& ex, session::SseStream& stream) {
-  auto waker = ex.waker;
-  if (!stream.attach([waker] { waker->notify(); })) co_return;
-  while (!stream.finished() && !stream.has_non_response()) {
-    co_await waker->wait_for(deps.options.http.sse_keepalive_interval);
-  }
-  stream.detach();
-}
-
 /// The request, served; answered as JSON when it sent nothing but its response.
 net::awaitable<bool> answer_modern(Deps& deps, Exchange& ex, std::shared_ptr<session::SseStream> stream) {
   co_await wait_for_decision(deps, ex, *stream);

@@ -143,18 +143,6 @@ net::awaitable<Required> require_session(Deps& deps, Exchange& ex) {
   co_return out;
 }
 
-/// Waits until the POST's handlers either finish or send something other than their
-/// responses (automatic mode picks JSON or SSE from that).
-net::awaitable<void> wait_for_decision(Deps& deps, Exchange& ex, session::SseStream& stream) {
-  auto waker = ex.waker;
-  if (!stream.attach([waker] { waker->notify(); })) co_return;
-  // Not cut short by a drain: the requests in flight finish and are answered (docs/ha.md).
-  while (!stream.finished() && !stream.has_non_response()) {
-    co_await waker->wait_for(deps.options.http.sse_keepalive_interval);
-  }
-  stream.detach();
-}
-
 net::awaitable<bool> write_json_responses(Exchange& ex, session::SseStream& stream, bool batch, http::Headers extra) {
   auto events = stream.read_after(0, stream.last_seq() + 1);
   if (events.empty()) co_return co_await http::write_response(ex, status::accepted, {}, {}, std::move(extra));

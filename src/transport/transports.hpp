@@ -62,6 +62,11 @@ struct Inbound {
 };
 Result<Inbound> read_messages(std::string_view body, std::size_t max_batch);
 
+/// Waits until the requests answered on `stream` either finish or send something other than
+/// their responses: a POST is then answered as JSON, or as SSE (automatic response mode,
+/// and the stateless generation).
+net::awaitable<void> wait_for_decision(Deps& deps, Exchange& ex, session::SseStream& stream);
+
 /// Which generation a POST body is of (protocol::modern::classify_era; no I/O, so the
 /// session generation's hot path costs no coroutine for it): `modern` is set for the
 /// stateless one (MCP 2026-07-28); a reply when the body is refused (a batch with a modern
