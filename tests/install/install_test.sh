@@ -12,12 +12,43 @@ build_dir=$1
 src_dir=$2
 cxx=${3:-c++}
 work=$(mktemp -d)
-server_pid=""
+pids=()  # every process started here, killed on exit
 cleanup() {
-  [ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null || true
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# build_example NAME: configures and builds examples/NAME against the installed prefix.
+build_example() {
+  cmake -S "$src_dir/examples/$1" -B "$work/$1" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+    > "$work/$1.configure.log" || { cat "$work/$1.configure.log"; exit 1; }
+  cmake --build "$work/$1" -j2 > "$work/$1.build.log" || { cat "$work/$1.build.log"; exit 1; }
+}
+# start_server NAME CMD...: starts CMD, waits (at most 10 s) for its listening line; the URL
+# is left in $started_url.
+start_server() {
+  local name=$1 out="$work/$1.out"; shift
+  "$@" > "$out" 2> "$out.err" &
+  local pid=$!
+  pids+=("$pid")
+  started_url=""
+  for _ in $(seq 1 100); do
+    started_url=$(grep -o -m1 "http://[^ ]*/mcp" "$out" || true)
+    [ -n "$started_url" ] && return 0
+    kill -0 "$pid" 2>/dev/null || { cat "$out.err"; exit 1; }
+    sleep 0.1
+  done
+  echo "$name did not start"; cat "$out.err"; exit 1
+}
+# initialize URL BODY_FILE: an MCP initialize; prints the response headers.
+initialize() {
+  curl -s --max-time 5 -D - -o "$2" -X POST "$1" \
+    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+    -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"install-test","version":"1"}}}'
+}
+session_id() { awk -F': ' 'tolower($1)=="mcp-session-id"{print $2}' <<< "$1" | tr -d '\r'; }
 
 cmake --install "$build_dir" --prefix "$work/prefix" > "$work/install.log" || { cat "$work/install.log"; exit 1; }
 test -f "$work/prefix/lib/cmake/frontmcp/frontmcpConfig.cmake"
@@ -34,64 +65,34 @@ if nm "$core_lib" | grep -E " [UTtDdBb] (redis[A-Z]|SSL_|EVP_|HMAC|OPENSSL_|ERR_
   echo "the core library references hiredis or OpenSSL"; exit 1
 fi
 
-cmake -S "$src_dir/examples/hello_server" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache > "$work/configure.log" || { cat "$work/configure.log"; exit 1; }
-cmake --build "$work/build" -j2 > "$work/build.log" || { cat "$work/build.log"; exit 1; }
+# 2. The core only.
+build_example hello_server
+start_server hello_server "$work/hello_server/hello_server" 0
+url=$started_url
 
-"$work/build/hello_server" 0 > "$work/out" 2> "$work/err" &
-server_pid=$!
-url=""
-for _ in $(seq 1 100); do  # up to 10 s for the listening line
-  url=$(grep -o -m1 "http://[^ ]*/mcp" "$work/out" || true)
-  [ -n "$url" ] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/err"; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "hello_server did not start"; cat "$work/err"; exit 1; }
-
-headers=$(curl -s --max-time 5 -D - -o "$work/body" -X POST "$url" \
-  -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
-  -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"install-test","version":"1"}}}')
+headers=$(initialize "$url" "$work/body")
 grep -qi '^mcp-session-id:' <<< "$headers" || { echo "no session id"; echo "$headers"; exit 1; }
 grep -q '"name":"hello-server"' "$work/body" || { echo "unexpected body"; cat "$work/body"; exit 1; }
-sid=$(awk -F': ' 'tolower($1)=="mcp-session-id"{print $2}' <<< "$headers" | tr -d '\r')
+sid=$(session_id "$headers")
 body=$(curl -s --max-time 5 -X POST "$url" -H 'Content-Type: application/json' \
   -H 'Accept: application/json, text/event-stream' -H "Mcp-Session-Id: $sid" \
   -d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"greet","arguments":{"name":"Ada"}}}')
 grep -q 'Hello, Ada!' <<< "$body" || { echo "greet failed: $body"; exit 1; }
-if nm -C "$work/build/hello_server" | grep -ciE "frontmcp::(cluster|redis)|redisReader" | grep -qv '^0$'; then
+if nm -C "$work/hello_server/hello_server" | grep -ciE "frontmcp::(cluster|redis)|redisReader" | grep -qv '^0$'; then
   echo "hello_server (core only) links Redis code"; exit 1
 fi
-kill -9 "$server_pid"; server_pid=""
 
 # 3. The cluster component: two nodes, one Redis.
 redis_port=$(( 20000 + RANDOM % 20000 ))
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no > "$work/redis.log" 2>&1 &
-redis_pid=$!
-trap 'kill -9 $redis_pid ${node_a:-} ${node_b:-} 2>/dev/null || true; cleanup' EXIT
+pids+=("$!")
 for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
-cmake -S "$src_dir/examples/cluster_server" -B "$work/cbuild" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache > "$work/cconfigure.log" || { cat "$work/cconfigure.log"; exit 1; }
-cmake --build "$work/cbuild" -j2 > "$work/cbuild.log" || { cat "$work/cbuild.log"; exit 1; }
-start_node() {  # start_node NAME OUTFILE -> pid in $started_pid, URL in $started_url
-  "$work/cbuild/cluster_server" 0 "redis://127.0.0.1:$redis_port" "$1" > "$2" 2> "$2.err" &
-  started_pid=$!
-  started_url=""
-  for _ in $(seq 1 100); do
-    started_url=$(grep -o -m1 "http://[^ ]*/mcp" "$2" || true)
-    [ -n "$started_url" ] && break
-    kill -0 "$started_pid" 2>/dev/null || { cat "$2.err"; exit 1; }
-    sleep 0.1
-  done
-  [ -n "$started_url" ] || { echo "cluster_server $1 did not start"; cat "$2.err"; exit 1; }
-}
-start_node node-a "$work/a.out"; node_a=$started_pid; url_a=$started_url
-start_node node-b "$work/b.out"; node_b=$started_pid; url_b=$started_url
-headers=$(curl -s --max-time 5 -D - -o "$work/cbody" -X POST "$url_a" \
-  -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
-  -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"install-test","version":"1"}}}')
+build_example cluster_server
+start_server node-a "$work/cluster_server/cluster_server" 0 "redis://127.0.0.1:$redis_port" node-a; url_a=$started_url
+start_server node-b "$work/cluster_server/cluster_server" 0 "redis://127.0.0.1:$redis_port" node-b; url_b=$started_url
+headers=$(initialize "$url_a" "$work/cbody")
 grep -qi '^x-frontmcp-machine-id: node-a' <<< "$headers" || { echo "no machine id from node-a"; echo "$headers"; exit 1; }
-sid=$(awk -F': ' 'tolower($1)=="mcp-session-id"{print $2}' <<< "$headers" | tr -d '\r')
+sid=$(session_id "$headers")
 [ -n "$sid" ] || { echo "no session id from node-a"; echo "$headers"; exit 1; }
 body=$(curl -s --max-time 5 -X POST "$url_b" -H 'Content-Type: application/json' \
   -H 'Accept: application/json, text/event-stream' -H "Mcp-Session-Id: $sid" -H 'MCP-Protocol-Version: 2025-11-25' \
