@@ -202,6 +202,10 @@ void apply_file(const std::string& path, AppConfig& cfg) {
       o.ha.relay_secret = str(key, n);
     else if (key == "relayPreviousSecret")
       o.ha.relay_previous_secret = str(key, n);
+    else if (key == "requestStateSecret")
+      o.stateless.request_state_secret = str(key, n);
+    else if (key == "requestStatePreviousSecret")
+      o.stateless.request_state_previous_secret = str(key, n);
     else if (key == "logLevel")
       cfg.log_level = str(key, n);
     else if (key == "responseMode")
@@ -335,6 +339,8 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   if (auto v = env("FRONTMCP_AUTH_TOKEN")) cfg.auth_tokens = {AuthToken{v, {}}};
   if (auto v = env("FRONTMCP_RELAY_SECRET")) o.ha.relay_secret = v;
   if (auto v = env("FRONTMCP_RELAY_SECRET_PREVIOUS")) o.ha.relay_previous_secret = v;
+  if (auto v = env("FRONTMCP_REQUEST_STATE_SECRET")) o.stateless.request_state_secret = v;
+  if (auto v = env("FRONTMCP_REQUEST_STATE_SECRET_PREVIOUS")) o.stateless.request_state_previous_secret = v;
   if (auto v = env("MACHINE_ID")) o.node_id = v;  // beats the file; HOSTNAME only fills a gap
   if (o.node_id.empty()) {
     if (auto v = env("HOSTNAME")) o.node_id = v;
@@ -428,6 +434,21 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
     throw ConfigError(
         "HaConfigurationError: a previous relay secret is set without a current one "
         "(relaySecret / FRONTMCP_RELAY_SECRET / --relay-secret-file): the previous one only verifies");
+  }
+  // requestState secrets (multi-round-trip requests of MCP 2026-07-28; docs/protocol.md).
+  for (const auto* secret : {&o.stateless.request_state_secret, &o.stateless.request_state_previous_secret}) {
+    if (!secret->empty() && secret->size() < frontmcp::kRequestStateSecretMinBytes) {
+      throw ConfigError(
+          "a requestState secret (requestStateSecret / FRONTMCP_REQUEST_STATE_SECRET, or the previous "
+          "one) is " +
+          std::to_string(secret->size()) + " bytes long; it needs at least " +
+          std::to_string(frontmcp::kRequestStateSecretMinBytes) + " (e.g. `openssl rand -hex 32`)");
+    }
+  }
+  if (o.stateless.request_state_secret.empty() && !o.stateless.request_state_previous_secret.empty()) {
+    throw ConfigError(
+        "a previous requestState secret is set without a current one (requestStateSecret / "
+        "FRONTMCP_REQUEST_STATE_SECRET): the previous one only verifies");
   }
   static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
   if (std::find(kLevels.begin(), kLevels.end(), cfg.log_level) == kLevels.end()) {

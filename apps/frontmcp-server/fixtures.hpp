@@ -5,4 +5,6 @@ namespace frontmcp_server {
 /// The demo content: every fixture the official conformance suite expects, plus echo,
 /// touch_resource and whoami.
 void register_fixtures(frontmcp::Server& server);
+/// The multi-round-trip (MCP 2026-07-28) fixtures of the conformance suite (fixtures_mrtr.cpp).
+void add_mrtr_fixtures(frontmcp::Server& server);
 }  // namespace frontmcp_server

@@ -199,11 +199,36 @@ struct HaOptions {
 /// The core library (frontmcp::frontmcp) has no Redis code: standalone mode needs none.
 class SessionBackendFactory;
 
+/// The shortest accepted StatelessOptions::request_state_secret, in bytes.
+inline constexpr std::size_t kRequestStateSecretMinBytes = 32;
+
+/// The stateless generation (MCP 2026-07-28): multi-round-trip requests (docs/protocol.md).
+struct StatelessOptions {
+  /// HMAC-SHA256 key of requestState, the state a client carries from one round of a
+  /// request to the next (requestStateSecret; FRONTMCP_REQUEST_STATE_SECRET). Every node of
+  /// a cluster needs the same one, so that any node verifies any retry; at least
+  /// kRequestStateSecretMinBytes. Empty: derived from ha.relay_secret when that is set,
+  /// otherwise a random key per process (a retry that reaches another process, or this one
+  /// after a restart, is then refused with -32602 and the client starts over; logged as a
+  /// warning in distributed and serverless mode). Never logged.
+  std::string request_state_secret;
+  /// Rotation: also accepted when verifying, never used to seal.
+  std::string request_state_previous_secret;
+  /// How long a round's requestState stays valid.
+  std::chrono::seconds request_state_ttl{600};
+  /// The largest requestState sealed or accepted (it carries the answers of earlier
+  /// rounds); a round that would need more ends with -32603.
+  std::size_t max_request_state_bytes = 64 * 1024;
+  /// The most inputs one round may ask for (a handler asking in a loop stops here: -32603).
+  std::size_t max_input_requests = 32;
+};
+
 struct ServerOptions {
   ServerInfo info;
   HttpOptions http;
   SessionOptions session;
   HaOptions ha;
+  StatelessOptions stateless;
   DeploymentMode mode = DeploymentMode::standalone;
   ResponseMode response_mode = ResponseMode::automatic;
   /// Empty: --node-id > MACHINE_ID > HOSTNAME > random (see docs/configuration.md).

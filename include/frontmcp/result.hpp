@@ -31,6 +31,17 @@ inline constexpr int kResourceNotFound = -32002;
 /// implementation-defined range and unused by MCP (-32002 resource not found, -32020..-32022
 /// and -32042 are taken).
 inline constexpr int kRequestTimeout = -32003;
+/// MCP 2026-07-28: a header disagrees with the body (HeaderMismatchError).
+inline constexpr int kHeaderMismatch = -32020;
+/// MCP 2026-07-28: a handler needs a client capability the request did not declare
+/// (data.requiredCapabilities lists it, as a ClientCapabilities object); HTTP 400.
+inline constexpr int kMissingRequiredClientCapability = -32021;
+/// MCP 2026-07-28: the request's protocol version is not served (data.supported, .requested).
+inline constexpr int kUnsupportedProtocolVersion = -32022;
+/// Never sent: what Context::request returns on a stateless request whose input the
+/// client has not provided yet. The round then ends with resultType "input_required"
+/// whatever the handler returns (docs/protocol.md). Outside JSON-RPC's reserved range.
+inline constexpr int kInputRequired = -31990;
 }  // namespace errc
 
 struct Error {

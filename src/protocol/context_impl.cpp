@@ -15,13 +15,23 @@
 namespace frontmcp {
 
 Task<Result<json::value>> Context::create_message(json::object params, std::chrono::milliseconds timeout) {
-  return request("sampling/createMessage", std::move(params), timeout);
+  return request_input({}, "sampling/createMessage", std::move(params), timeout);
+}
+Task<Result<json::value>> Context::create_message(std::string key, json::object params,
+                                                  std::chrono::milliseconds timeout) {
+  return request_input(std::move(key), "sampling/createMessage", std::move(params), timeout);
 }
 Task<Result<json::value>> Context::elicit(json::object params, std::chrono::milliseconds timeout) {
-  return request("elicitation/create", std::move(params), timeout);
+  return request_input({}, "elicitation/create", std::move(params), timeout);
+}
+Task<Result<json::value>> Context::elicit(std::string key, json::object params, std::chrono::milliseconds timeout) {
+  return request_input(std::move(key), "elicitation/create", std::move(params), timeout);
 }
 Task<Result<json::value>> Context::list_roots(std::chrono::milliseconds timeout) {
-  return request("roots/list", json::object{}, timeout);
+  return request_input({}, "roots/list", json::object{}, timeout);
+}
+Task<Result<json::value>> Context::list_roots(std::string key, std::chrono::milliseconds timeout) {
+  return request_input(std::move(key), "roots/list", json::object{}, timeout);
 }
 
 }  // namespace frontmcp
@@ -35,7 +45,8 @@ using session::Session;
 
 ContextImpl::ContextImpl(Dispatcher& d, std::shared_ptr<Session> s, std::shared_ptr<session::Outbound> out,
                          json::value request_id, json::value progress_token,
-                         std::shared_ptr<session::InFlight> inflight, const modern::Envelope* modern)
+                         std::shared_ptr<session::InFlight> inflight, const modern::Envelope* modern,
+                         mrtr::Round* round)
     : dispatcher_(d),
       session_(std::move(s)),
       out_(std::move(out)),
@@ -43,6 +54,7 @@ ContextImpl::ContextImpl(Dispatcher& d, std::shared_ptr<Session> s, std::shared_
       progress_token_(std::move(progress_token)),
       inflight_(std::move(inflight)),
       modern_(modern),
+      round_(round),
       protocol_version_(session_  ? session_->protocol_version()
                         : modern_ ? modern_->protocol_version
                                   : std::string(kLatestVersion)) {}
@@ -132,8 +144,24 @@ std::string_view required_capability(std::string_view method) {
 }
 }  // namespace
 
-Task<Result<json::value>> ContextImpl::request(std::string method, json::object params,
-                                               std::chrono::milliseconds timeout) {
+Task<Result<json::value>> ContextImpl::request_input(std::string key, std::string method, json::object params,
+                                                     std::chrono::milliseconds timeout) {
+  if (modern_) {
+    // Multi-round-trip requests (protocol/mrtr.hpp): answered from what the client sent,
+    // or the round ends; never a wait.
+    if (!round_) {
+      co_return Error{errc::kServerError,
+                      method +
+                          ": input from the client can be asked for on tools/call, prompts/get and "
+                          "resources/read only",
+                      {}};
+    }
+    if (has_non_finite(params)) {
+      non_finite_refused(method);
+      co_return Error::invalid_params(method + ": params hold a NaN or infinity, which JSON cannot represent");
+    }
+    co_return round_->ask(std::move(key), method, std::move(params));
+  }
   if (!session_) co_return Error{errc::kServerError, "server->client requests need a session", {}};
   if (dispatcher_.serverless()) {
     // The answer would have to reach this instance on a stream it does not keep.

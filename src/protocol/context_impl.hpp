@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "protocol/modern.hpp"
+#include "protocol/mrtr.hpp"
 #include "session/session.hpp"
 
 namespace frontmcp::protocol {
@@ -18,21 +19,26 @@ class ContextImpl final : public Context {
  public:
   ContextImpl(Dispatcher& d, std::shared_ptr<session::Session> s, std::shared_ptr<session::Outbound> out,
               json::value request_id, json::value progress_token, std::shared_ptr<session::InFlight> inflight,
-              const modern::Envelope* modern = nullptr);
+              const modern::Envelope* modern = nullptr, mrtr::Round* round = nullptr);
 
   std::string_view session_id() const override;
   std::string_view node_id() const override;
   std::string_view protocol_version() const override { return protocol_version_; }
+  Generation generation() const override { return modern_ ? Generation::stateless : Generation::session; }
   const json::value& request_id() const override { return request_id_; }
   const json::object& client_capabilities() const override { return snapshot().client_capabilities; }
   const json::object& client_info() const override { return snapshot().client_info; }
   bool cancelled() const override;
   void progress(double progress, std::optional<double> total, std::string_view message) override;
   void log(LogLevel level, json::value data, std::string_view logger) override;
-  Task<Result<json::value>> request(std::string method, json::object params,
-                                    std::chrono::milliseconds timeout) override;
+  Task<Result<json::value>> request_input(std::string key, std::string method, json::object params,
+                                          std::chrono::milliseconds timeout) override;
+  bool input_required() const override { return round_ && round_->input_required(); }
   void notify_resource_updated(std::string_view uri) override;
-  void close_sse_stream() override { out_->disconnect(); }
+  /// A stateless request's stream is not resumable: it is not ended early.
+  void close_sse_stream() override {
+    if (!modern_) out_->disconnect();
+  }
 
   const std::shared_ptr<session::Session>& session() const noexcept { return session_; }
   /// The envelope of a modern (MCP 2026-07-28) request; null in a session.
@@ -49,6 +55,7 @@ class ContextImpl final : public Context {
   json::value progress_token_;
   std::shared_ptr<session::InFlight> inflight_;
   const modern::Envelope* modern_;
+  mrtr::Round* round_;  // a stateless tools/call, prompts/get or resources/read; else null
   const session::SessionState& snapshot() const;
   // Copied on first use only; behind a pointer because a ContextImpl lives in the
   // request's coroutine frame, which stays small enough for Asio to recycle.

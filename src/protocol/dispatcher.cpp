@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "protocol/context_impl.hpp"
+#include "protocol/mrtr.hpp"
 #include "protocol/versions.hpp"
 #include "util/log.hpp"
 
@@ -26,7 +27,78 @@ Dispatcher::Dispatcher(registry::Registry& registry, session::SessionManager& se
       directory_(directory),
       options_(options),
       node_id_(std::move(node_id)),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      sealer_(std::make_unique<mrtr::StateSealer>(options.stateless, options.ha.relay_secret)) {
+  if (sealer_->per_process_key() && options.mode != DeploymentMode::standalone) {
+    util::log().warn(
+        "no requestStateSecret (nor relaySecret) is set: multi-round-trip requests of MCP 2026-07-28 are sealed "
+        "with a key of this process only, so a retry that reaches another node is refused; set "
+        "FRONTMCP_REQUEST_STATE_SECRET (the same on every node)");
+  }
+}
+
+Dispatcher::~Dispatcher() = default;
+
+namespace {
+
+/// One round of a stateless tools/call, prompts/get or resources/read (mrtr.hpp).
+struct ModernRound {
+  mrtr::Binding binding;
+  mrtr::Round round;
+};
+
+/// The round a request starts: the answers of earlier rounds from its verified
+/// requestState, and this round's from inputResponses. -32602 for a state that does not
+/// verify (never a new round) or malformed fields.
+Result<std::unique_ptr<ModernRound>> begin_round(const mrtr::StateSealer& sealer, std::string_view method,
+                                                 const json::object& params, const modern::Envelope& env,
+                                                 std::size_t max_inputs) {
+  auto binding = mrtr::binding_of(method, params, env.principal);
+  json::object earlier;
+  bool retried = false;
+  if (auto st = params.if_contains("requestState"); st && !st->is_null()) {
+    if (!st->is_string()) return Error::invalid_params(std::string(method) + ": requestState must be a string");
+    auto opened = sealer.open(st->get_string(), binding, mrtr::StateSealer::now_seconds());
+    if (!opened) return std::move(opened).error();
+    earlier = std::move(*opened);
+    retried = true;
+  }
+  const json::object* responses = nullptr;
+  if (auto ir = params.if_contains("inputResponses"); ir && !ir->is_null()) {
+    if (!ir->is_object()) return Error::invalid_params(std::string(method) + ": inputResponses must be an object");
+    responses = &ir->get_object();
+    retried = true;
+  }
+  auto r = std::make_unique<ModernRound>(
+      ModernRound{std::move(binding), mrtr::Round(std::move(earlier), responses, env.client_capabilities, max_inputs)});
+  if (retried) r->round.set_retried();
+  return r;
+}
+
+/// The handler's outcome, or the round's InputRequiredResult when an input is missing
+/// (whatever the handler returned: it may have turned the missing input into an error of
+/// its own). A missing client capability the handler reports stays an error (-32021).
+void end_round(const mrtr::StateSealer& sealer, const ModernRound& mr, Result<json::value>& r) {
+  if (!r && r.error().code == errc::kMissingRequiredClientCapability) return;
+  const auto& round = mr.round;
+  if (!round.input_required()) {
+    if (!r && r.error().code == errc::kInputRequired) r = Error::internal("internal error: input required, none asked");
+    return;
+  }
+  if (round.overflowed()) {
+    r = Error::internal("the handler asked for more inputs in one round than allowed (max_input_requests)");
+    return;
+  }
+  auto state = sealer.seal(mr.binding, round.used(), mrtr::StateSealer::now_seconds());
+  if (!state) {
+    r = std::move(state).error();
+    return;
+  }
+  r = json::value(json::object{
+      {"resultType", "input_required"}, {"inputRequests", round.pending()}, {"requestState", std::move(*state)}});
+}
+
+}  // namespace
 
 json::object Dispatcher::capabilities() const {
   json::object caps{{"logging", json::object{}},
@@ -130,7 +202,13 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
     session->touch();
     inflight = session->begin_request(key);
   }
-  ContextImpl ctx(*this, session, out, id, std::move(token), inflight, modern);
+  std::unique_ptr<ModernRound> round;
+  if (modern && mrtr::allows_input(m.method)) {
+    auto begun = begin_round(*sealer_, m.method, params, *modern, options_.stateless.max_input_requests);
+    if (!begun) co_return make_error(id, begun.error());
+    round = std::move(*begun);
+  }
+  ContextImpl ctx(*this, session, out, id, std::move(token), inflight, modern, round ? &round->round : nullptr);
   Result<json::value> r = Error::internal("unreachable");
   try {
     r = co_await call(m.method, ctx, params);
@@ -144,6 +222,7 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
   if (session) session->end_request(key);
   request_served(m.method, id, session.get(), r, std::chrono::steady_clock::now() - started);
   if (ctx.cancelled()) co_return std::nullopt;
+  if (round) end_round(*sealer_, *round, r);
   if (modern) decorate(m.method, r);
   co_return respond(m.method, id, std::move(r));
 }

@@ -21,6 +21,9 @@
 namespace frontmcp::protocol {
 
 class ContextImpl;
+namespace mrtr {
+class StateSealer;
+}
 
 /// The requests of one POST: its stream finishes once the last of them is answered.
 struct RequestGroup {
@@ -44,6 +47,7 @@ class Dispatcher {
   Dispatcher(registry::Registry& registry, session::SessionManager& sessions, session::MessageBus& bus,
              session::SessionDirectory& directory, const ServerOptions& options, std::string node_id,
              metrics::Metrics& metrics);
+  ~Dispatcher();
 
   // ---- The entry of every transport (inbound.cpp) ------------------------------------
   // Transports keep the framing (HTTP, SSE, stdio lines), parse and classify, and choose
@@ -65,8 +69,9 @@ class Dispatcher {
   /// Returns its response, or nullopt when the client cancelled it (no response is sent).
   /// `modern`: a request of the stateless generation (MCP 2026-07-28, no session), which
   /// passed modern::check_request; it must outlive the call. Its result is decorated
-  /// (modern::decorate_result), server/discover is served, and a missing resource is
-  /// -32602.
+  /// (modern::decorate_result), server/discover is served, a missing resource is -32602,
+  /// and a tools/call, prompts/get or resources/read whose handler lacks input from the
+  /// client ends its round with resultType "input_required" (mrtr.hpp).
   Task<std::optional<json::value>> handle_request(std::shared_ptr<session::Session> session, json::value msg,
                                                   std::shared_ptr<session::Outbound> out,
                                                   const modern::Envelope* modern = nullptr);
@@ -127,6 +132,8 @@ class Dispatcher {
   const ServerOptions& options_;
   std::string node_id_;
   metrics::Metrics& metrics_;
+  /// Seals and opens the requestState of multi-round-trip requests (mrtr.hpp).
+  std::unique_ptr<mrtr::StateSealer> sealer_;
 };
 
 }  // namespace frontmcp::protocol

@@ -196,10 +196,12 @@ std::variant<Envelope, Refusal> check_request(const Message& m, const HeaderLook
 }
 
 void decorate_result(std::string_view method, json::object& result, const json::object& server_info) {
-  result["resultType"] = "complete";
   auto& meta = result["_meta"];
   if (!meta.is_object()) meta = json::object{};
   meta.get_object()[kMetaServerInfo] = server_info;
+  // An interim result of a multi-round-trip request is never cached.
+  if (auto t = result.if_contains("resultType"); t && t->is_string() && t->get_string() == "input_required") return;
+  result["resultType"] = "complete";
   for (auto c : kCacheable) {
     if (c != method) continue;
     if (!result.contains("ttlMs")) result["ttlMs"] = 0;

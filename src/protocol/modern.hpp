@@ -71,6 +71,9 @@ struct Envelope {
   json::object client_capabilities;
   json::object client_info;
   std::optional<LogLevel> log_level;
+  /// Who sent it (AuthDecision::principal; set by the transport): a multi-round-trip
+  /// request's requestState is bound to it.
+  std::string principal;
 };
 
 /// A request header: its value, nullopt when absent.

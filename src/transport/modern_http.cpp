@@ -6,6 +6,7 @@
 // The session generation's POST, GET and DELETE are in streamable_http.cpp, unchanged.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "protocol/modern.hpp"
@@ -29,13 +30,27 @@ http::Reply refusal_reply(const protocol::modern::Refusal& r) {
       static_cast<status>(r.status), json::serialize(protocol::modern::error_message(r)), "application/json", {}};
 }
 
+/// The HTTP status of a JSON response: 400 for a handler's missing client capability
+/// (-32021: the spec makes it an HTTP error while nothing else was sent), else 200.
+status status_of(const std::string& body) {
+  constexpr std::string_view kCode = "-32021";  // the cheap test first: most bodies are results
+  if (body.find(kCode) == std::string::npos) return status::ok;
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec);
+  auto* e = !ec && v.is_object() ? v.get_object().if_contains("error") : nullptr;
+  auto* code = e && e->is_object() ? e->get_object().if_contains("code") : nullptr;
+  bool missing = code && code->is_int64() && code->get_int64() == errc::kMissingRequiredClientCapability;
+  return missing ? status::bad_request : status::ok;
+}
+
 /// The request, served; answered as JSON when it sent nothing but its response.
 net::awaitable<bool> answer_modern(Deps& deps, Exchange& ex, std::shared_ptr<session::SseStream> stream) {
   co_await wait_for_decision(deps, ex, *stream);
   if (stream->finished() && !stream->has_non_response()) {
     auto events = stream->read_after(0, stream->last_seq() + 1);
     if (events.empty()) co_return co_await http::write_response(ex, status::accepted, {}, {}, {});
-    co_return co_await http::write_response(ex, status::ok, std::move(events.front().data), "application/json", {});
+    auto st = status_of(events.front().data);
+    co_return co_await http::write_response(ex, st, std::move(events.front().data), "application/json", {});
   }
   http::SseOptions opts;
   opts.event_ids = false;  // no resumability in this generation
@@ -59,6 +74,7 @@ net::awaitable<http::Answer> handle_modern_post(Deps& deps, Exchange& ex, Inboun
   }
   auto envelope =
       std::make_shared<protocol::modern::Envelope>(std::get<protocol::modern::Envelope>(std::move(checked)));
+  envelope->principal = ex.principal;
   auto store = std::make_shared<session::MemoryEventStore>(session::event_limits(deps.options.session));
   auto stream = std::make_shared<session::SseStream>(std::string(), kModernStreamIndex, std::move(store));
   auto exec = co_await net::this_coro::executor;

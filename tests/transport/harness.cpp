@@ -20,6 +20,15 @@ using tcp = net::ip::tcp;
 namespace {
 
 /// The coroutine tool, a free function (g++ 12: no captures in coroutine lambdas).
+/// Asks the client's model (sampling): a server->client request in a session, a round of a
+/// multi-round-trip request on a stateless one.
+Task<Result<ToolResult>> ask_model(Context& ctx, const json::object&) {
+  json::object params{{"messages", json::array{}}, {"maxTokens", 10}};
+  auto r = co_await ctx.create_message("answer", std::move(params));
+  if (!r) co_return std::move(r).error();
+  co_return ToolResult::text("model said: " + json::serialize(r->at("content")));
+}
+
 Task<Result<ToolResult>> log_then_answer(Context& ctx, std::atomic<int>* runs) {
   runs->fetch_add(1);
   ctx.log(LogLevel::info, "working");
@@ -59,6 +68,10 @@ InProcessServer::InProcessServer(ServerSetup setup)
   slow.name = kLogThenAnswer;
   slow.handler = [runs = &log_runs_](Context& ctx, const json::object&) { return log_then_answer(ctx, runs); };
   registry.add_tool(std::move(slow));
+  Tool ask;
+  ask.name = kAskModel;
+  ask.handler = ask_model;
+  registry.add_tool(std::move(ask));
 
   site.io_threads = 1;
   site.probes_host_checked = true;

@@ -47,6 +47,8 @@ inline constexpr std::chrono::seconds kIoLimit{5};
 ///  - "log_then_answer" (a coroutine): sends a notifications/message, then answers.
 inline constexpr const char* kEcho = "echo";
 inline constexpr const char* kLogThenAnswer = "log_then_answer";
+/// Asks for sampling under the key "answer" (Context::create_message).
+inline constexpr const char* kAskModel = "ask_model";
 
 /// What a test may replace of the standalone server before it starts.
 struct ServerSetup {

@@ -164,6 +164,44 @@ TEST_F(Modern, LogMessagesOnlyWithALogLevel) {
   EXPECT_FALSE(loud.has_header("Mcp-Session-Id"));
 }
 
+TEST_F(Modern, MissingClientCapabilityIsHttp400WithMinus32021) {
+  json::object params{{"name", kAskModel}};
+  auto r = post_modern(port, 41, "tools/call", params, kAskModel);  // clientCapabilities: {}
+  EXPECT_EQ(r.status, 400u) << r.body;
+  EXPECT_EQ(r.error_code(), -32021);
+  auto v = r.as_json();
+  EXPECT_EQ(v.at("id"), 41);
+  EXPECT_TRUE(v.at("error").at("data").at("requiredCapabilities").at("sampling").is_object()) << r.body;
+}
+
+TEST_F(Modern, InputRequiredRoundThenRetryCompletes) {
+  json::object caps{{"io.modelcontextprotocol/clientCapabilities", json::object{{"sampling", json::object{}}}}};
+  json::object params{{"name", kAskModel}};
+  auto r1 = post_modern(port, 1, "tools/call", params, kAskModel, envelope(caps));
+  ASSERT_EQ(r1.status, 200u) << r1.body;
+  auto res1 = r1.as_json().at("result");
+  EXPECT_EQ(res1.at("resultType"), "input_required") << r1.body;
+  EXPECT_EQ(res1.at("inputRequests").at("answer").at("method"), "sampling/createMessage");
+  EXPECT_TRUE(r1.header("Mcp-Session-Id").empty());
+
+  json::object retry{{"name", kAskModel},
+                     {"inputResponses",
+                      json::object{{"answer", json::object{{"role", "assistant"},
+                                                           {"content", json::object{{"type", "text"}, {"text", "hi"}}},
+                                                           {"model", "m"}}}}},
+                     {"requestState", res1.at("requestState")}};
+  auto r2 = post_modern(port, 2, "tools/call", retry, kAskModel, envelope(caps));
+  ASSERT_EQ(r2.status, 200u) << r2.body;
+  auto res2 = r2.as_json().at("result");
+  expect_complete(res2);
+  EXPECT_EQ(res2.at("content").at(0).at("text"), R"(model said: {"type":"text","text":"hi"})");
+
+  retry["requestState"] = std::string(res1.at("requestState").as_string()) + "-TAMPERED";
+  auto r3 = post_modern(port, 3, "tools/call", retry, kAskModel, envelope(caps));
+  EXPECT_EQ(r3.status, 200u) << "an in-band error";
+  EXPECT_EQ(r3.error_code(), -32602) << r3.body;
+}
+
 TEST_F(Modern, SessionGenerationStillWorksBesideIt) {
   auto init = initialize(port);
   ASSERT_EQ(init.status, 200) << init.body;
