@@ -1,0 +1,144 @@
+// The stateless generation (MCP 2026-07-28) in distributed mode (issue 13 item 5): a modern
+// request reads or writes no session record and needs no owner, takeover or affinity.
+//   (a) multi-round-trip requests whose rounds land on different nodes through round-robin
+//       NGINX (the requestState is verified by whichever node gets the retry), and keep
+//       working across a SIGKILL of a node;
+//   (b) Redis stalled (SIGSTOP): a plain modern tools/call on every node still succeeds,
+//       while the session generation's readiness turns 503;
+//   (c) no session record appears in Redis for any modern request.
+// Every wait has a deadline; nothing sleeps to synchronise. The one deliberate duration is
+// the Redis stall in (b), which is the fault itself.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { httpRequest, pollUntil, randomText } from './lib/harness.mjs';
+import { startNginx } from './lib/nginx.mjs';
+import { killNode, redisCommand, startCluster } from './lib/cluster.mjs';
+import { modernCall } from './lib/modern.mjs';
+
+// Shared by every node (docs/protocol.md "Multi-round-trip requests").
+const SECRET = 'e2e-request-state-secret-0123456789abcdef';
+const NODE_ENV = { FRONTMCP_REQUEST_STATE_SECRET: SECRET };
+const ELICIT = { elicitation: {} };
+
+async function echo(url, what) {
+  const text = randomText('modern');
+  const r = await modernCall(url, 'tools/call', { name: 'echo', arguments: { text } }, { timeoutMs: 5_000 });
+  assert.equal(r.status, 200, `${what}: HTTP ${r.status} ${r.body}`);
+  assert.equal(r.message?.result?.resultType, 'complete', `${what}: ${r.body}`);
+  assert.deepEqual(r.message.result.content, [{ type: 'text', text }], `${what}: ${r.body}`);
+  assert.equal(r.headers['mcp-session-id'], undefined, `${what}: no session id`);
+  assert.equal(r.headers['set-cookie'], undefined, `${what}: no affinity cookie`);
+}
+
+/** The two-round tool of the reference server, driven by hand: round 1, round 2, done. */
+async function multiRound(url, onRound = async () => {}) {
+  const name = 'test_input_required_result_multi_round';
+  const r1 = await modernCall(url, 'tools/call', { name, arguments: {} }, { capabilities: ELICIT });
+  assert.equal(r1.message?.result?.resultType, 'input_required', r1.body);
+  await onRound(1);
+  const accept = (field, value) => ({ action: 'accept', content: { [field]: value } });
+  const r2 = await modernCall(
+    url,
+    'tools/call',
+    { name, arguments: {}, inputResponses: { step1: accept('name', 'Alice') }, requestState: r1.message.result.requestState },
+    { capabilities: ELICIT },
+  );
+  assert.equal(r2.message?.result?.resultType, 'input_required', r2.body);
+  await onRound(2);
+  const r3 = await modernCall(
+    url,
+    'tools/call',
+    { name, arguments: {}, inputResponses: { step2: accept('color', 'blue') }, requestState: r2.message.result.requestState },
+    { capabilities: ELICIT },
+  );
+  assert.equal(r3.message?.result?.resultType, 'complete', r3.body);
+  assert.equal(r3.message.result.content[0].text, 'Multi-round complete for Alice who likes blue');
+}
+
+async function sessionKeys(redis) {
+  const keys = await redisCommand(redis.port, ['KEYS', 'mcp:ha:session:*']);
+  return Array.isArray(keys) ? keys : [];
+}
+
+describe('(a) multi-round-trip requests through round-robin NGINX, 3 nodes, no affinity', () => {
+  let cluster;
+  let nginx;
+  before(async () => {
+    cluster = await startCluster(3, { env: NODE_ENV });
+    nginx = await startNginx(cluster.nodes, { affinity: false });
+  });
+  after(async () => {
+    await nginx?.close();
+    await cluster?.close();
+  });
+
+  it('rounds verified by whichever node gets them; a node SIGKILLed between rounds changes nothing', async () => {
+    // Three requests per flow on three round-robin nodes: every round meets another node.
+    for (let i = 0; i < 3; i++) await multiRound(nginx.url);
+    let killed;
+    await multiRound(nginx.url, async (round) => {
+      if (round === 1) {
+        killed = cluster.nodes[0];
+        await killNode(killed, 'SIGKILL');
+      }
+    });
+    for (let i = 0; i < 6; i++) await echo(nginx.url, `echo ${i} after ${killed.nodeId} died`);
+    assert.deepEqual(await sessionKeys(cluster.redis), [], 'no session record for modern requests');
+  });
+
+  it('a retry with another node secret is refused, never a new round', async () => {
+    const stranger = await cluster.add({ nodeId: 'e2e-stranger', env: { FRONTMCP_REQUEST_STATE_SECRET: 'x'.repeat(40) } });
+    const name = 'test_input_required_result_tampered_state';
+    const r1 = await modernCall(cluster.nodes[1].url, 'tools/call', { name, arguments: {} }, { capabilities: ELICIT });
+    assert.equal(r1.message?.result?.resultType, 'input_required', r1.body);
+    const retry = {
+      name,
+      arguments: {},
+      inputResponses: { confirm: { action: 'accept', content: { ok: true } } },
+      requestState: r1.message.result.requestState,
+    };
+    const own = await modernCall(cluster.nodes[2].url, 'tools/call', retry, { capabilities: ELICIT });
+    assert.equal(own.message?.result?.content?.[0]?.text, 'integrity-ok: state verified', own.body);
+    const other = await modernCall(stranger.url, 'tools/call', retry, { capabilities: ELICIT });
+    assert.equal(other.status, 200, other.body);
+    assert.equal(other.message?.error?.code, -32602, other.body);
+  });
+});
+
+describe('(b) Redis stalled (SIGSTOP): a modern tools/call needs no Redis', () => {
+  let cluster;
+  before(async () => {
+    cluster = await startCluster(3, { env: NODE_ENV });
+  });
+  after(async () => {
+    cluster?.redis.resume?.();
+    await cluster?.close();
+  });
+
+  it('every node answers modern calls during the stall while /readyz is 503', async (t) => {
+    for (const n of cluster.nodes) await echo(n.url, `before the stall on ${n.nodeId}`);
+    const STALL_MS = 3_000; // the fault: longer than the Redis command timeout (2 s)
+    await cluster.redis.pause();
+    const stalledAt = Date.now();
+    try {
+      await pollUntil(
+        () => Promise.all(cluster.nodes.map((n) => httpRequest(`${n.base}/readyz`, { timeoutMs: 2_000 }).catch(() => ({ status: 0 })))),
+        (rs) => rs.every((r) => r.status === 503),
+        STALL_MS - 500,
+        'every /readyz to turn 503 while Redis is stopped',
+      );
+      let calls = 0;
+      while (Date.now() - stalledAt < STALL_MS) {
+        for (const n of cluster.nodes) {
+          await echo(n.url, `during the stall on ${n.nodeId}`);
+          calls++;
+        }
+        await multiRound(cluster.nodes[calls % 3].url);
+      }
+      t.diagnostic(`${calls} modern echo calls answered during a ${Date.now() - stalledAt} ms Redis stall`);
+    } finally {
+      await cluster.redis.resume();
+    }
+    for (const n of cluster.nodes) await echo(n.url, `after the stall on ${n.nodeId}`);
+  });
+});
