@@ -5,4 +5,6 @@ namespace frontmcp_server {
 /// The demo content: every fixture the official conformance suite expects, plus echo,
 /// touch_resource and whoami.
 void register_fixtures(frontmcp::Server& server);
+/// test_x_mcp_header (fixtures_headers.cpp): an argument mirrored into Mcp-Param-Region.
+void add_header_fixtures(frontmcp::Server& server);
 }  // namespace frontmcp_server

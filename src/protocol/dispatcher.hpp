@@ -96,6 +96,7 @@ class Dispatcher {
   const std::string& node_id() const noexcept { return node_id_; }
   bool serverless() const noexcept { return options_.mode == DeploymentMode::serverless; }
   const ServerOptions& options() const noexcept { return options_; }
+  const registry::Registry& registry() const noexcept { return registry_; }
 
  private:
   json::object capabilities() const;

@@ -9,6 +9,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "protocol/modern.hpp"
+#include "protocol/param_headers.hpp"
 #include "session/event_store.hpp"
 #include "transport/transports.hpp"
 #include "util/log.hpp"
@@ -27,6 +28,16 @@ constexpr std::uint64_t kModernStreamIndex = 1;
 http::Reply refusal_reply(const protocol::modern::Refusal& r) {
   return http::Reply{
       static_cast<status>(r.status), json::serialize(protocol::modern::error_message(r)), "application/json", {}};
+}
+
+/// The modern checks, then the Mcp-Param-* headers of a tools/call (x-mcp-header).
+std::variant<protocol::modern::Envelope, protocol::modern::Refusal> checked_request(
+    Deps& deps, const protocol::Message& m, const protocol::modern::HeaderLookup& header) {
+  auto checked = protocol::modern::check_request(m, header, deps.dispatcher.has_completion());
+  if (std::holds_alternative<protocol::modern::Envelope>(checked)) {
+    if (auto refused = protocol::check_param_headers(deps.dispatcher.registry(), m, header)) return std::move(*refused);
+  }
+  return checked;
 }
 
 /// The request, served; answered as JSON when it sent nothing but its response.
@@ -53,7 +64,7 @@ net::awaitable<http::Answer> handle_modern_post(Deps& deps, Exchange& ex, Inboun
     if (it == ex.req.end()) return std::nullopt;
     return std::string_view(it->value().data(), it->value().size());
   };
-  auto checked = protocol::modern::check_request(m, header, deps.dispatcher.has_completion());
+  auto checked = checked_request(deps, m, header);
   if (auto* refused = std::get_if<protocol::modern::Refusal>(&checked)) {
     co_return http::Answer::of(refusal_reply(*refused));
   }
