@@ -66,14 +66,17 @@ class Dispatcher {
   /// `modern`: a request of the stateless generation (MCP 2026-07-28, no session), which
   /// passed modern::check_request; it must outlive the call. Its result is decorated
   /// (modern::decorate_result), server/discover is served, and a missing resource is
-  /// -32602.
+  /// -32602. `inflight`: how a request without a session is cancelled (a session's
+  /// requests have theirs in the session).
   Task<std::optional<json::value>> handle_request(std::shared_ptr<session::Session> session, json::value msg,
                                                   std::shared_ptr<session::Outbound> out,
-                                                  const modern::Envelope* modern = nullptr);
+                                                  const modern::Envelope* modern = nullptr,
+                                                  std::shared_ptr<session::InFlight> inflight = nullptr);
   /// A modern request run as its own task (co_spawn): its response goes to `stream`, which
-  /// then finishes.
+  /// then finishes. `inflight` (may be null) cancels it (stdio: notifications/cancelled).
   static Task<void> serve_modern(Dispatcher& d, std::shared_ptr<modern::Envelope> envelope, json::value msg,
-                                 std::shared_ptr<session::SseStream> stream);
+                                 std::shared_ptr<session::SseStream> stream,
+                                 std::shared_ptr<session::InFlight> inflight = nullptr);
   /// True when a completion handler is registered (completion/complete exists).
   bool has_completion() const;
   /// True when serving `m` cannot suspend: the method is built in, or its user handler is
