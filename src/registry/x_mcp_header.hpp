@@ -28,8 +28,8 @@ struct ParamHeader {
 /// The spec's constraints: the value is a non-empty RFC 9110 token, unique
 /// case-insensitively; the property is typed string, integer or boolean (not number); and
 /// it is reachable from the root through `properties` keys only (never under items,
-/// additionalProperties, oneOf/anyOf/allOf/not, if/then/else, $defs or the like; a
-/// `$ref` schema is not followed, and an x-mcp-header beside a `$ref` is refused).
+/// additionalProperties, oneOf/anyOf/allOf/not, if/then/else, $defs or the like; `$ref`
+/// is not followed, but what it points to under $defs / definitions is searched).
 Result<std::vector<ParamHeader>> scan_param_headers(const json::object& input_schema);
 
 /// True if `s` is an RFC 9110 token (1*tchar): a valid header field name.
