@@ -351,6 +351,7 @@ void add_prompts(Server& server) {
 
 void register_fixtures(Server& server) {
   add_tools(server);
+  add_header_fixtures(server);
   add_resources(server);
   add_prompts(server);
   add_mrtr_fixtures(server);

@@ -7,4 +7,6 @@ namespace frontmcp_server {
 void register_fixtures(frontmcp::Server& server);
 /// The multi-round-trip (MCP 2026-07-28) fixtures of the conformance suite (fixtures_mrtr.cpp).
 void add_mrtr_fixtures(frontmcp::Server& server);
+/// test_x_mcp_header (fixtures_headers.cpp): an argument mirrored into Mcp-Param-Region.
+void add_header_fixtures(frontmcp::Server& server);
 }  // namespace frontmcp_server

@@ -110,7 +110,8 @@ Task<Result<ToolResult>> request_state(Context& ctx, const json::object&) {
   auto r = co_await ctx.elicit("confirm", confirm_request());
   if (!r) co_return failed(r.error());
   auto ok = accepted(*r, "ok");
-  co_return ToolResult::text(std::string("state-ok: confirmed=") + (ok && ok->is_bool() && ok->get_bool() ? "true" : "false"));
+  co_return ToolResult::text(std::string("state-ok: confirmed=") +
+                             (ok && ok->is_bool() && ok->get_bool() ? "true" : "false"));
 }
 
 Task<Result<ToolResult>> multiple_inputs(Context& ctx, const json::object&) {
@@ -121,9 +122,8 @@ Task<Result<ToolResult>> multiple_inputs(Context& ctx, const json::object&) {
   for (const auto* r : {&name, &greeting, &found}) {
     if (!*r) co_return failed(r->error());
   }
-  co_return ToolResult::text("Name: " + string_or(accepted(*name, "name"), "unknown") +
-                             "; Greeting: " + sampled_text(*greeting) +
-                             "; Roots: " + std::to_string(root_count(*found)));
+  co_return ToolResult::text("Name: " + string_or(accepted(*name, "name"), "unknown") + "; Greeting: " +
+                             sampled_text(*greeting) + "; Roots: " + std::to_string(root_count(*found)));
 }
 
 Task<Result<ToolResult>> multi_round(Context& ctx, const json::object&) {
@@ -184,8 +184,7 @@ void add_mrtr_fixtures(Server& server) {
     server.add_tool(std::move(t));
   };
   tool("test_missing_capability", "Test tool requiring sampling", missing_capability);
-  tool("test_logging_tool", "Sends a log message (delivered only when the request asks for a logLevel)",
-       logging_tool);
+  tool("test_logging_tool", "Sends a log message (delivered only when the request asks for a logLevel)", logging_tool);
   tool("test_streaming_elicitation",
        "Answers with its result only: the stateless generation sends no server-to-client request on a stream",
        [](Context&, const json::object&) -> Task<Result<ToolResult>> {
@@ -194,14 +193,12 @@ void add_mrtr_fixtures(Server& server) {
   tool("test_input_required_result_elicitation", "MRTR: asks for the user's name (key user_name)", elicit_name);
   tool("test_input_required_result_sampling", "MRTR: asks the client's model a question", sample);
   tool("test_input_required_result_list_roots", "MRTR: asks for the client's roots", roots);
-  tool("test_input_required_result_request_state", "MRTR: a confirmation carried with requestState",
-       request_state);
+  tool("test_input_required_result_request_state", "MRTR: a confirmation carried with requestState", request_state);
   tool("test_input_required_result_multiple_inputs", "MRTR: elicitation, sampling and roots in one round",
        multiple_inputs);
   tool("test_input_required_result_multi_round", "MRTR: two questions in two rounds", multi_round);
   tool("test_input_required_result_tampered_state", "MRTR: a requestState that must verify", tampered_state);
-  tool("test_input_required_result_capabilities", "MRTR: asks only for declared client capabilities",
-       capabilities);
+  tool("test_input_required_result_capabilities", "MRTR: asks only for declared client capabilities", capabilities);
 
   Prompt p;
   p.name = "test_input_required_result_prompt";

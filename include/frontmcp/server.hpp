@@ -25,7 +25,10 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  /// Registration. A duplicate name/URI throws std::invalid_argument (a start-up bug).
+  /// Registration. A duplicate name/URI throws std::invalid_argument (a start-up bug), and
+  /// so does a tool whose inputSchema breaks the rules of `x-mcp-header` (MCP 2026-07-28:
+  /// a non-empty header-name token, unique case-insensitively, on a string, integer or
+  /// boolean property reached through `properties` keys only; docs/protocol.md).
   /// After start(), clients with a session get notifications/*/list_changed.
   void add_tool(Tool tool);
   void add_resource(Resource resource);

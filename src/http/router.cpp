@@ -97,6 +97,42 @@ bool cors_allows(const Site& site, std::string_view origin) {
   return false;
 }
 
+/// The request headers a browser page may send (a CORS preflight's answer), besides the
+/// Mcp-Param-* ones (allowed_headers).
+constexpr std::string_view kAllowedHeaders =
+    "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Mcp-Method, Mcp-Name";
+constexpr std::string_view kParamHeaderPrefix = "mcp-param-";
+
+bool is_token(std::string_view s) {
+  constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || kSpecials.find(c) != std::string_view::npos;
+  });
+}
+
+/// Access-Control-Allow-Headers: the fixed list, plus each Mcp-Param-{Name} header that
+/// Access-Control-Request-Headers names (MCP 2026-07-28: a tool's x-mcp-header arguments
+/// travel in such headers; their names are the tools', and the field has no wildcard
+/// pattern). Any other header the page asks for stays refused.
+std::string allowed_headers(std::string_view requested) {
+  std::string out(kAllowedHeaders);
+  while (!requested.empty()) {
+    auto comma = requested.find(',');
+    auto name = requested.substr(0, comma);
+    requested = comma == std::string_view::npos ? std::string_view() : requested.substr(comma + 1);
+    while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    bool param = name.size() > kParamHeaderPrefix.size() &&
+                 std::equal(kParamHeaderPrefix.begin(), kParamHeaderPrefix.end(), name.begin(),
+                            [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+    if (param && is_token(name)) {
+      out += ", ";
+      out += name;
+    }
+  }
+  return out;
+}
+
 struct Denied {
   std::string message;
   Headers headers;
@@ -204,10 +240,9 @@ std::optional<Reply> plan_route(Exchange& ex, const Site::Handler*& handler) {
     ex.headers.emplace_back("Access-Control-Expose-Headers", "Mcp-Session-Id, X-FrontMCP-Machine-Id");
     if (ex.req.method() == bhttp::verb::options) {
       Headers preflight = header_list("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
-      preflight.emplace_back(
-          "Access-Control-Allow-Headers",
-          "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Mcp-Method, "
-          "Mcp-Name");
+      preflight.emplace_back("Access-Control-Allow-Headers",
+                             allowed_headers(header(ex.req, "Access-Control-Request-Headers")));
+      preflight.emplace_back("Vary", "Access-Control-Request-Headers");  // the answer depends on it
       preflight.emplace_back("Access-Control-Max-Age", "600");
       return Reply{status::no_content, {}, {}, std::move(preflight)};
     }

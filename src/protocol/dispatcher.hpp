@@ -71,14 +71,18 @@ class Dispatcher {
   /// passed modern::check_request; it must outlive the call. Its result is decorated
   /// (modern::decorate_result), server/discover is served, a missing resource is -32602,
   /// and a tools/call, prompts/get or resources/read whose handler lacks input from the
-  /// client ends its round with resultType "input_required" (mrtr.hpp).
+  /// client ends its round with resultType "input_required" (mrtr.hpp). `inflight`: how a
+  /// request without a session is cancelled (a session's requests have theirs in the
+  /// session).
   Task<std::optional<json::value>> handle_request(std::shared_ptr<session::Session> session, json::value msg,
                                                   std::shared_ptr<session::Outbound> out,
-                                                  const modern::Envelope* modern = nullptr);
+                                                  const modern::Envelope* modern = nullptr,
+                                                  std::shared_ptr<session::InFlight> inflight = nullptr);
   /// A modern request run as its own task (co_spawn): its response goes to `stream`, which
-  /// then finishes.
+  /// then finishes. `inflight` (may be null) cancels it (stdio: notifications/cancelled).
   static Task<void> serve_modern(Dispatcher& d, std::shared_ptr<modern::Envelope> envelope, json::value msg,
-                                 std::shared_ptr<session::SseStream> stream);
+                                 std::shared_ptr<session::SseStream> stream,
+                                 std::shared_ptr<session::InFlight> inflight = nullptr);
   /// True when a completion handler is registered (completion/complete exists).
   bool has_completion() const;
   /// True when serving `m` cannot suspend: the method is built in, or its user handler is
@@ -101,6 +105,7 @@ class Dispatcher {
   const std::string& node_id() const noexcept { return node_id_; }
   bool serverless() const noexcept { return options_.mode == DeploymentMode::serverless; }
   const ServerOptions& options() const noexcept { return options_; }
+  const registry::Registry& registry() const noexcept { return registry_; }
 
  private:
   json::object capabilities() const;

@@ -174,25 +174,28 @@ std::variant<Envelope, Refusal> check_request(const Message& m, const HeaderLook
     env.log_level = level;
   }
   // 2. MCP-Protocol-Version equals _meta (-32020; a missing header too).
-  if (auto r = check_header(header, "MCP-Protocol-Version", env.protocol_version, id)) return std::move(*r);
-  // 3. A version this server serves (-32022).
-  if (env.protocol_version != kVersion) {
-    json::object data{{"supported", json::array{json::string(kVersion)}}, {"requested", env.protocol_version}};
-    return refuse(
-        kBadRequest, kUnsupportedProtocolVersion,
-        "Unsupported protocol version: " + env.protocol_version + " (supported: " + std::string(kVersion) + ")", id,
-        std::move(data));
+  if (header) {
+    if (auto r = check_header(header, "MCP-Protocol-Version", env.protocol_version, id)) return std::move(*r);
   }
+  // 3. A version this server serves (-32022).
+  if (env.protocol_version != kVersion) return unsupported_version(env.protocol_version, id);
   // 4. A method of this generation (404 -32601).
   if (!known_method(m.method, completions)) {
     return refuse(kNotFound, errc::kMethodNotFound, "Method not found: " + std::string(m.method), id);
   }
   // 5. Mcp-Method equals the body's method (case-sensitive), Mcp-Name its name or uri.
+  if (!header) return env;
   if (auto r = check_header(header, "Mcp-Method", m.method, id)) return std::move(*r);
   if (auto body = name_in_body(m); body && body->is_string()) {
     if (auto r = check_header(header, "Mcp-Name", body->get_string(), id)) return std::move(*r);
   }
   return env;
+}
+
+Refusal unsupported_version(std::string requested, const json::value& id) {
+  std::string message = "Unsupported protocol version: " + requested + " (supported: " + std::string(kVersion) + ")";
+  json::object data{{"supported", json::array{json::string(kVersion)}}, {"requested", std::move(requested)}};
+  return refuse(kBadRequest, kUnsupportedProtocolVersion, std::move(message), id, std::move(data));
 }
 
 void decorate_result(std::string_view method, json::object& result, const json::object& server_info) {

@@ -83,8 +83,13 @@ using HeaderLookup = std::function<std::optional<std::string_view>(std::string_v
 /// with a completion handler; subscriptions/listen not yet).
 bool known_method(std::string_view method, bool completions) noexcept;
 
-/// The checks of a modern request, in the spec's order; the envelope when it passes.
+/// The checks of a modern request, in the spec's order; the envelope when it passes. An
+/// empty `header` (stdio, which has no headers) skips the header rungs (MCP-Protocol-Version,
+/// Mcp-Method, Mcp-Name): the _meta, version and method rungs remain.
 std::variant<Envelope, Refusal> check_request(const Message& m, const HeaderLookup& header, bool completions);
+
+/// -32022 for `requested` (data: the supported versions and the requested one).
+Refusal unsupported_version(std::string requested, const json::value& id);
 
 /// A header value as compared with the body: optional whitespace trimmed, and the
 /// `=?base64?...?=` form decoded (nullopt when its base64 is not canonical).

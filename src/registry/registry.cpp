@@ -84,10 +84,13 @@ bool Registry::erase(Table<T>& t, std::string_view key) {
 
 void Registry::add_tool(Tool t) {
   if (!t.handler) throw std::invalid_argument("tool '" + t.name + "' has no handler");
+  auto headers = scan_param_headers(t.input_schema);
+  if (!headers) throw std::invalid_argument("tool '" + t.name + "': " + headers.error().message);
   auto d = describe(t);
   std::unique_lock lock(mu_);
   std::string key = t.name;
-  insert(tools_, std::move(key), std::make_shared<const Tool>(std::move(t)), std::move(d), "tool");
+  insert(tools_, std::move(key), std::make_shared<const ToolEntry>(ToolEntry{std::move(t), std::move(headers).value()}),
+         std::move(d), "tool");
 }
 
 void Registry::add_resource(Resource r) {
@@ -145,6 +148,10 @@ auto find_in(const Map& m, std::string_view key) -> typename Map::mapped_type {
 }  // namespace
 
 std::shared_ptr<const Tool> Registry::tool(std::string_view name) const {
+  auto e = tool_entry(name);
+  return e ? std::shared_ptr<const Tool>(e, &e->def) : nullptr;  // shares the entry's ownership
+}
+std::shared_ptr<const ToolEntry> Registry::tool_entry(std::string_view name) const {
   std::shared_lock lock(mu_);
   return find_in(tools_.by_key, name);
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "registry/uri_template.hpp"
+#include "registry/x_mcp_header.hpp"
 
 namespace frontmcp::registry {
 
@@ -20,13 +21,20 @@ struct TemplateEntry {
   UriTemplate parsed;
 };
 
+/// A tool and its x-mcp-header declarations (found once, at registration).
+struct ToolEntry {
+  Tool def;
+  std::vector<ParamHeader> param_headers;
+};
+
 enum class ListKind { tools, resources, resource_templates, prompts };
 
 class Registry {
  public:
   explicit Registry(std::size_t page_size) : page_size_(page_size == 0 ? 1 : page_size) {}
 
-  /// Throws std::invalid_argument on an empty or duplicate name/URI or a bad template.
+  /// Throws std::invalid_argument on an empty or duplicate name/URI, a bad template, or a
+  /// tool whose inputSchema declares an invalid x-mcp-header (scan_param_headers).
   void add_tool(Tool t);
   void add_resource(Resource r);
   void add_template(ResourceTemplate t);
@@ -37,6 +45,8 @@ class Registry {
   bool remove_prompt(std::string_view name);
 
   std::shared_ptr<const Tool> tool(std::string_view name) const;
+  /// The tool with its x-mcp-header declarations (null when there is no such tool).
+  std::shared_ptr<const ToolEntry> tool_entry(std::string_view name) const;
   std::shared_ptr<const Resource> resource(std::string_view uri) const;
   /// The first template (in registration order) matching `uri`, with its variables.
   std::shared_ptr<const TemplateEntry> match_template(std::string_view uri, UriVariables& vars) const;
@@ -68,7 +78,7 @@ class Registry {
 
   std::size_t page_size_;
   mutable std::shared_mutex mu_;
-  Table<Tool> tools_;
+  Table<ToolEntry> tools_;
   Table<Resource> resources_;
   Table<TemplateEntry> templates_;
   Table<Prompt> prompts_;

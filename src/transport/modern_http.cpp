@@ -10,6 +10,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "protocol/modern.hpp"
+#include "protocol/param_headers.hpp"
 #include "session/event_store.hpp"
 #include "transport/transports.hpp"
 #include "util/log.hpp"
@@ -43,6 +44,16 @@ status status_of(const std::string& body) {
   return missing ? status::bad_request : status::ok;
 }
 
+/// The modern checks, then the Mcp-Param-* headers of a tools/call (x-mcp-header).
+std::variant<protocol::modern::Envelope, protocol::modern::Refusal> checked_request(
+    Deps& deps, const protocol::Message& m, const protocol::modern::HeaderLookup& header) {
+  auto checked = protocol::modern::check_request(m, header, deps.dispatcher.has_completion());
+  if (std::holds_alternative<protocol::modern::Envelope>(checked)) {
+    if (auto refused = protocol::check_param_headers(deps.dispatcher.registry(), m, header)) return std::move(*refused);
+  }
+  return checked;
+}
+
 /// The request, served; answered as JSON when it sent nothing but its response.
 net::awaitable<bool> answer_modern(Deps& deps, Exchange& ex, std::shared_ptr<session::SseStream> stream) {
   co_await wait_for_decision(deps, ex, *stream);
@@ -68,7 +79,7 @@ net::awaitable<http::Answer> handle_modern_post(Deps& deps, Exchange& ex, Inboun
     if (it == ex.req.end()) return std::nullopt;
     return std::string_view(it->value().data(), it->value().size());
   };
-  auto checked = protocol::modern::check_request(m, header, deps.dispatcher.has_completion());
+  auto checked = checked_request(deps, m, header);
   if (auto* refused = std::get_if<protocol::modern::Refusal>(&checked)) {
     co_return http::Answer::of(refusal_reply(*refused));
   }

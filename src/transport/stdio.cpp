@@ -1,9 +1,14 @@
+// stdio: newline-delimited JSON-RPC on stdin/stdout. The process serves one client, in the
+// generation its opening exchange pins (protocol/era_pin.hpp): the session generation
+// through the process's one session, or the stateless one (MCP 2026-07-28) through
+// Dispatcher::serve_modern without a session.
 #include "transport/stdio.hpp"
 
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
@@ -14,12 +19,18 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 
+#include "protocol/era_pin.hpp"
 #include "protocol/jsonrpc.hpp"
+#include "protocol/modern.hpp"
+#include "session/event_store.hpp"
 #include "transport/transports.hpp"
 #include "util/log.hpp"
 
 namespace frontmcp::transport {
+
+using protocol::MessageKind;
 
 namespace {
 
@@ -64,8 +75,122 @@ class StandaloneForwarder {
   std::uint64_t cursor_ = 0;
 };
 
+/// A modern request's stream is its own (as on HTTP): not a session's, read only here.
+constexpr std::uint64_t kModernStreamIndex = 1;
+
+/// The stateless generation's requests in flight (MCP 2026-07-28 on stdio). Each runs
+/// through Dispatcher::serve_modern onto a stream of its own, whose messages (its
+/// notifications, then its response) are copied to stdout as they come;
+/// notifications/cancelled cancels one (its InFlight: ctx.cancelled(), and nothing more of
+/// it reaches stdout).
+class ModernCalls final : public std::enable_shared_from_this<ModernCalls> {
+ public:
+  explicit ModernCalls(std::shared_ptr<StdioOutbound> out) : out_(std::move(out)) {}
+
+  /// Runs `msg`, a request that passed the checks, as its own task on `ex`.
+  void start(Deps& deps, const net::any_io_executor& ex, protocol::modern::Envelope envelope, json::value msg,
+             const json::value& id) {
+    auto call = std::make_shared<Call>();
+    call->key = session::id_key(id);
+    auto store = std::make_shared<session::MemoryEventStore>(session::event_limits(deps.options.session));
+    call->stream = std::make_shared<session::SseStream>(std::string(), kModernStreamIndex, std::move(store));
+    {
+      std::lock_guard lock(mu_);
+      calls_[call->key] = call;  // a reused id: the newest request is the one a cancel names
+    }
+    // The stream holds its forwarder (and so the call) until it finishes (forward()).
+    call->stream->attach([self = shared_from_this(), call] { self->forward(call); });
+    net::co_spawn(ex,
+                  protocol::Dispatcher::serve_modern(deps.dispatcher,
+                                                     std::make_shared<protocol::modern::Envelope>(std::move(envelope)),
+                                                     std::move(msg), call->stream, call->inflight),
+                  util::LogEscaped{"modern stdio request task"});
+  }
+
+  /// notifications/cancelled for `id` (an unknown or finished request: nothing to do).
+  void cancel(const json::value& id, std::string reason) {
+    std::shared_ptr<Call> call;
+    {
+      std::lock_guard lock(mu_);
+      auto it = calls_.find(session::id_key(id));
+      if (it == calls_.end()) return;
+      call = it->second;
+    }
+    call->inflight->cancel(std::move(reason));
+  }
+
+ private:
+  struct Call {
+    std::string key;
+    std::shared_ptr<session::SseStream> stream;
+    std::shared_ptr<session::InFlight> inflight = std::make_shared<session::InFlight>();
+    std::mutex mu;  // one forwarder at a time, so lines keep the stream's order
+    std::uint64_t cursor = 0;
+  };
+
+  void forward(const std::shared_ptr<Call>& call) {
+    std::lock_guard lock(call->mu);
+    bool done = call->stream->finished();  // before reading: then everything is read
+    for (auto& e : call->stream->read_after(call->cursor, SIZE_MAX)) {
+      if (!call->inflight->cancelled.load(std::memory_order_acquire)) out_->write(e.data);
+      call->cursor = e.seq;
+    }
+    if (!done) return;
+    call->stream->detach();
+    std::lock_guard map_lock(mu_);
+    if (auto it = calls_.find(call->key); it != calls_.end() && it->second == call) calls_.erase(it);
+  }
+
+  std::shared_ptr<StdioOutbound> out_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<Call>> calls_;
+};
+
+/// What the process serves (protocol/era_pin.hpp) and its modern requests in flight.
+struct Generations {
+  protocol::modern::EraPin pin;
+  std::shared_ptr<ModernCalls> modern;
+};
+
+/// A message of the stateless generation. No headers on stdio: the checks are the _meta,
+/// version and method rungs (-32602, -32022, -32601), answered as JSON-RPC errors.
+void serve_modern_message(Deps& deps, const net::any_io_executor& ex, Generations& gen,
+                          const std::shared_ptr<StdioOutbound>& out, const protocol::Message& m, json::value v) {
+  namespace modern = protocol::modern;
+  if (m.kind == MessageKind::notification) {
+    if (m.method == "notifications/cancelled" && m.params) {
+      if (auto rid = m.params->if_contains("requestId")) {
+        std::string reason;
+        if (auto r = m.params->if_contains("reason"); r && r->is_string()) reason = std::string(r->get_string());
+        gen.modern->cancel(*rid, std::move(reason));
+      }
+    }
+    return;  // the generation's other client notifications need nothing here
+  }
+  if (m.kind != MessageKind::request) return;  // no server->client requests, so no answers to them
+  const json::value id = *m.id;
+  if (m.method == "initialize" && !modern::has_claim(m.params)) {
+    // A session handshake once the process serves the stateless generation: the versions
+    // it does serve (the client cannot fall back on this process).
+    std::string requested;
+    if (auto pv = m.params ? m.params->if_contains("protocolVersion") : nullptr; pv && pv->is_string()) {
+      requested = std::string(pv->get_string());
+    }
+    out->send_response(modern::error_message(modern::unsupported_version(std::move(requested), id)));
+    return;
+  }
+  auto checked = modern::check_request(m, modern::HeaderLookup{}, deps.dispatcher.has_completion());
+  if (auto* refused = std::get_if<modern::Refusal>(&checked)) {
+    out->send_response(modern::error_message(*refused));
+    return;
+  }
+  gen.pin.settle(m, modern::EraPin::Route::modern, true);
+  gen.modern->start(deps, ex, std::get<modern::Envelope>(std::move(checked)), std::move(v), id);
+}
+
 void handle_line(Deps& deps, const net::any_io_executor& ex, const std::shared_ptr<session::Session>& session,
-                 const std::shared_ptr<StdioOutbound>& out, const std::string& line) {
+                 const std::shared_ptr<StdioOutbound>& out, Generations& gen, const std::string& line) {
+  using Route = protocol::modern::EraPin::Route;
   auto parsed = protocol::parse_body(line, deps.options.session.max_batch_size);
   if (!parsed) {
     out->send_response(protocol::make_error(nullptr, parsed.error()));
@@ -78,7 +203,25 @@ void handle_line(Deps& deps, const net::any_io_executor& ex, const std::shared_p
       out->send_response(protocol::make_error(nullptr, m.error()));
       continue;
     }
-    deps.dispatcher.accept(session, *m, std::move(v), out, ex);  // m points into v's storage, which moves along
+    auto route = gen.pin.route(*m, parsed->is_batch);
+    switch (route) {
+      case Route::legacy:
+        gen.pin.settle(*m, route, true);
+        deps.dispatcher.accept(session, *m, std::move(v), out, ex);  // m points into v's storage, which moves along
+        break;
+      case Route::modern:
+        serve_modern_message(deps, ex, gen, out, *m, std::move(v));
+        break;
+      case Route::batch_refused:
+        if (m->kind == MessageKind::request) {
+          out->send_response(protocol::make_error(
+              *m->id, Error{errc::kInvalidRequest,
+                            "Invalid Request: JSON-RPC batches are not allowed in protocol version " +
+                                std::string(protocol::modern::kVersion),
+                            {}}));
+        }
+        break;
+    }
   }
 }
 
@@ -96,6 +239,7 @@ int run_stdio(Deps& deps, net::io_context& ioc, int in_fd, std::ostream& out_str
   auto out = std::make_shared<StdioOutbound>(out_stream);
   StandaloneForwarder forwarder(session->standalone(), out);
   auto strand = net::make_strand(ioc);
+  Generations gen{{}, std::make_shared<ModernCalls>(out)};
 
   // SIGINT/SIGTERM wake the reader through an eventfd, so a blocked read never delays
   // shutdown.
@@ -136,7 +280,7 @@ int run_stdio(Deps& deps, net::io_context& ioc, int in_fd, std::ostream& out_str
       // concurrently.
       std::promise<void> done;
       net::post(strand, [&] {
-        handle_line(deps, strand, session, out, line);
+        handle_line(deps, strand, session, out, gen, line);
         done.set_value();
       });
       done.get_future().wait();

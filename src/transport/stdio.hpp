@@ -1,5 +1,6 @@
 #pragma once
-// stdio transport: newline-delimited JSON-RPC on stdin/stdout, one implicit session.
+// stdio transport: newline-delimited JSON-RPC on stdin/stdout, one implicit session (or,
+// once a modern request pinned the process to MCP 2026-07-28, no session at all).
 // stdout carries protocol messages only; logs go to stderr.
 #include <boost/asio/io_context.hpp>
 #include <istream>

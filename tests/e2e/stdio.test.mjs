@@ -112,4 +112,68 @@ describe('stdio transport, raw', () => {
     const exit = await withTimeout(s.exited, WAIT_MS, 'the server to exit after SIGTERM');
     assert.deepEqual(exit, { code: 0, signal: null }, s.stderr());
   });
+
+  // MCP 2026-07-28 on stdio: the opening exchange pins the process's generation (the TS SDK's
+  // serveStdio); server/discover, a dual-era client's probe, does not pin.
+  const MODERN = '2026-07-28';
+  const META = {
+    'io.modelcontextprotocol/protocolVersion': MODERN,
+    'io.modelcontextprotocol/clientCapabilities': {},
+    'io.modelcontextprotocol/clientInfo': { name: 'frontmcp-e2e-stdio', version: '0.0.0' },
+  };
+  const modern = (method, params = {}) => rpc(method, { ...params, _meta: META });
+
+  it('server/discover is answered without pinning; initialize then serves the session generation', async () => {
+    const s = spawnStdio();
+    procs.push(s.proc);
+    const discover = modern('server/discover');
+    s.send(discover);
+    const found = await s.answerTo(discover.id);
+    assert.equal(found.result?.resultType, 'complete', JSON.stringify(found));
+    assert.deepEqual(found.result.supportedVersions, [MODERN]);
+    assert.ok(found.result._meta?.['io.modelcontextprotocol/serverInfo']?.name, JSON.stringify(found));
+
+    const init = initializeRequest();
+    s.send(init);
+    const initAnswer = await s.answerTo(init.id);
+    assert.equal(initAnswer.result?.protocolVersion, LATEST_PROTOCOL_VERSION, JSON.stringify(initAnswer));
+    s.send(INITIALIZED);
+    const call = rpc('tools/call', { name: 'echo', arguments: { text: 'legacy' } });
+    s.send(call);
+    const answer = await s.answerTo(call.id);
+    assert.deepEqual(answer.result.content, [{ type: 'text', text: 'legacy' }]);
+    assert.equal(answer.result.resultType, undefined, 'the session generation has no resultType');
+  });
+
+  it('a modern request pins the process: results are decorated, initialize gets -32022, missing _meta -32602', async () => {
+    const s = spawnStdio();
+    procs.push(s.proc);
+    const call = modern('tools/call', { name: 'echo', arguments: { text: 'modern' } });
+    s.send(call);
+    const answer = await s.answerTo(call.id);
+    assert.equal(answer.result?.resultType, 'complete', JSON.stringify(answer));
+    assert.deepEqual(answer.result.content, [{ type: 'text', text: 'modern' }]);
+    assert.ok(answer.result._meta?.['io.modelcontextprotocol/serverInfo'], JSON.stringify(answer));
+
+    const init = initializeRequest();
+    s.send(init);
+    const refused = await s.answerTo(init.id);
+    assert.equal(refused.error?.code, -32022, JSON.stringify(refused));
+    assert.deepEqual(refused.error.data, { supported: [MODERN], requested: LATEST_PROTOCOL_VERSION });
+
+    const bare = rpc('tools/list', {});
+    s.send(bare);
+    const invalid = await s.answerTo(bare.id);
+    assert.equal(invalid.error?.code, -32602, JSON.stringify(invalid));
+
+    const ping = modern('ping');
+    s.send(ping);
+    assert.equal((await s.answerTo(ping.id)).error?.code, -32601);
+
+    const list = modern('tools/list');
+    s.send(list);
+    const tools = await s.answerTo(list.id);
+    assert.equal(tools.result?.resultType, 'complete', JSON.stringify(tools));
+    assert.equal(tools.result.ttlMs, 0);
+  });
 });

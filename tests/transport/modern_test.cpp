@@ -202,6 +202,61 @@ TEST_F(Modern, InputRequiredRoundThenRetryCompletes) {
   EXPECT_EQ(r3.error_code(), -32602) << r3.body;
 }
 
+/// A tool whose "region" argument is mirrored into Mcp-Param-Region (x-mcp-header).
+constexpr const char* kRegionTool = "regional";
+void add_region_tool(registry::Registry& registry) {
+  Tool t;
+  t.name = kRegionTool;
+  t.input_schema = json::object{
+      {"type", "object"},
+      {"properties", json::object{{"region", json::object{{"type", "string"}, {"x-mcp-header", "Region"}}}}}};
+  t.handler = [](Context&, const json::object& args) -> Result<ToolResult> {
+    auto r = args.if_contains("region");
+    return ToolResult::text(r && r->is_string() ? std::string(r->get_string()) : std::string("<none>"));
+  };
+  registry.add_tool(std::move(t));
+}
+
+Response call_region(std::uint16_t port, std::int64_t id, json::object args, Fields more = {}) {
+  json::object params{{"name", kRegionTool}, {"arguments", std::move(args)}, {"_meta", envelope()}};
+  Fields f = modern_fields("tools/call", kRegionTool);
+  for (auto& m : more) f.push_back(std::move(m));
+  return request(port, verb::post, "/mcp", rpc(id, "tools/call", std::move(params)), f);
+}
+
+TEST_F(Modern, McpParamHeaderMustMirrorTheArgument) {
+  add_region_tool(server.registry);
+  // Missing while the body carries the argument: 400 -32020, the id echoed.
+  auto missing = call_region(port, 11, json::object{{"region", "us-west1"}});
+  EXPECT_EQ(missing.status, 400) << missing.body;
+  EXPECT_EQ(missing.error_code(), -32020);
+  EXPECT_EQ(missing.as_json().at("id"), json::value(11));
+  // Different: refused; equal (header names are case-insensitive): served.
+  auto other = call_region(port, 12, json::object{{"region", "us-west1"}}, {{"Mcp-Param-Region", "eu-west1"}});
+  EXPECT_EQ(other.status, 400) << other.body;
+  EXPECT_EQ(other.error_code(), -32020);
+  auto ok = call_region(port, 13, json::object{{"region", "us-west1"}}, {{"mcp-param-region", "us-west1"}});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.as_json().at("result").at("content").at(0).at("text"), json::value("us-west1"));
+  // Base64-encoded (conformance: "Hello"), and absent argument without a header.
+  auto b64 = call_region(port, 14, json::object{{"region", "Hello"}}, {{"Mcp-Param-Region", "=?base64?SGVsbG8=?="}});
+  EXPECT_EQ(b64.status, 200) << b64.body;
+  auto absent = call_region(port, 15, json::object{});
+  ASSERT_EQ(absent.status, 200) << absent.body;
+  EXPECT_EQ(absent.as_json().at("result").at("content").at(0).at("text"), json::value("<none>"));
+  auto bad = call_region(port, 16, json::object{{"region", "Hello"}}, {{"Mcp-Param-Region", "=?base64?SGVsbG8?="}});
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(bad.error_code(), -32020);
+  // The session generation never asks for these headers.
+  auto init = initialize(port);
+  auto sid = init.header("Mcp-Session-Id");
+  ASSERT_FALSE(sid.empty()) << init.body;
+  json::object args{{"region", "us-west1"}};
+  auto r = post_mcp(port, sid, call(2, kRegionTool, args));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.as_json().at("result").at("content").at(0).at("text"), json::value("us-west1"));
+}
+
 TEST_F(Modern, SessionGenerationStillWorksBesideIt) {
   auto init = initialize(port);
   ASSERT_EQ(init.status, 200) << init.body;
@@ -239,6 +294,24 @@ TEST(ModernCors, PreflightAllowsTheModernHeaders) {
   for (const char* h : {"Mcp-Method", "Mcp-Name", "MCP-Protocol-Version", "Mcp-Session-Id"}) {
     EXPECT_NE(allowed.find(h), std::string::npos) << h << " in " << allowed;
   }
+}
+
+TEST(ModernCors, PreflightAllowsTheRequestedMcpParamHeadersOnly) {
+  InProcessServer server(cors_setup());
+  Fields f{{"Origin", kApp},
+           {"Access-Control-Request-Method", "POST"},
+           {"Access-Control-Request-Headers",
+            "content-type,mcp-method, mcp-param-region ,Mcp-Param-Tenant-Id, x-other, "
+            "mcp-param-, mcp-param-a b"}};
+  auto r = request(server.port(), verb::options, "/mcp", {}, f);
+  ASSERT_EQ(r.status, 204) << r.body;
+  auto allowed = r.header("Access-Control-Allow-Headers");
+  EXPECT_NE(allowed.find(", mcp-param-region"), std::string::npos) << allowed;
+  EXPECT_NE(allowed.find(", Mcp-Param-Tenant-Id"), std::string::npos) << allowed;
+  EXPECT_NE(allowed.find("Mcp-Method"), std::string::npos) << allowed;
+  EXPECT_EQ(allowed.find("x-other"), std::string::npos) << "only Mcp-Param-* is added: " << allowed;
+  EXPECT_EQ(allowed.find("mcp-param-,"), std::string::npos) << allowed;
+  EXPECT_EQ(allowed.find("mcp-param-a"), std::string::npos) << allowed;
 }
 
 }  // namespace

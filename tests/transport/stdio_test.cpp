@@ -6,12 +6,19 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <future>
 #include <mutex>
 #include <ostream>
 #include <streambuf>
+#include <thread>
 
 #include "harness.hpp"
 
@@ -147,6 +154,144 @@ TEST_F(Stdio, TheSessionEndsAtEndOfInput) {
   ASSERT_EQ(served.wait_for(kIoLimit), std::future_status::ready);
   EXPECT_EQ(served.get(), 0);
   EXPECT_TRUE(server.sessions.all().empty());
+}
+
+// ------------------------------------------------------ MCP 2026-07-28 on stdio
+
+/// params._meta of a modern request.
+json::object envelope() {
+  return json::object{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                      {"io.modelcontextprotocol/clientCapabilities", json::object{}}};
+}
+
+std::string modern_rpc(std::int64_t id, std::string_view method, json::object params = {}) {
+  params["_meta"] = envelope();
+  return rpc(id, method, std::move(params));
+}
+
+std::string modern_call(std::int64_t id, std::string_view tool, json::object args = {}) {
+  return modern_rpc(id, "tools/call", json::object{{"name", tool}, {"arguments", std::move(args)}});
+}
+
+/// Waits (bounded) until the response to `id` is among the lines; null on timeout.
+json::value wait_for_response(LineSink& sink, std::int64_t id) {
+  for (std::size_t n = 1;; ++n) {
+    if (!sink.wait_for_lines(n)) return nullptr;
+    auto lines = sink.lines();
+    if (auto r = response_to(lines, id); !r.is_null()) return r;
+    n = lines.size();
+  }
+}
+
+TEST_F(Stdio, DiscoverIsAnsweredWithoutPinningThenInitializeServesTheSession) {
+  write_line(modern_rpc(1, "server/discover"));
+  auto discover = wait_for_response(sink, 1);
+  ASSERT_TRUE(discover.is_object()) << "no response to server/discover";
+  EXPECT_EQ(discover.at("result").at("resultType"), json::value("complete")) << discover;
+  EXPECT_EQ(discover.at("result").at("supportedVersions").at(0), json::value("2026-07-28"));
+  EXPECT_TRUE(server.sessions.all().front()->state().client_info.empty()) << "discover must not touch the session";
+  // A dual-era client falls back to the session handshake: still possible.
+  write_line(initialize_line(2));
+  auto init = wait_for_response(sink, 2);
+  ASSERT_TRUE(init.is_object()) << "no response to initialize";
+  EXPECT_EQ(init.at("result").at("protocolVersion"), json::value("2025-06-18")) << init;
+  write_line(call(3, kEcho, json::object{{"text", "legacy"}}));
+  auto tool = wait_for_response(sink, 3);
+  ASSERT_TRUE(tool.is_object());
+  EXPECT_FALSE(tool.at("result").as_object().contains("resultType")) << tool;
+}
+
+TEST_F(Stdio, ModernRequestPinsTheProcessAndInitializeIsThenUnsupported) {
+  write_line(modern_call(1, kEcho, json::object{{"text", "modern"}}));
+  auto tool = wait_for_response(sink, 1);
+  ASSERT_TRUE(tool.is_object()) << "no response to the modern tools/call";
+  const auto& result = tool.at("result");
+  EXPECT_EQ(result.at("resultType"), json::value("complete")) << tool;
+  EXPECT_TRUE(result.at("_meta").as_object().contains("io.modelcontextprotocol/serverInfo")) << tool;
+  EXPECT_EQ(result.at("content").at(0).at("text"), json::value("modern"));
+  write_line(initialize_line(2));
+  auto init = wait_for_response(sink, 2);
+  ASSERT_TRUE(init.is_object()) << "no response to initialize";
+  EXPECT_EQ(init.at("error").at("code"), json::value(-32022)) << init;
+  EXPECT_EQ(json::serialize(init.at("error").at("data")), R"({"supported":["2026-07-28"],"requested":"2025-06-18"})");
+  EXPECT_FALSE(server.sessions.all().front()->initialized());
+}
+
+TEST_F(Stdio, ModernChecksRunWithoutHeaders) {
+  write_line(modern_rpc(1, "tools/list"));  // pins; no header is asked for
+  auto list = wait_for_response(sink, 1);
+  ASSERT_TRUE(list.is_object());
+  EXPECT_EQ(list.at("result").at("resultType"), json::value("complete")) << list;
+  // Missing _meta: -32602; removed methods: -32601; an unsupported version: -32022.
+  write_line(rpc(2, "tools/list"));
+  write_line(modern_rpc(3, "ping"));
+  write_line(modern_rpc(4, "logging/setLevel", json::object{{"level", "info"}}));
+  json::object v999{{"_meta", json::object{{"io.modelcontextprotocol/protocolVersion", "v999.0.0"},
+                                           {"io.modelcontextprotocol/clientCapabilities", json::object{}}}}};
+  write_line(rpc(5, "tools/list", v999));
+  for (auto [id, code] : std::vector<std::pair<int, int>>{{2, -32602}, {3, -32601}, {4, -32601}, {5, -32022}}) {
+    auto r = wait_for_response(sink, id);
+    ASSERT_TRUE(r.is_object()) << "no response to " << id;
+    EXPECT_EQ(r.at("error").at("code"), json::value(code)) << r;
+  }
+}
+
+TEST_F(Stdio, ModernLogMessagesOnlyWithALogLevel) {
+  write_line(modern_call(1, kEcho, json::object{{"text", "a"}, {"log", true}}));
+  ASSERT_TRUE(wait_for_response(sink, 1).is_object());
+  json::object params{{"name", kEcho}, {"arguments", json::object{{"text", "b"}, {"log", true}}}};
+  auto meta = envelope();
+  meta["io.modelcontextprotocol/logLevel"] = "info";
+  params["_meta"] = std::move(meta);
+  write_line(rpc(2, "tools/call", params));
+  ASSERT_TRUE(wait_for_response(sink, 2).is_object());
+  auto lines = sink.lines();
+  ASSERT_EQ(lines.size(), 3u) << "one log message, for the request that asked for it";
+  EXPECT_NE(lines[1].find("notifications/message"), std::string::npos) << lines[1];
+}
+
+/// Runs of wait_for_cancel that saw ctx.cancelled().
+std::atomic<int> g_cancelled_runs{0};
+
+Task<void> sleep_a_little() {
+  boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, std::chrono::milliseconds{5});
+  co_await t.async_wait(boost::asio::use_awaitable);
+}
+
+/// Waits until the request is cancelled (bounded), then answers.
+Task<Result<ToolResult>> wait_for_cancel(Context& ctx) {
+  for (auto end = std::chrono::steady_clock::now() + kIoLimit; std::chrono::steady_clock::now() < end;) {
+    if (ctx.cancelled()) {
+      g_cancelled_runs.fetch_add(1);
+      break;
+    }
+    co_await sleep_a_little();
+  }
+  co_return ToolResult::text("finished");
+}
+
+TEST_F(Stdio, ModernRequestIsCancelledByNotification) {
+  Tool t;
+  t.name = "wait_for_cancel";
+  t.handler = [](Context& ctx, const json::object&) { return wait_for_cancel(ctx); };
+  server.registry.add_tool(std::move(t));
+  g_cancelled_runs = 0;
+  write_line(modern_call(7, "wait_for_cancel"));
+  json::object cancel{{"requestId", 7}, {"reason", "user"}};
+  write_line(notification("notifications/cancelled", cancel));
+  write_line(modern_call(8, kEcho, json::object{{"text", "after"}}));
+  auto after = wait_for_response(sink, 8);
+  ASSERT_TRUE(after.is_object());
+  EXPECT_EQ(after.at("result").at("resultType"), json::value("complete")) << "served as a modern request: " << after;
+  for (auto end = std::chrono::steady_clock::now() + kIoLimit;
+       g_cancelled_runs.load() == 0 && std::chrono::steady_clock::now() < end;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  }
+  EXPECT_EQ(g_cancelled_runs.load(), 1) << "the handler never saw the cancellation";
+  // Nothing of the cancelled request reaches stdout: its response never comes.
+  end_input();
+  ASSERT_EQ(served.wait_for(kIoLimit), std::future_status::ready);
+  EXPECT_TRUE(response_to(sink.lines(), 7).is_null()) << "a cancelled request was answered";
 }
 
 }  // namespace

@@ -126,7 +126,8 @@ TEST(RequestState, EveryNodeWithTheSecretVerifiesAndRotationKeepsThePrevious) {
   mrtr::StateSealer r1(StatelessOptions{}, "relay-secret-of-16+"), r2(StatelessOptions{}, "relay-secret-of-16+");
   EXPECT_FALSE(r1.per_process_key());
   EXPECT_TRUE(r2.open(*r1.seal(bind, {}, kNow), bind, kNow));
-  EXPECT_FALSE(mrtr::StateSealer(keyed("relay-secret-of-16+relay-secret-of"), {}).open(*r1.seal(bind, {}, kNow), bind, kNow));
+  EXPECT_FALSE(
+      mrtr::StateSealer(keyed("relay-secret-of-16+relay-secret-of"), {}).open(*r1.seal(bind, {}, kNow), bind, kNow));
   // Without any secret: a key of this process only.
   mrtr::StateSealer p1(StatelessOptions{}, {}), p2(StatelessOptions{}, {});
   EXPECT_TRUE(p1.per_process_key());
@@ -157,8 +158,7 @@ TEST(Round, AsksOnceAnswersFromResponsesAndFromEarlierRounds) {
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code, errc::kInputRequired);
   EXPECT_TRUE(r.input_required());
-  EXPECT_EQ(json::serialize(r.pending()),
-            R"({"c":{"method":"elicitation/create","params":{"message":"?"}}})");
+  EXPECT_EQ(json::serialize(r.pending()), R"({"c":{"method":"elicitation/create","params":{"message":"?"}}})");
   EXPECT_EQ(r.used().size(), 2u) << "a and b go into the next state; the unknown key does not";
 }
 
@@ -183,9 +183,9 @@ TEST(Round, AnUndeclaredCapabilityIsMissingRequiredClientCapability) {
   EXPECT_EQ(json::serialize(mrtr::missing_capability("elicitation/create", {{"mode", "url"}}, caps)),
             R"({"elicitation":{"url":{}}})");
   json::object with_tools{{"tools", json::array{}}};
-  EXPECT_EQ(json::serialize(mrtr::missing_capability("sampling/createMessage", with_tools,
-                                                     {{"sampling", json::object{}}})),
-            R"({"sampling":{"tools":{}}})");
+  EXPECT_EQ(
+      json::serialize(mrtr::missing_capability("sampling/createMessage", with_tools, {{"sampling", json::object{}}})),
+      R"({"sampling":{"tools":{}}})");
   EXPECT_TRUE(mrtr::missing_capability("roots/list", {}, {{"roots", json::object{}}}).is_null());
 }
 
@@ -260,8 +260,8 @@ class MrtrDispatch : public ::testing::Test {
 
   json::value call(json::object params, std::int64_t id = 1) {
     auto msg = make_request(id, "tools/call", std::move(params));
-    auto r = test::run_task(dispatcher.handle_request(nullptr, std::move(msg), std::make_shared<NullOutbound>(),
-                                                      &envelope));
+    auto r =
+        test::run_task(dispatcher.handle_request(nullptr, std::move(msg), std::make_shared<NullOutbound>(), &envelope));
     EXPECT_TRUE(r.has_value());
     return r ? *r : json::value();
   }
