@@ -69,6 +69,35 @@ net::awaitable<bool> answer_modern(Deps& deps, Exchange& ex, std::shared_ptr<ses
   co_return co_await http::pump_sse(ex, *stream, 0, opts, {});
 }
 
+/// The frames of a finished request as an SSE body without event ids (what a handler sent,
+/// then its response).
+net::awaitable<bool> answer_as_stream(Deps& deps, Exchange& ex, const CollectingOutbound& out) {
+  auto store = std::make_shared<session::MemoryEventStore>(session::event_limits(deps.options.session));
+  session::SseStream stream(std::string(), kModernStreamIndex, std::move(store));
+  for (const auto& m : out.sent) stream.send(m);
+  if (out.response) stream.send_response(*out.response);
+  stream.finish();
+  http::SseOptions opts;
+  opts.event_ids = false;
+  opts.priming_event = false;
+  co_return co_await http::pump_sse(ex, stream, 0, opts, {});
+}
+
+/// A request whose handler cannot suspend (Dispatcher::runs_synchronously), served on the
+/// connection's coroutine: no spawned task, no stream, no event store. The same answers
+/// as the general path: JSON, or SSE when the handler sent notifications first.
+net::awaitable<http::Answer> answer_modern_inline(Deps& deps, Exchange& ex, const protocol::modern::Envelope& envelope,
+                                                  json::value msg) {
+  auto out = std::make_shared<CollectingOutbound>(nullptr);
+  auto response = co_await deps.dispatcher.handle_request(nullptr, std::move(msg), out, &envelope);
+  if (response) out->response = std::move(*response);
+  if (!out->sent.empty()) co_return http::Answer::written(co_await answer_as_stream(deps, ex, *out));
+  if (!out->response) co_return http::Answer::of(http::Reply{status::accepted, {}, {}, {}});
+  std::string body = json::serialize(*out->response);
+  auto st = status_of(body);
+  co_return http::Answer::of(http::Reply{st, std::move(body), "application/json", {}});
+}
+
 net::awaitable<http::Answer> handle_modern_post(Deps& deps, Exchange& ex, Inbound& in) {
   const auto& m = in.msgs.front();
   // The stateless generation has no client-to-server notifications on HTTP: accepted,
@@ -82,6 +111,11 @@ net::awaitable<http::Answer> handle_modern_post(Deps& deps, Exchange& ex, Inboun
   auto checked = checked_request(deps, m, header);
   if (auto* refused = std::get_if<protocol::modern::Refusal>(&checked)) {
     co_return http::Answer::of(refusal_reply(*refused));
+  }
+  if (deps.dispatcher.runs_synchronously(m)) {
+    auto& envelope = std::get<protocol::modern::Envelope>(checked);
+    envelope.principal = ex.principal;
+    co_return co_await answer_modern_inline(deps, ex, envelope, std::move(in.parsed.messages.front()));
   }
   auto envelope =
       std::make_shared<protocol::modern::Envelope>(std::get<protocol::modern::Envelope>(std::move(checked)));

@@ -177,27 +177,6 @@ net::awaitable<bool> answer_post(Deps& deps, Exchange& ex, session::Session& ses
   co_return ok;
 }
 
-/// Collects what a synchronous handler sends, so the common case — a plain function
-/// answering one request — needs no spawned task, no stream and no event log.
-class CollectingOutbound final : public session::Outbound {
- public:
-  explicit CollectingOutbound(std::shared_ptr<session::Outbound> json_mode_target)
-      : standalone_(std::move(json_mode_target)) {}
-  void send(const json::value& msg) override {
-    if (standalone_) {
-      standalone_->send(msg);  // json mode: everything but the response goes to the GET stream
-    } else {
-      sent.push_back(msg);
-    }
-  }
-  void send_response(const json::value& msg) override { response = msg; }
-  std::vector<json::value> sent;
-  std::optional<json::value> response;
-
- private:
-  std::shared_ptr<session::Outbound> standalone_;
-};
-
 /// What a synchronous handler sent besides its response, as an SSE stream (with the
 /// response last).
 net::awaitable<bool> answer_collected_as_stream(Deps& deps, Exchange& ex,

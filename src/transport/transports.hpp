@@ -62,6 +62,27 @@ struct Inbound {
 };
 Result<Inbound> read_messages(std::string_view body, std::size_t max_batch);
 
+/// Collects what a synchronous handler sends, so the common case — a plain function
+/// answering one request — needs no spawned task, no stream and no event log.
+class CollectingOutbound final : public session::Outbound {
+ public:
+  explicit CollectingOutbound(std::shared_ptr<session::Outbound> json_mode_target)
+      : standalone_(std::move(json_mode_target)) {}
+  void send(const json::value& msg) override {
+    if (standalone_) {
+      standalone_->send(msg);  // json mode: everything but the response goes to the GET stream
+    } else {
+      sent.push_back(msg);
+    }
+  }
+  void send_response(const json::value& msg) override { response = msg; }
+  std::vector<json::value> sent;
+  std::optional<json::value> response;
+
+ private:
+  std::shared_ptr<session::Outbound> standalone_;
+};
+
 /// Waits until the requests answered on `stream` either finish or send something other than
 /// their responses: a POST is then answered as JSON, or as SSE (automatic response mode,
 /// and the stateless generation).
