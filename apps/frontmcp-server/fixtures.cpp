@@ -353,6 +353,7 @@ void register_fixtures(Server& server) {
   add_tools(server);
   add_resources(server);
   add_prompts(server);
+  add_listen_fixtures(server);
 }
 
 }  // namespace frontmcp_server

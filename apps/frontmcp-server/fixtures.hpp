@@ -5,4 +5,6 @@ namespace frontmcp_server {
 /// The demo content: every fixture the official conformance suite expects, plus echo,
 /// touch_resource and whoami.
 void register_fixtures(frontmcp::Server& server);
+/// test_trigger_tool_change and test_trigger_prompt_change (subscriptions/listen).
+void add_listen_fixtures(frontmcp::Server& server);
 }  // namespace frontmcp_server

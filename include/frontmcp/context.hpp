@@ -3,6 +3,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <frontmcp/list_kind.hpp>
 #include <frontmcp/log_level.hpp>
 #include <frontmcp/result.hpp>
 #include <optional>
@@ -72,6 +73,11 @@ class Context {
 
   /// notifications/resources/updated to every session subscribed to `uri`, on any node.
   virtual void notify_resource_updated(std::string_view uri) = 0;
+
+  /// notifications/<kind>/list_changed to every session and every listen stream that asked
+  /// for it, on any node (the registry itself is unchanged: for lists the application
+  /// computes, e.g. per user).
+  virtual void notify_list_changed(ListKind kind) = 0;
 };
 
 }  // namespace frontmcp

@@ -32,6 +32,7 @@ class ContextImpl final : public Context {
   Task<Result<json::value>> request(std::string method, json::object params,
                                     std::chrono::milliseconds timeout) override;
   void notify_resource_updated(std::string_view uri) override;
+  void notify_list_changed(ListKind kind) override;
   void close_sse_stream() override { out_->disconnect(); }
 
   const std::shared_ptr<session::Session>& session() const noexcept { return session_; }

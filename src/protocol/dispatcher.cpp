@@ -110,7 +110,8 @@ void Dispatcher::request_served(std::string_view method, const json::value& id, 
 
 Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Session> session, json::value msg,
                                                             std::shared_ptr<session::Outbound> out,
-                                                            const modern::Envelope* modern) {
+                                                            const modern::Envelope* modern,
+                                                            std::shared_ptr<session::InFlight> inflight) {
   auto cm = classify(msg);
   if (!cm || cm->kind != MessageKind::request) {
     co_return make_error(nullptr, cm ? Error{errc::kInvalidRequest, "not a request", {}} : cm.error());
@@ -124,7 +125,6 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
   if (auto meta = params.if_contains("_meta"); meta && meta->is_object()) {
     if (auto t = meta->get_object().if_contains("progressToken")) token = *t;
   }
-  std::shared_ptr<session::InFlight> inflight;
   std::string key = session::id_key(id);
   if (session) {
     session->touch();
@@ -149,8 +149,9 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
 }
 
 Task<void> Dispatcher::serve_modern(Dispatcher& d, std::shared_ptr<modern::Envelope> envelope, json::value msg,
-                                    std::shared_ptr<session::SseStream> stream) {
-  auto response = co_await d.handle_request(nullptr, std::move(msg), stream, envelope.get());
+                                    std::shared_ptr<session::SseStream> stream,
+                                    std::shared_ptr<session::InFlight> inflight) {
+  auto response = co_await d.handle_request(nullptr, std::move(msg), stream, envelope.get(), std::move(inflight));
   if (response) stream->send_response(*response);
   stream->finish();
 }

@@ -38,7 +38,7 @@ ServerOptions loopback(ServerOptions o) {
 InProcessServer::InProcessServer(ServerSetup setup)
     : options(loopback(std::move(setup.options))),
       events(std::make_shared<session::MemoryEventStore>(session::event_limits(options.session))),
-      sessions(options.session.max_sessions, events, "node-test"),
+      sessions(options.session.max_sessions, events, "node-test", options.session.max_listen_streams),
       bus(setup.bus ? setup.bus(sessions) : std::make_unique<session::LocalMessageBus>(sessions)),
       directory(setup.directory ? setup.directory(sessions) : std::make_unique<session::LocalDirectory>(sessions)),
       dispatcher(registry, sessions, *bus, *directory, options, "node-test", metrics),
@@ -70,9 +70,10 @@ InProcessServer::InProcessServer(ServerSetup setup)
 }
 
 InProcessServer::~InProcessServer() {
-  // As Server::stop does: the sessions end first (their streams finish, and no stream keeps
+  // As Server::stop does: the sessions and listen streams end first (their streams finish, and no stream keeps
   // a waker of a connection past the io_context), then the thread stops.
   for (const auto& s : sessions.all()) sessions.remove(s->id());
+  sessions.listeners().complete_all(dispatcher.listen_result_meta());
   work_.reset();
   ioc_.stop();
   thread_.join();
@@ -203,6 +204,21 @@ std::string Connection::read_until(std::string_view needle) {
   const auto deadline = std::chrono::steady_clock::now() + kIoLimit;
   while (parser_->get().body().find(needle) == std::string::npos) {
     if (parser_->is_done() || std::chrono::steady_clock::now() >= deadline) return {};
+    if (!run([this](auto done) {
+          bhttp::async_read_some(stream_, buffer_, *parser_,
+                                 [done](boost::system::error_code ec, std::size_t) { done(ec); });
+        })) {
+      return {};
+    }
+  }
+  return parser_->get().body();
+}
+
+std::string Connection::read_to_end() {
+  if (!parser_) return {};
+  const auto deadline = std::chrono::steady_clock::now() + kIoLimit;
+  while (!parser_->is_done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return {};
     if (!run([this](auto done) {
           bhttp::async_read_some(stream_, buffer_, *parser_,
                                  [done](boost::system::error_code ec, std::size_t) { done(ec); });

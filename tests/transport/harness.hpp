@@ -131,6 +131,8 @@ class Connection {
   /// Reads more of the current response until its body contains `needle`; returns the
   /// body read so far ("" on timeout or end of stream without it).
   std::string read_until(std::string_view needle);
+  /// Reads the rest of the current response; its whole body ("" on timeout or error).
+  std::string read_to_end();
   void close();
 
  private:
