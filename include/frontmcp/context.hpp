@@ -41,7 +41,8 @@ class Context {
 
   /// True once the client sent notifications/cancelled for this request, or its session
   /// ended. (A dropped connection alone does not cancel: the client may resume the
-  /// stream with Last-Event-ID.) Handlers should check it in loops.
+  /// stream with Last-Event-ID.) A stateless (MCP 2026-07-28) request has no resumption:
+  /// its client closing the response cancels it. Handlers should check it in loops.
   virtual bool cancelled() const = 0;
 
   /// Sends notifications/progress when the request carried a progressToken (otherwise a

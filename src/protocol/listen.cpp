@@ -11,8 +11,8 @@ namespace {
 Result<bool> flag(const json::object& n, std::string_view key) {
   auto* v = n.if_contains(key);
   if (!v) return false;
-  if (!v->is_bool()) return Error::invalid_params("subscriptions/listen: notifications." + std::string(key) +
-                                                  " must be a boolean");
+  if (!v->is_bool())
+    return Error::invalid_params("subscriptions/listen: notifications." + std::string(key) + " must be a boolean");
   return v->get_bool();
 }
 

@@ -27,10 +27,10 @@ inline constexpr std::string_view kListenAcknowledged = "notifications/subscript
 /// What a listener receives: the subset of its request's `notifications` the server honors
 /// (the acknowledgement repeats it).
 struct ListenFilter {
-  bool tools = false;                // notifications/tools/list_changed
-  bool prompts = false;              // notifications/prompts/list_changed
-  bool resources = false;            // notifications/resources/list_changed
-  std::vector<std::string> uris;     // notifications/resources/updated of these URIs
+  bool tools = false;                   // notifications/tools/list_changed
+  bool prompts = false;                 // notifications/prompts/list_changed
+  bool resources = false;               // notifications/resources/list_changed
+  std::vector<std::string> uris;        // notifications/resources/updated of these URIs
   bool resource_subscriptions = false;  // `uris` was honored (even if empty)
 
   /// Nothing to deliver, ever: the stream is acknowledged and closed at once.

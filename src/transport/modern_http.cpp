@@ -75,7 +75,10 @@ net::awaitable<bool> answer_modern(Deps& deps, Exchange& ex, std::shared_ptr<ses
   }
   auto opts = modern_sse();
   bool ok = co_await http::pump_sse(ex, *stream, 0, std::move(opts), {});
-  if (!stream->finished()) inflight->cancel("the client closed the response stream");
+  // The response ended before the request did (the client closed it, a write failed, or
+  // the handler ended it with close_sse_stream): this generation has no resumption, so
+  // nobody can receive the rest.
+  if (!stream->finished()) inflight->cancel("the response stream ended first");
   co_return ok;
 }
 

@@ -199,10 +199,18 @@ Response Connection::read_head() {
   return from(parser_->get());
 }
 
-std::string Connection::read_until(std::string_view needle) {
+namespace {
+std::size_t occurrences(std::string_view hay, std::string_view needle) {
+  std::size_t n = 0;
+  for (auto pos = hay.find(needle); pos != std::string_view::npos; pos = hay.find(needle, pos + needle.size())) ++n;
+  return n;
+}
+}  // namespace
+
+std::string Connection::read_until(std::string_view needle, std::size_t times) {
   if (!parser_) return {};
   const auto deadline = std::chrono::steady_clock::now() + kIoLimit;
-  while (parser_->get().body().find(needle) == std::string::npos) {
+  while (occurrences(parser_->get().body(), needle) < times) {
     if (parser_->is_done() || std::chrono::steady_clock::now() >= deadline) return {};
     if (!run([this](auto done) {
           bhttp::async_read_some(stream_, buffer_, *parser_,

@@ -43,8 +43,8 @@ Fields modern_fields(std::string_view method, std::string name = {}) {
 
 std::string listen_body(json::value id, json::object notifications) {
   json::object params{{"_meta", envelope()}, {"notifications", std::move(notifications)}};
-  json::object msg{{"jsonrpc", "2.0"}, {"id", std::move(id)}, {"method", "subscriptions/listen"},
-                   {"params", std::move(params)}};
+  json::object msg{
+      {"jsonrpc", "2.0"}, {"id", std::move(id)}, {"method", "subscriptions/listen"}, {"params", std::move(params)}};
   return json::serialize(msg);
 }
 
@@ -53,6 +53,9 @@ std::vector<json::value> frames(std::string body) {
   r.body = std::move(body);
   return r.sse_messages();
 }
+
+/// The end of an SSE event: reading until `n` of them arrived reads `n` whole frames.
+constexpr std::string_view kEventEnd = "\n\n";
 
 std::string method_of(const json::value& f) {
   auto* m = f.as_object().if_contains("method");
@@ -134,7 +137,7 @@ TEST_F(Listen, AcknowledgementFirstThenStampedChanges) {
   auto r = call(2, kTrigger);  // a modern tools/call on another connection
   ASSERT_EQ(r.status, 200) << r.body;
   server.dispatcher.list_changed(registry::ListKind::prompts);  // Server::notify_list_changed's path
-  auto body = c.read_until("prompts/list_changed");
+  auto body = c.read_until(kEventEnd, 3);
   auto fs = frames(body);
   ASSERT_EQ(fs.size(), 3u) << body;
   EXPECT_EQ(method_of(fs[0]), kAck);
@@ -152,9 +155,9 @@ TEST_F(Listen, OnlyWhatWasAskedFor) {
   open(c, json::value(9), json::object{{"promptsListChanged", true}});
   ASSERT_EQ(call(2, kTrigger).status, 200);
   server.dispatcher.list_changed(registry::ListKind::prompts);
-  auto body = c.read_until("prompts/list_changed");
-  ASSERT_NE(body, "");
-  EXPECT_EQ(body.find("tools/list_changed"), std::string::npos) << body;
+  auto fs = frames(c.read_until(kEventEnd, 2));
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(method_of(fs[1]), "notifications/prompts/list_changed") << "no tools change before it";
 }
 
 TEST_F(Listen, UnsupportedKindsAreNotAcknowledged) {
@@ -162,9 +165,23 @@ TEST_F(Listen, UnsupportedKindsAreNotAcknowledged) {
   Connection c(port);
   open(c, json::value(3), json::object{{"resourcesListChanged", true}, {"toolsListChanged", true}});
   server.dispatcher.list_changed(registry::ListKind::tools);
-  auto fs = frames(c.read_until("tools/list_changed"));
-  ASSERT_FALSE(fs.empty());
+  auto fs = frames(c.read_until(kEventEnd, 2));
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(method_of(fs[1]), "notifications/tools/list_changed");
   EXPECT_EQ(json::serialize(fs[0].at("params").at("notifications")), R"({"toolsListChanged":true})");
+}
+
+TEST_F(Listen, ResourceUpdatesOfSubscribedUris) {
+  Connection c(port);
+  open(c, json::value(8), json::object{{"resourceSubscriptions", json::array{"test://x"}}});
+  server.dispatcher.resource_updated("test://y");  // Server::notify_resource_updated's path
+  server.dispatcher.resource_updated("test://x");
+  auto fs = frames(c.read_until(kEventEnd, 2));
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(json::serialize(fs[0].at("params").at("notifications")), R"({"resourceSubscriptions":["test://x"]})");
+  EXPECT_EQ(method_of(fs[1]), "notifications/resources/updated");
+  EXPECT_EQ(fs[1].at("params").at("uri"), json::value("test://x"));
+  EXPECT_EQ(fs[1].at("params").at("_meta").at(kSubscriptionId), json::value(8));
 }
 
 TEST_F(Listen, NothingHonoredIsAcknowledgedThenCompleted) {
@@ -215,9 +232,9 @@ TEST(ListenCap, AboveTheCapIsRefusedInBand) {
                      modern_fields("subscriptions/listen")));
   ASSERT_NE(c.read_head().status, 0);
   ASSERT_NE(c.read_until(kAck), "");
-  auto r = request(server.port(), verb::post, "/mcp",
-                   listen_body(json::value(2), json::object{{"toolsListChanged", true}}),
-                   modern_fields("subscriptions/listen"));
+  auto r =
+      request(server.port(), verb::post, "/mcp", listen_body(json::value(2), json::object{{"toolsListChanged", true}}),
+              modern_fields("subscriptions/listen"));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.header("Content-Type"), "application/json");
   EXPECT_EQ(r.error_code(), -32603);
@@ -231,8 +248,8 @@ TEST_F(Listen, CloseBeforeTheAnswerCancelsTheRequest) {
   // Nothing sent yet: the server waits to choose JSON or SSE when the client leaves.
   Connection c(port);
   json::object params{{"name", kWaitForCancel}, {"arguments", json::object{}}, {"_meta", envelope()}};
-  ASSERT_TRUE(c.send(verb::post, "/mcp", rpc(1, "tools/call", std::move(params)),
-                     modern_fields("tools/call", kWaitForCancel)));
+  ASSERT_TRUE(
+      c.send(verb::post, "/mcp", rpc(1, "tools/call", std::move(params)), modern_fields("tools/call", kWaitForCancel)));
   auto f = seen->get_future();
   c.close();
   ASSERT_EQ(f.wait_for(kIoLimit), std::future_status::ready);
@@ -244,8 +261,8 @@ TEST_F(Listen, CloseDuringTheStreamCancelsTheRequest) {
   json::object params{{"name", kWaitForCancel},
                       {"arguments", json::object{{"log", true}}},
                       {"_meta", envelope(json::object{{"io.modelcontextprotocol/logLevel", "info"}})}};
-  ASSERT_TRUE(c.send(verb::post, "/mcp", rpc(1, "tools/call", std::move(params)),
-                     modern_fields("tools/call", kWaitForCancel)));
+  ASSERT_TRUE(
+      c.send(verb::post, "/mcp", rpc(1, "tools/call", std::move(params)), modern_fields("tools/call", kWaitForCancel)));
   auto head = c.read_head();
   ASSERT_EQ(head.header("Content-Type"), "text/event-stream");
   ASSERT_NE(c.read_until("started"), "");

@@ -1,6 +1,8 @@
 // ListenRegistry: the subscriptions/listen streams of a process (MCP 2026-07-28): the
 // acknowledgement first, only the kinds asked for, the subscription id on every message,
 // the cap, a graceful end, and the message bus feeding it.
+#include "session/listen_registry.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
@@ -9,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "session/listen_registry.hpp"
 #include "session/message_bus.hpp"
 #include "session/session_manager.hpp"
 
@@ -85,13 +86,13 @@ TEST(ListenRegistry, OnlyRequestedKindsEachStampedWithItsId) {
   reg.to_all(notification("notifications/progress", json::object{{"progressToken", 1}, {"progress", 1}}));
 
   auto pf = frames(*prompts);
-  EXPECT_EQ(methods(pf), (std::vector<std::string>{std::string(kListenAcknowledged),
-                                                   "notifications/prompts/list_changed"}));
+  EXPECT_EQ(methods(pf),
+            (std::vector<std::string>{std::string(kListenAcknowledged), "notifications/prompts/list_changed"}));
   EXPECT_EQ(subscription_of(pf[1]), json::value(7));
   auto tfs = frames(*tools);
-  EXPECT_EQ(methods(tfs), (std::vector<std::string>{std::string(kListenAcknowledged),
-                                                    "notifications/tools/list_changed",
-                                                    "notifications/resources/list_changed"}));
+  EXPECT_EQ(methods(tfs),
+            (std::vector<std::string>{std::string(kListenAcknowledged), "notifications/tools/list_changed",
+                                      "notifications/resources/list_changed"}));
   for (const auto& f : tfs) EXPECT_EQ(subscription_of(f), json::value("t"));
 }
 
@@ -102,8 +103,8 @@ TEST(ListenRegistry, ResourceUpdatesOnlyForSubscribedUris) {
   f.uris = {"test://a"};
   auto l = reg.open(json::value(1), f);
   json::object meta{{"other", 1}};
-  reg.to_subscribers("test://a", notification("notifications/resources/updated",
-                                              json::object{{"uri", "test://a"}, {"_meta", meta}}));
+  reg.to_subscribers(
+      "test://a", notification("notifications/resources/updated", json::object{{"uri", "test://a"}, {"_meta", meta}}));
   reg.to_subscribers("test://b", notification("notifications/resources/updated", json::object{{"uri", "test://b"}}));
   reg.to_all(kResources);  // not asked for
   auto fs = frames(*l);
