@@ -119,6 +119,8 @@ constexpr SessionLimit kSessionLimits[] = {
      "Server->client requests waiting, per session (default 32)"},
     {"maxBatchSize", "--max-batch-size", &frontmcp::SessionOptions::max_batch_size,
      "Messages per JSON-RPC batch (default 100)"},
+    {"maxListenStreams", "--max-listen-streams", &frontmcp::SessionOptions::max_listen_streams,
+     "subscriptions/listen streams open at once (default 1024)"},
 };
 constexpr std::size_t kSessionLimitCount = std::size(kSessionLimits);
 

@@ -355,6 +355,7 @@ void register_fixtures(Server& server) {
   add_resources(server);
   add_prompts(server);
   add_mrtr_fixtures(server);
+  add_listen_fixtures(server);
 }
 
 }  // namespace frontmcp_server

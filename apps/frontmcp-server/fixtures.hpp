@@ -9,4 +9,6 @@ void register_fixtures(frontmcp::Server& server);
 void add_mrtr_fixtures(frontmcp::Server& server);
 /// test_x_mcp_header (fixtures_headers.cpp): an argument mirrored into Mcp-Param-Region.
 void add_header_fixtures(frontmcp::Server& server);
+/// test_trigger_tool_change and test_trigger_prompt_change (subscriptions/listen).
+void add_listen_fixtures(frontmcp::Server& server);
 }  // namespace frontmcp_server

@@ -3,6 +3,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <frontmcp/list_kind.hpp>
 #include <frontmcp/log_level.hpp>
 #include <frontmcp/result.hpp>
 #include <optional>
@@ -48,7 +49,8 @@ class Context {
 
   /// True once the client sent notifications/cancelled for this request, or its session
   /// ended. (A dropped connection alone does not cancel: the client may resume the
-  /// stream with Last-Event-ID.) Handlers should check it in loops.
+  /// stream with Last-Event-ID.) A stateless (MCP 2026-07-28) request has no resumption:
+  /// its client closing the response cancels it. Handlers should check it in loops.
   virtual bool cancelled() const = 0;
 
   /// Sends notifications/progress when the request carried a progressToken (otherwise a
@@ -106,6 +108,11 @@ class Context {
 
   /// notifications/resources/updated to every session subscribed to `uri`, on any node.
   virtual void notify_resource_updated(std::string_view uri) = 0;
+
+  /// notifications/<kind>/list_changed to every session and every listen stream that asked
+  /// for it, on any node (the registry itself is unchanged: for lists the application
+  /// computes, e.g. per user).
+  virtual void notify_list_changed(ListKind kind) = 0;
 };
 
 }  // namespace frontmcp

@@ -130,6 +130,9 @@ struct HttpOptions {
   std::function<AuthDecision(const AuthRequest&)> authorize;
 };
 
+/// SessionOptions::max_listen_streams by default (the TypeScript SDK's maxSubscriptions).
+inline constexpr std::size_t kDefaultMaxListenStreams = 1024;
+
 struct SessionOptions {
   std::size_t max_sessions = 10'000;
   /// A session with no request and no open stream for this long is removed.
@@ -153,6 +156,10 @@ struct SessionOptions {
   /// there and by notify_resource_updated.
   std::size_t max_subscriptions_per_session = 100;
   std::size_t max_uri_bytes = 4 * 1024;
+  /// subscriptions/listen streams (MCP 2026-07-28) open at once in this process (they are
+  /// not sessions: max_sessions does not count them); one more is refused in-band
+  /// (-32603 "Subscription limit reached").
+  std::size_t max_listen_streams = kDefaultMaxListenStreams;
   /// initialize: clientInfo and capabilities together, as JSON text.
   std::size_t max_client_info_bytes = 64 * 1024;
   /// Server->client requests (sampling, elicitation, roots) waiting for answers, per session.

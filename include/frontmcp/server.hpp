@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <frontmcp/definitions.hpp>
+#include <frontmcp/list_kind.hpp>
 #include <frontmcp/options.hpp>
 #include <memory>
 #include <string_view>
@@ -41,6 +42,10 @@ class Server {
 
   /// notifications/resources/updated to every session subscribed to `uri`.
   void notify_resource_updated(std::string_view uri);
+  /// notifications/<kind>/list_changed to every session and every subscriptions/listen
+  /// stream that asked for it, on every node. add_* / remove_* send it themselves; this is
+  /// for lists that change without them (computed per user, filtered ...).
+  void notify_list_changed(ListKind kind);
 
   /// Binds and starts the I/O threads. Throws std::runtime_error if the address cannot be
   /// bound (a start-up error).

@@ -93,12 +93,16 @@ class ClusterBus final : public session::MessageBus {
   }
   void to_subscribers(std::string_view uri, const json::value& msg) override {
     for (const auto& s : sessions_.subscribers(uri)) impl_->deliver(s, msg);
+    // Listen streams are not sessions: no lease to wait for (and a Redis outage loses only
+    // the other nodes' share of the message).
+    sessions_.listeners().to_subscribers(uri, msg);
     if (impl_->client) impl_->broadcast(relay::Sub{std::string(uri), msg, impl_->node});
   }
   void to_all(const json::value& msg) override {
     for (const auto& s : sessions_.all()) {
       if (s->initialized()) impl_->deliver(s, msg);
     }
+    sessions_.listeners().to_all(msg);
     if (impl_->client) impl_->broadcast(relay::All{msg, impl_->node});
   }
   bool client_response(const std::string& session_id, const std::string& request_id,

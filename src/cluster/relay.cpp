@@ -40,6 +40,7 @@ void handle(Impl& im, relay::Sub& m) {
   for (const auto& s : im.sessions->subscribers(*m.uri)) {
     if (owns(*s)) im.deliver(s, *m.body, relay::name_of(relay::Type::sub));
   }
+  im.sessions->listeners().to_subscribers(*m.uri, *m.body);
 }
 
 void handle(Impl& im, relay::All& m) {
@@ -47,6 +48,7 @@ void handle(Impl& im, relay::All& m) {
   for (const auto& s : im.sessions->all()) {
     if (owns(*s) && s->initialized()) im.deliver(s, *m.body, relay::name_of(relay::Type::all));
   }
+  im.sessions->listeners().to_all(*m.body);
 }
 
 void handle(Impl& im, relay::Resp& m) {

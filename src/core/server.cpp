@@ -142,6 +142,9 @@ bool Server::remove_prompt(std::string_view name) {
 void Server::notify_resource_updated(std::string_view uri) {
   impl_->core.dispatcher.resource_updated(uri);
 }
+void Server::notify_list_changed(ListKind kind) {
+  impl_->core.dispatcher.list_changed(registry::list_kind(kind));
+}
 
 const ServerOptions& Server::options() const noexcept {
   return impl_->core.options;
@@ -209,8 +212,12 @@ void Server::stop(std::chrono::milliseconds drain) {
   // started on. A standalone stream (which may carry a request's notifications, or a
   // legacy session's answers) ends once its session has no request in flight; clients
   // see the retry hint and reconnect elsewhere.
+  // Listen streams (MCP 2026-07-28) end at once with their request's result: the client
+  // listens again, elsewhere. Every round, for those opened meanwhile.
+  const auto listen_meta = im.core.dispatcher.listen_result_meta();
   auto deadline = std::chrono::steady_clock::now() + drain;
   for (;;) {
+    im.core.sessions.listeners().complete_all(listen_meta);
     for (const auto& s : im.core.sessions.all()) {
       if (!s->serving()) s->standalone()->finish();
     }

@@ -54,7 +54,7 @@ ServerCore::ServerCore(ServerOptions opts, std::string node)
       backend(make_backend(options, node_id, metrics)),
       events(backend ? backend->event_store()
                      : std::make_shared<session::MemoryEventStore>(session::event_limits(options.session))),
-      sessions(options.session.max_sessions, events, node_id),
+      sessions(options.session.max_sessions, events, node_id, options.session.max_listen_streams),
       bus(backend ? backend->make_bus(sessions) : std::make_unique<session::LocalMessageBus>(sessions)),
       directory(backend ? backend->make_directory(sessions) : std::make_unique<session::LocalDirectory>(sessions)),
       dispatcher(registry, sessions, *bus, *directory, options, node_id, metrics),

@@ -113,14 +113,6 @@ net::awaitable<bool> write_error(Exchange& ex, bhttp::status status, int code, s
 
 namespace {
 
-/// Watches the client side of a connection that is streaming SSE: nothing is expected
-/// from it, so a read that completes means it hung up (or pipelined a request, whose
-/// bytes stay in the connection's buffer for the next parse).
-struct PeerWatch {
-  bool closed = false;
-  bool done = false;
-};
-
 // Small: it is held for every open stream, and nothing is expected on it anyway.
 constexpr std::size_t kPeerReadBytes = 512;
 
@@ -195,6 +187,17 @@ net::awaitable<bool> pump_events(Exchange& ex, session::SseStream& stream, std::
 
 }  // namespace
 
+std::shared_ptr<PeerWatch> start_peer_watch(Exchange& ex, const net::any_io_executor& exec) {
+  auto peer = std::make_shared<PeerWatch>();
+  net::co_spawn(exec, watch_peer(ex.stream, ex.buffer, peer, ex.waker), net::detached);
+  return peer;
+}
+
+net::awaitable<void> end_peer_watch(Exchange& ex, const PeerWatch& peer) {
+  if (!peer.done) ex.stream.socket().cancel();
+  while (!peer.done) co_await ex.waker->wait_for(ex.site.options.write_timeout);
+}
+
 net::awaitable<bool> pump_sse(Exchange& ex, session::SseStream& stream, std::uint64_t cursor, SseOptions opts,
                               Headers extra) {
   auto exec = co_await net::this_coro::executor;
@@ -211,13 +214,11 @@ net::awaitable<bool> pump_sse(Exchange& ex, session::SseStream& stream, std::uin
     }
   } guard{stream};
 
-  auto peer = std::make_shared<PeerWatch>();
-  net::co_spawn(exec, watch_peer(ex.stream, ex.buffer, peer, waker), net::detached);
+  auto peer = start_peer_watch(ex, exec);
   bool ok = co_await pump_events(ex, stream, cursor, opts, extra, *waker, *peer, guard.done);
   // The watcher uses the connection's socket and buffer: it must be gone before they
   // are used again (or destroyed).
-  if (!peer->done) ex.stream.socket().cancel();
-  while (!peer->done) co_await waker->wait_for(ex.site.options.write_timeout);
+  co_await end_peer_watch(ex, *peer);
   co_return ok && !peer->closed;
 }
 

@@ -2,6 +2,7 @@
 // Beast types and response helpers shared by the HTTP transports. Heavy: include only
 // from the few .cpp files that speak HTTP (Asio/Beast are compiled once, separately).
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -153,6 +154,20 @@ struct SseOptions {
   /// session has no request in flight), so a drain never cuts a request's answer.
   bool ends_at_drain = false;
 };
+
+/// Watches the client side of a connection while the server has nothing to read from it
+/// (an SSE stream, a request being served): a read that completes means the client hung up
+/// (`closed`), or pipelined a request, whose bytes stay in the connection's buffer for the
+/// next parse. Touched only on the connection's executor.
+struct PeerWatch {
+  bool closed = false;
+  bool done = false;  // the read completed: nothing is watched any more
+};
+/// Starts watching (on `exec`, the connection's); ex.waker is notified when the read
+/// completes. end_peer_watch must be awaited before the connection is used again.
+std::shared_ptr<PeerWatch> start_peer_watch(Exchange& ex, const net::any_io_executor& exec);
+/// Stops the watch and waits until its read is gone.
+net::awaitable<void> end_peer_watch(Exchange& ex, const PeerWatch& peer);
 
 /// Sends SSE headers, then the stream's events after `cursor` until it finishes (or the
 /// server drains, with `ends_at_drain`). Returns true if the HTTP response ended cleanly (connection reusable).

@@ -210,4 +210,8 @@ void ContextImpl::notify_resource_updated(std::string_view uri) {
   dispatcher_.resource_updated(uri);
 }
 
+void ContextImpl::notify_list_changed(ListKind kind) {
+  dispatcher_.list_changed(registry::list_kind(kind));
+}
+
 }  // namespace frontmcp::protocol

@@ -35,6 +35,7 @@ class ContextImpl final : public Context {
                                           std::chrono::milliseconds timeout) override;
   bool input_required() const override { return round_ && round_->input_required(); }
   void notify_resource_updated(std::string_view uri) override;
+  void notify_list_changed(ListKind kind) override;
   /// A stateless request's stream is not resumable: it is not ended early.
   void close_sse_stream() override {
     if (!modern_) out_->disconnect();

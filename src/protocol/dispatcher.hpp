@@ -72,8 +72,8 @@ class Dispatcher {
   /// (modern::decorate_result), server/discover is served, a missing resource is -32602,
   /// and a tools/call, prompts/get or resources/read whose handler lacks input from the
   /// client ends its round with resultType "input_required" (mrtr.hpp). `inflight`: how a
-  /// request without a session is cancelled (a session's requests have theirs in the
-  /// session).
+  /// request without a session is cancelled (a modern one whose client closed its response
+  /// stream); a session's requests get theirs from the session.
   Task<std::optional<json::value>> handle_request(std::shared_ptr<session::Session> session, json::value msg,
                                                   std::shared_ptr<session::Outbound> out,
                                                   const modern::Envelope* modern = nullptr,
@@ -83,6 +83,14 @@ class Dispatcher {
   static Task<void> serve_modern(Dispatcher& d, std::shared_ptr<modern::Envelope> envelope, json::value msg,
                                  std::shared_ptr<session::SseStream> stream,
                                  std::shared_ptr<session::InFlight> inflight = nullptr);
+
+  // ---- subscriptions/listen (MCP 2026-07-28; listen.cpp) ------------------------------
+  /// What of a listen request's `params.notifications` this server honors: the list kinds
+  /// it has entries of, resource subscriptions (it advertises resources.subscribe). -32602
+  /// for a malformed filter.
+  Result<session::ListenFilter> listen_filter(const json::object* params) const;
+  /// The _meta of the result that ends a listen stream (besides the subscription id).
+  json::object listen_result_meta() const;
   /// True when a completion handler is registered (completion/complete exists).
   bool has_completion() const;
   /// True when serving `m` cannot suspend: the method is built in, or its user handler is

@@ -13,9 +13,9 @@ constexpr std::string_view kSentinelSuffix = "?=";
 
 /// Methods the stateless generation has (removed ones, initialize, ping, logging/setLevel,
 /// resources/subscribe, ... answer 404 -32601 like unknown ones).
-constexpr std::array<std::string_view, 8> kMethods = {"server/discover", "tools/list",     "tools/call",
+constexpr std::array<std::string_view, 9> kMethods = {"server/discover", "tools/list",     "tools/call",
                                                       "resources/list",  "resources/read", "resources/templates/list",
-                                                      "prompts/list",    "prompts/get"};
+                                                      "prompts/list",    "prompts/get",    "subscriptions/listen"};
 /// The results a client may cache (ttlMs, cacheScope).
 constexpr std::array<std::string_view, 6> kCacheable = {
     "server/discover", "tools/list", "prompts/list", "resources/list", "resources/read", "resources/templates/list"};

@@ -80,7 +80,7 @@ struct Envelope {
 using HeaderLookup = std::function<std::optional<std::string_view>(std::string_view name)>;
 
 /// The methods of the stateless generation this server serves (completion/complete only
-/// with a completion handler; subscriptions/listen not yet).
+/// with a completion handler).
 bool known_method(std::string_view method, bool completions) noexcept;
 
 /// The checks of a modern request, in the spec's order; the envelope when it passes. An

@@ -5,6 +5,7 @@
 // look-ups take it shared; changes are rare and take it exclusively).
 #include <boost/json/array.hpp>
 #include <frontmcp/definitions.hpp>
+#include <frontmcp/list_kind.hpp>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -28,6 +29,19 @@ struct ToolEntry {
 };
 
 enum class ListKind { tools, resources, resource_templates, prompts };
+
+/// The registry's kind of a public frontmcp::ListKind.
+constexpr ListKind list_kind(frontmcp::ListKind k) noexcept {
+  switch (k) {
+    case frontmcp::ListKind::tools:
+      return ListKind::tools;
+    case frontmcp::ListKind::prompts:
+      return ListKind::prompts;
+    case frontmcp::ListKind::resources:
+      break;
+  }
+  return ListKind::resources;
+}
 
 class Registry {
  public:

@@ -11,12 +11,14 @@ bool LocalMessageBus::to_session(const std::string& session_id, const json::valu
 
 void LocalMessageBus::to_subscribers(std::string_view uri, const json::value& msg) {
   for (const auto& s : sessions_.subscribers(uri)) s->send_unsolicited(msg);
+  sessions_.listeners().to_subscribers(uri, msg);
 }
 
 void LocalMessageBus::to_all(const json::value& msg) {
   for (const auto& s : sessions_.all()) {
     if (s->initialized()) s->send_unsolicited(msg);
   }
+  sessions_.listeners().to_all(msg);
 }
 
 bool LocalMessageBus::client_response(const std::string& session_id, const std::string& request_id,

@@ -8,8 +8,12 @@
 
 namespace frontmcp::session {
 
-SessionManager::SessionManager(std::size_t max_sessions, std::shared_ptr<EventStore> events, std::string node_id)
-    : max_sessions_(max_sessions), events_(std::move(events)), node_id_(std::move(node_id)) {}
+SessionManager::SessionManager(std::size_t max_sessions, std::shared_ptr<EventStore> events, std::string node_id,
+                               std::size_t max_listeners)
+    : max_sessions_(max_sessions),
+      events_(std::move(events)),
+      node_id_(std::move(node_id)),
+      listeners_(max_listeners) {}
 
 namespace {
 /// Hooks::random_first_stream: 1 + (random 32 bits << 16).

@@ -2,6 +2,7 @@
 // SessionManager: the sessions this node serves, plus the index of resource
 // subscriptions. Thread-safety: all members, any thread (a shared_mutex; look-ups on
 // the hot path take it shared).
+#include <frontmcp/options.hpp>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -13,13 +14,16 @@
 #include <unordered_set>
 #include <vector>
 
+#include "session/listen_registry.hpp"
 #include "session/session.hpp"
 
 namespace frontmcp::session {
 
 class SessionManager {
  public:
-  SessionManager(std::size_t max_sessions, std::shared_ptr<EventStore> events, std::string node_id);
+  /// `max_listeners`: SessionOptions::max_listen_streams.
+  SessionManager(std::size_t max_sessions, std::shared_ptr<EventStore> events, std::string node_id,
+                 std::size_t max_listeners = kDefaultMaxListenStreams);
 
   /// A new, uninitialised session of `principal` (see SessionState::principal); nullptr
   /// when max_sessions is reached.
@@ -72,11 +76,16 @@ class SessionManager {
 
   const std::string& node_id() const noexcept { return node_id_; }
 
+  /// The subscriptions/listen streams of this process (MCP 2026-07-28). Not sessions; kept
+  /// here because both message buses (and the relay) reach the sessions through this.
+  ListenRegistry& listeners() noexcept { return listeners_; }
+
  private:
   std::size_t max_sessions_;
   std::shared_ptr<EventStore> events_;
   std::string node_id_;
   Hooks hooks_;
+  ListenRegistry listeners_;
   mutable std::shared_mutex mu_;
   /// Looked up by string_view without building a std::string (C++20 heterogeneous lookup).
   struct Hash {

@@ -47,7 +47,7 @@ ServerOptions loopback(ServerOptions o) {
 InProcessServer::InProcessServer(ServerSetup setup)
     : options(loopback(std::move(setup.options))),
       events(std::make_shared<session::MemoryEventStore>(session::event_limits(options.session))),
-      sessions(options.session.max_sessions, events, "node-test"),
+      sessions(options.session.max_sessions, events, "node-test", options.session.max_listen_streams),
       bus(setup.bus ? setup.bus(sessions) : std::make_unique<session::LocalMessageBus>(sessions)),
       directory(setup.directory ? setup.directory(sessions) : std::make_unique<session::LocalDirectory>(sessions)),
       dispatcher(registry, sessions, *bus, *directory, options, "node-test", metrics),
@@ -83,9 +83,10 @@ InProcessServer::InProcessServer(ServerSetup setup)
 }
 
 InProcessServer::~InProcessServer() {
-  // As Server::stop does: the sessions end first (their streams finish, and no stream keeps
+  // As Server::stop does: the sessions and listen streams end first (their streams finish, and no stream keeps
   // a waker of a connection past the io_context), then the thread stops.
   for (const auto& s : sessions.all()) sessions.remove(s->id());
+  sessions.listeners().complete_all(dispatcher.listen_result_meta());
   work_.reset();
   ioc_.stop();
   thread_.join();
@@ -211,11 +212,34 @@ Response Connection::read_head() {
   return from(parser_->get());
 }
 
-std::string Connection::read_until(std::string_view needle) {
+namespace {
+std::size_t occurrences(std::string_view hay, std::string_view needle) {
+  std::size_t n = 0;
+  for (auto pos = hay.find(needle); pos != std::string_view::npos; pos = hay.find(needle, pos + needle.size())) ++n;
+  return n;
+}
+}  // namespace
+
+std::string Connection::read_until(std::string_view needle, std::size_t times) {
   if (!parser_) return {};
   const auto deadline = std::chrono::steady_clock::now() + kIoLimit;
-  while (parser_->get().body().find(needle) == std::string::npos) {
+  while (occurrences(parser_->get().body(), needle) < times) {
     if (parser_->is_done() || std::chrono::steady_clock::now() >= deadline) return {};
+    if (!run([this](auto done) {
+          bhttp::async_read_some(stream_, buffer_, *parser_,
+                                 [done](boost::system::error_code ec, std::size_t) { done(ec); });
+        })) {
+      return {};
+    }
+  }
+  return parser_->get().body();
+}
+
+std::string Connection::read_to_end() {
+  if (!parser_) return {};
+  const auto deadline = std::chrono::steady_clock::now() + kIoLimit;
+  while (!parser_->is_done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return {};
     if (!run([this](auto done) {
           bhttp::async_read_some(stream_, buffer_, *parser_,
                                  [done](boost::system::error_code ec, std::size_t) { done(ec); });

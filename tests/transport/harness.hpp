@@ -130,9 +130,11 @@ class Connection {
   Response read();
   /// Reads a response's head only (streams); read_until() then reads its body.
   Response read_head();
-  /// Reads more of the current response until its body contains `needle`; returns the
-  /// body read so far ("" on timeout or end of stream without it).
-  std::string read_until(std::string_view needle);
+  /// Reads more of the current response until its body contains `needle` (`times` times);
+  /// returns the body read so far ("" on timeout or end of stream without it).
+  std::string read_until(std::string_view needle, std::size_t times = 1);
+  /// Reads the rest of the current response; its whole body ("" on timeout or error).
+  std::string read_to_end();
   void close();
 
  private:

@@ -195,12 +195,15 @@ TEST(ModernLadder, RemovedAndUnknownMethodsAre404) {
   // Conformance id 500 (removed methods) and 601 (unknown/method).
   for (std::string_view method :
        {"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe",
-        "notifications/initialized", "unknown/method", "subscriptions/listen", "completion/complete"}) {
+        "notifications/initialized", "unknown/method", "completion/complete"}) {
     auto r = refused(check(request(500, method), Headers(method)));
     EXPECT_EQ(r.status, 404u) << method;
     EXPECT_EQ(r.code, -32601) << method;
     EXPECT_EQ(r.id, json::value(500)) << method;
   }
+  // subscriptions/listen is a method of the generation (served as a listen stream).
+  EXPECT_TRUE(
+      std::holds_alternative<Envelope>(check(request(9, "subscriptions/listen"), Headers("subscriptions/listen"))));
   // completion/complete exists with a completion handler.
   EXPECT_TRUE(std::holds_alternative<Envelope>(
       check(request(8, "completion/complete"), Headers("completion/complete"), /*completions=*/true)));
