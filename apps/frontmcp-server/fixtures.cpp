@@ -198,9 +198,18 @@ void add_tools(Server& server) {
   schema2020.name = "json_schema_2020_12_tool";
   schema2020.description = "Tool with JSON Schema 2020-12 features for conformance testing (SEP-1613)";
   schema2020.input_schema =
+      // The conformance suite's canonical fixture (0.2.x JSON_SCHEMA_2020_12_FIXTURE): SEP-1613's
+      // $schema, $defs and additionalProperties, plus SEP-2106's allOf/anyOf, if/then/else and
+      // $anchor, all passed through unchanged.
       json::parse(R"JSON({"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object",
-     "$defs":{"address":{"type":"object","properties":{"street":{"type":"string"},"city":{"type":"string"}}}},
-     "properties":{"name":{"type":"string"},"address":{"$ref":"#/$defs/address"}},
+     "$defs":{"address":{"$anchor":"addressDef","type":"object",
+                         "properties":{"street":{"type":"string"},"city":{"type":"string"}}}},
+     "properties":{"name":{"type":"string"},"address":{"$ref":"#/$defs/address"},
+                   "contactMethod":{"type":"string","enum":["phone","email"]},
+                   "phone":{"type":"string"},"email":{"type":"string"}},
+     "allOf":[{"anyOf":[{"required":["phone"]},{"required":["email"]}]}],
+     "if":{"properties":{"contactMethod":{"const":"phone"}},"required":["contactMethod"]},
+     "then":{"required":["phone"]},"else":{"required":["email"]},
      "additionalProperties":false})JSON")
           .as_object();
   schema2020.handler = [](Context&, const json::object& args) -> Result<ToolResult> {
