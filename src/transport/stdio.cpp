@@ -25,6 +25,7 @@
 #include "protocol/jsonrpc.hpp"
 #include "protocol/modern.hpp"
 #include "session/event_store.hpp"
+#include "session/listen_registry.hpp"
 #include "transport/transports.hpp"
 #include "util/log.hpp"
 
@@ -107,6 +108,22 @@ class ModernCalls final : public std::enable_shared_from_this<ModernCalls> {
                   util::LogEscaped{"modern stdio request task"});
   }
 
+  /// subscriptions/listen: the listener's stream (its acknowledgement first) copied to
+  /// stdout until notifications/cancelled names the listen request (the listener is then
+  /// closed and nothing more of it is written) or the server completes it at shutdown.
+  void listen(Deps& deps, std::shared_ptr<session::ListenRegistry::Listener> listener) {
+    auto call = std::make_shared<Call>();
+    call->key = session::id_key(listener->id);
+    call->stream = listener->stream;
+    call->on_cancel = [&registry = deps.sessions.listeners(), listener] { registry.close(listener); };
+    {
+      std::lock_guard lock(mu_);
+      calls_[call->key] = call;
+    }
+    call->stream->attach([self = shared_from_this(), call] { self->forward(call); });
+    forward(call);  // the acknowledgement is in the stream already
+  }
+
   /// notifications/cancelled for `id` (an unknown or finished request: nothing to do).
   void cancel(const json::value& id, std::string reason) {
     std::shared_ptr<Call> call;
@@ -117,6 +134,7 @@ class ModernCalls final : public std::enable_shared_from_this<ModernCalls> {
       call = it->second;
     }
     call->inflight->cancel(std::move(reason));
+    if (call->on_cancel) call->on_cancel();
   }
 
  private:
@@ -124,7 +142,8 @@ class ModernCalls final : public std::enable_shared_from_this<ModernCalls> {
     std::string key;
     std::shared_ptr<session::SseStream> stream;
     std::shared_ptr<session::InFlight> inflight = std::make_shared<session::InFlight>();
-    std::mutex mu;  // one forwarder at a time, so lines keep the stream's order
+    std::function<void()> on_cancel;  // a listen request's: close its listener
+    std::mutex mu;                    // one forwarder at a time, so lines keep the stream's order
     std::uint64_t cursor = 0;
   };
 
@@ -185,6 +204,22 @@ void serve_modern_message(Deps& deps, const net::any_io_executor& ex, Generation
     return;
   }
   gen.pin.settle(m, modern::EraPin::Route::modern, true);
+  if (m.method == "subscriptions/listen") {
+    auto filter = deps.dispatcher.listen_filter(m.params);
+    if (!filter) {
+      out->send_response(protocol::make_error(id, filter.error()));
+      return;
+    }
+    auto& listeners = deps.sessions.listeners();
+    auto listener = listeners.open(id, std::move(filter).value());
+    if (!listener) {
+      out->send_response(protocol::make_error(id, Error::internal("Subscription limit reached")));
+      return;
+    }
+    if (listener->filter.empty()) listeners.complete(listener, deps.dispatcher.listen_result_meta());
+    gen.modern->listen(deps, std::move(listener));
+    return;
+  }
   gen.modern->start(deps, ex, std::get<modern::Envelope>(std::move(checked)), std::move(v), id);
 }
 

@@ -294,4 +294,33 @@ TEST_F(Stdio, ModernRequestIsCancelledByNotification) {
   EXPECT_TRUE(response_to(sink.lines(), 7).is_null()) << "a cancelled request was answered";
 }
 
+TEST_F(Stdio, ListenAcknowledgesFirstDeliversTaggedChangesAndEndsOnCancel) {
+  json::object filter{{"notifications", json::object{{"toolsListChanged", true}}}};
+  write_line(modern_rpc(5, "subscriptions/listen", filter));
+  ASSERT_TRUE(sink.wait_for_lines(1));
+  auto ack = json::parse(sink.lines()[0]);
+  EXPECT_EQ(ack.at("method"), json::value("notifications/subscriptions/acknowledged")) << ack;
+  EXPECT_EQ(ack.at("params").at("_meta").at("io.modelcontextprotocol/subscriptionId"), json::value(5));
+  EXPECT_EQ(json::serialize(ack.at("params").at("notifications")), R"({"toolsListChanged":true})");
+
+  server.dispatcher.list_changed(registry::ListKind::tools);
+  server.dispatcher.list_changed(registry::ListKind::prompts);  // not asked for
+  ASSERT_TRUE(sink.wait_for_lines(2));
+  auto change = json::parse(sink.lines()[1]);
+  EXPECT_EQ(change.at("method"), json::value("notifications/tools/list_changed")) << change;
+  EXPECT_EQ(change.at("params").at("_meta").at("io.modelcontextprotocol/subscriptionId"), json::value(5));
+
+  json::object cancel{{"requestId", 5}};
+  write_line(notification("notifications/cancelled", cancel));
+  write_line(modern_call(6, kEcho, json::object{{"text", "after"}}));  // orders the cancel before what follows
+  ASSERT_TRUE(wait_for_response(sink, 6).is_object());
+  EXPECT_EQ(server.sessions.listeners().size(), 0u) << "the cancelled listener is gone";
+  server.dispatcher.list_changed(registry::ListKind::tools);
+  write_line(modern_call(7, kEcho, json::object{{"text", "last"}}));
+  ASSERT_TRUE(wait_for_response(sink, 7).is_object());
+  auto lines = sink.lines();
+  EXPECT_EQ(lines.size(), 4u) << "ack, one change, two echoes: nothing after the cancel";
+  for (const auto& l : lines) EXPECT_EQ(l.find("prompts/list_changed"), std::string::npos) << l;
+}
+
 }  // namespace
