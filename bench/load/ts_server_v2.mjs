@@ -6,9 +6,10 @@
 // a fresh McpServer with one tool `echo` for every request, as the SDK requires (an instance
 // serves one exchange). createMcpHandler returns a web-standard `fetch(Request) -> Response`
 // handler; the SDK's own node:http adapter (`toNodeHandler` in @modelcontextprotocol/node) is
-// not installed here, so this file converts node's request to a `Request` and streams the
-// `Response` back itself: the body is read into one Buffer (bounded like the SDK's 4 MiB),
-// headers are copied as they are, a client that goes away aborts the Request's signal.
+// not installed here, so this file converts node's request to a `Request` and the `Response`
+// back itself: the request body is read into one Buffer (bounded like the SDK's 4 MiB),
+// headers are copied as they are, a client that goes away aborts the Request's signal; a JSON
+// answer is written at once with its Content-Length, an SSE answer is streamed.
 // Host/Origin validation is put in front, as the SDK's documentation says to, with its own
 // helpers (localhost names only).
 //
@@ -29,11 +30,14 @@ const z = await import(new URL('zod/index.js', NM).href);
 
 const MAX_BODY = 4 * 1024 * 1024;
 
+// Built once: the factory runs per request, the schema need not (zod compiles it on first use).
+const echoInput = z.object({ text: z.string() });
+
 function makeServer() {
   const server = new McpServer({ name: 'ts-bench-server-v2', version: '1.0.0' });
   server.registerTool(
     'echo',
-    { description: 'Returns the text it is given', inputSchema: z.object({ text: z.string() }) },
+    { description: 'Returns the text it is given', inputSchema: echoInput },
     async ({ text }) => ({ content: [{ type: 'text', text }] }),
   );
   return server;
@@ -86,12 +90,20 @@ async function toRequest(req, signal) {
   });
 }
 
-/** web Response -> node:http response, streamed (an SSE answer is written as it comes). */
+/**
+ * web Response -> node:http response: a JSON (or empty) answer in one write with its
+ * Content-Length, anything else (an SSE answer) streamed as it comes.
+ */
 async function writeResponse(res, response) {
   const headers = {};
   for (const [k, v] of response.headers) headers[k] = v;
+  if (!response.body || !(headers['content-type'] ?? '').startsWith('text/event-stream')) {
+    const buf = response.body ? Buffer.from(await response.arrayBuffer()) : Buffer.alloc(0);
+    headers['content-length'] = String(buf.length);
+    res.writeHead(response.status, headers);
+    return res.end(buf);
+  }
   res.writeHead(response.status, headers);
-  if (!response.body) return res.end();
   for await (const chunk of response.body) {
     if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
   }
