@@ -254,10 +254,11 @@ for c in clients:
             print(f'- throughput ratio at {c} clients: {a} / {b} = {rps[(a, c)] / rps[(b, c)]:.2f}x')
         if (a, c) in cpu and (b, c) in cpu and cpu[(a, c)] > 0:
             print(f'- server CPU per request at {c} clients: {a} {cpu[(a, c)]:.1f} µs, {b} {cpu[(b, c)]:.1f} µs')
-print()
-print('| Server | Measurement | N | RSS before (KiB) | RSS after (KiB) | Per item (KiB) |')
-print('|---|---|---:|---:|---:|---:|')
 per = {}
+if any(load(f'{t}.mem.json') for t in ('frontmcp-idle', 'frontmcp-sse', 'ts-idle')):  # not with SKIP_MEMORY=1
+    print()
+    print('| Server | Measurement | N | RSS before (KiB) | RSS after (KiB) | Per item (KiB) |')
+    print('|---|---|---:|---:|---:|---:|')
 for tag, s, what in (('frontmcp-idle', 'frontmcp', 'idle session'), ('frontmcp-sse', 'frontmcp', 'session + open SSE stream'), ('ts-idle', 'ts', 'idle session')):
     m, r = load(f'{tag}.mem.json'), load(f'{tag}.json')
     if m is None: continue
