@@ -5,7 +5,8 @@
 # by every request of that run (warm-up, measured, and the two of each session's set-up).
 #
 # Usage: bench/count_allocs.sh [--server PATH] [--load PATH] [--shim PATH] [--max-per-request N]
-# Env: CLIENTS=32 DURATION=3 WARMUP=1 FRONTMCP_THREADS=1 (same defaults from build-bench/).
+# Env: CLIENTS=32 DURATION=3 WARMUP=1 FRONTMCP_THREADS=1 (same defaults from build-bench/),
+#   PROTOCOL=session (or modern: the stateless 2026-07-28 tools/call, mcp_load --protocol modern).
 # With --max-per-request it exits 1 above N (ctest integration.alloc_budget: a coroutine
 # frame that stops being recycled, say, adds ~8 per request).
 set -euo pipefail
@@ -29,6 +30,7 @@ CLIENTS=${CLIENTS:-32}
 DURATION=${DURATION:-3}
 WARMUP=${WARMUP:-1}
 FRONTMCP_THREADS=${FRONTMCP_THREADS:-1}
+PROTOCOL=${PROTOCOL:-session}
 for f in "$SERVER" "$LOAD" "$SHIM"; do [[ -e $f ]] || { echo "count_allocs.sh: $f missing (make bench builds it)" >&2; exit 2; }; done
 
 DIR=$(mktemp -d /tmp/frontmcp-allocs.XXXXXX)
@@ -60,14 +62,14 @@ snapshot() {
 }
 
 before=$(snapshot 1)
-timeout $((WARMUP + DURATION + 60)) "$LOAD" --url "$URL" --clients "$CLIENTS" --warmup-s "$WARMUP" \
-  --duration-s "$DURATION" --json >"$DIR/load.json"
+timeout $((WARMUP + DURATION + 60)) "$LOAD" --url "$URL" --protocol "$PROTOCOL" --clients "$CLIENTS" \
+  --warmup-s "$WARMUP" --duration-s "$DURATION" --json >"$DIR/load.json"
 after=$(snapshot 2)
 python3 - "$DIR/load.json" "$before" "$after" "$CLIENTS" "$MAX" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 before, after, clients = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-total = r["requests"] + r["warmup_requests"] + 2 * clients
+total = r["requests"] + r["warmup_requests"] + r.get("setup_requests", 2 * clients)
 errors = r["errors"] + r["warmup_errors"]
 per = (after - before) / max(total, 1)
 print(f"requests {total}  errors {errors}  allocations {after - before}  per request {per:.2f}")

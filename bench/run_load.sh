@@ -6,7 +6,14 @@
 # Env (same meaning, flags win): FRONTMCP_SERVER, MCP_LOAD, NODE, OUT_DIR, plus
 #   CLIENTS="32 256"  DURATION=10  WARMUP=2  IDLE_SESSIONS=10000  SSE_STREAMS=10000
 #   TS_IDLE_SESSIONS=$IDLE_SESSIONS  SERVER_CPU=0  LOAD_CPU=1  FRONTMCP_THREADS=1  LOAD_THREADS=1
-#   SKIP_TS=0  SKIP_MEMORY=0
+#   SKIP_TS=0  SKIP_MEMORY=0  CASES="frontmcp ts"
+#
+# CASES: the throughput runs, in order, at each client count:
+#   frontmcp          frontmcp-server, sessions (initialize first; MCP 2025-11-25)
+#   frontmcp_modern   frontmcp-server, stateless (mcp_load --protocol modern; MCP 2026-07-28)
+#   ts                bench/load/ts_server.mjs, TS SDK 1.x, sessions
+#   ts2               bench/load/ts_server_v2.mjs, TS SDK v2 createMcpHandler, stateless
+# (bench/run_modern.sh runs all four, throughput only.) SKIP_TS=1 drops ts and ts2.
 #
 # Pinning: each server runs on CPU $SERVER_CPU only, mcp_load on CPU $LOAD_CPU only (taskset),
 # so each server gets exactly one core and never competes with the load generator. The
@@ -27,11 +34,13 @@ while (($#)); do
     --load) LOAD=$2; shift 2 ;;
     --node) NODE=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n 2,16p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,23p "$0"; exit 0 ;;
     *) echo "run_load.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 TS_SERVER=$ROOT/bench/load/ts_server.mjs
+TS2_SERVER=$ROOT/bench/load/ts_server_v2.mjs
+CASES=${CASES:-"frontmcp ts"}
 CLIENTS=${CLIENTS:-"32 256"}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
@@ -114,6 +123,10 @@ frontmcp_cmd() {
     --max-sessions "$LIMITS" --max-connections "$LIMITS"
 }
 ts_cmd() { echo "$NODE" "$TS_SERVER" 0; }
+frontmcp_modern_cmd() { frontmcp_cmd; }
+ts2_cmd() { echo "$NODE" "$TS2_SERVER" 0; }
+# mcp_load's wire for a case: sessions, or the stateless generation.
+load_protocol() { case $1 in *_modern|ts2) echo modern ;; *) echo session ;; esac; }
 
 # throughput NAME CLIENTS
 throughput() {
@@ -123,7 +136,8 @@ throughput() {
   local t0 c0 rc=0
   t0=$(date +%s.%N); c0=$(cpu_ticks "$SERVER_PID")
   timeout $((WARMUP + DURATION + 120)) "${PIN_LOAD[@]}" "$LOAD" --url "$SERVER_URL" --threads "$LOAD_THREADS" \
-    --clients "$c" --warmup-s "$WARMUP" --duration-s "$DURATION" --json >"$OUT/$tag.json" 2>"$OUT/$tag.load.err" || rc=$?
+    --protocol "$(load_protocol "$name")" --clients "$c" --warmup-s "$WARMUP" --duration-s "$DURATION" --json \
+    >"$OUT/$tag.json" 2>"$OUT/$tag.load.err" || rc=$?
   local c1 t1
   c1=$(cpu_ticks "$SERVER_PID" 2>/dev/null || echo "$c0"); t1=$(date +%s.%N)
   awk -v rc="$rc" -v c0="$c0" -v c1="$c1" -v hz="$(getconf CLK_TCK)" -v t0="$t0" -v t1="$t1" \
@@ -183,8 +197,13 @@ sse_memory() {
 
 log "output in $OUT; nofile limit $NOFILE; server on CPU $SERVER_CPU, mcp_load on CPU $LOAD_CPU"
 for c in $CLIENTS; do
-  throughput frontmcp "$c"
-  [[ $SKIP_TS == 1 ]] || throughput ts "$c"
+  for name in $CASES; do
+    case $name in
+      frontmcp|frontmcp_modern) throughput "$name" "$c" ;;
+      ts|ts2) [[ $SKIP_TS == 1 ]] || throughput "$name" "$c" ;;
+      *) echo "run_load.sh: unknown case $name in CASES" >&2; exit 2 ;;
+    esac
+  done
 done
 if [[ $SKIP_MEMORY != 1 ]]; then
   idle_memory frontmcp "$IDLE_SESSIONS"
@@ -192,21 +211,23 @@ if [[ $SKIP_MEMORY != 1 ]]; then
   [[ $SKIP_TS == 1 ]] || idle_memory ts "$TS_IDLE_SESSIONS"
 fi
 
-python3 - "$OUT" "$CLIENTS" <<'EOF'
+python3 - "$OUT" "$CLIENTS" "$CASES" <<'EOF'
 import json, os, sys
-out, clients = sys.argv[1], sys.argv[2].split()
+out, clients, cases = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
 def load(name):
     p = os.path.join(out, name)
     if not os.path.exists(p): return None
     with open(p) as f:
         lines = [l for l in f.read().splitlines() if l.startswith('{')]
     return json.loads(lines[-1]) if lines else None
-names = {'frontmcp': 'frontmcp-server', 'ts': 'TS SDK 1.32.2 (node 22)'}
+names = {'frontmcp': 'frontmcp-server', 'ts': 'TS SDK 1.32.2 (node 22)',
+         'frontmcp_modern': 'frontmcp-server, stateless 2026-07-28',
+         'ts2': 'TS SDK v2 2.4.0 createMcpHandler, stateless 2026-07-28 (node 22)'}
 print('| Server | Clients | Requests | Errors | Throughput (req/s) | p50 (µs) | p90 (µs) | p99 (µs) | max (µs) | Server CPU | Server CPU µs/req | Load CPU |')
 print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
 rps, cpu = {}, {}
 for c in clients:
-    for s in ('frontmcp', 'ts'):
+    for s in cases:
         r, sv = load(f'{s}-c{c}.json'), load(f'{s}-c{c}.server.json')
         if r is None:
             if sv is not None: print(f'| {names[s]} | {c} | failed (rc {sv["rc"]}) | | | | | | | | | |')
@@ -215,7 +236,7 @@ for c in clients:
         scpu = f'{100*sv["server_cpu_s"]/sv["server_wall_s"]:.0f}%' if sv else '?'
         # CPU per request over the whole run (setup: 2 requests per client, warm-up, measurement);
         # less sensitive than throughput to other processes sharing the server's core.
-        handled = r['requests'] + r['warmup_requests'] + 2 * r['clients']
+        handled = r['requests'] + r['warmup_requests'] + r.get('setup_requests', 2 * r['clients'])
         cpu_req = f'{1e6*sv["server_cpu_s"]/handled:.0f}' if sv and handled else '?'
         if sv and handled: cpu[(s, c)] = 1e6 * sv['server_cpu_s'] / handled
         lcpu = f'{100*r["load_cpu_s"]/r["wall_s"]:.0f}%'
@@ -227,10 +248,17 @@ for c in clients:
         print(f'- throughput ratio at {c} clients: frontmcp / TS = {rps[("frontmcp", c)] / rps[("ts", c)]:.1f}x')
     if ('frontmcp', c) in cpu and ('ts', c) in cpu and cpu[('frontmcp', c)] > 0:
         print(f'- server CPU per request ratio at {c} clients: TS / frontmcp = {cpu[("ts", c)] / cpu[("frontmcp", c)]:.1f}x')
-print()
-print('| Server | Measurement | N | RSS before (KiB) | RSS after (KiB) | Per item (KiB) |')
-print('|---|---|---:|---:|---:|---:|')
+    # The stateless generation beside the session one, and frontmcp's beside the TS SDK v2's.
+    for a, b in (('frontmcp_modern', 'frontmcp'), ('frontmcp_modern', 'ts2'), ('ts2', 'ts')):
+        if (a, c) in rps and (b, c) in rps and rps[(b, c)] > 0:
+            print(f'- throughput ratio at {c} clients: {a} / {b} = {rps[(a, c)] / rps[(b, c)]:.2f}x')
+        if (a, c) in cpu and (b, c) in cpu and cpu[(a, c)] > 0:
+            print(f'- server CPU per request at {c} clients: {a} {cpu[(a, c)]:.1f} µs, {b} {cpu[(b, c)]:.1f} µs')
 per = {}
+if any(load(f'{t}.mem.json') for t in ('frontmcp-idle', 'frontmcp-sse', 'ts-idle')):  # not with SKIP_MEMORY=1
+    print()
+    print('| Server | Measurement | N | RSS before (KiB) | RSS after (KiB) | Per item (KiB) |')
+    print('|---|---|---:|---:|---:|---:|')
 for tag, s, what in (('frontmcp-idle', 'frontmcp', 'idle session'), ('frontmcp-sse', 'frontmcp', 'session + open SSE stream'), ('ts-idle', 'ts', 'idle session')):
     m, r = load(f'{tag}.mem.json'), load(f'{tag}.json')
     if m is None: continue

@@ -5,6 +5,11 @@
 //                      (initialized before measurement), loop POST tools/call echo for W s of
 //                      warm-up then D s of measurement; prints requests, errors, throughput and
 //                      latency percentiles.
+//   --protocol modern  the same loop in MCP 2026-07-28's stateless generation: no initialize,
+//                      no session; every tools/call carries the headers MCP-Protocol-Version,
+//                      Mcp-Method and Mcp-Name and the per-request params._meta envelope
+//                      (protocolVersion, clientCapabilities). Connections are opened before
+//                      measurement. (--protocol session, the default, is the 2025-11-25 wire.)
 //   --idle-sessions N  creates N initialized sessions over min(C, N) connections, closes the
 //                      connections, optionally holds --hold-s seconds, exits.
 //   --sse-streams N    creates N sessions, opens one GET SSE stream per session (one connection
@@ -59,6 +64,16 @@ using net::use_awaitable;
 namespace {
 
 constexpr const char* kProtocolVersion = "2025-11-25";
+constexpr const char* kModernProtocolVersion = "2026-07-28";
+// What a 2026-07-28 tools/call of the echo tool carries besides the session-less basics: the
+// standard request headers (they must equal the body's method and params.name) ...
+constexpr const char* kModernEchoHeaders =
+    "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: echo\r\n";
+// ... and the required per-request _meta fields (appended to params).
+constexpr const char* kModernMeta =
+    R"(,"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}})";
+
+enum class Protocol { session, modern };
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -74,6 +89,7 @@ struct Options {
   std::size_t sse_streams = 0;
   unsigned connect_concurrency = 64;
   bool json = false;
+  Protocol protocol = Protocol::session;
   /// Load mode: initialize each session here (another node of a cluster) and send the
   /// calls to --url, so every call is served by a node that does not own the session.
   std::string init_url;
@@ -84,7 +100,8 @@ struct Options {
   std::cerr << "usage: mcp_load --url http://HOST:PORT/PATH [--threads T] [--clients C]\n"
                "                [--duration-s D] [--warmup-s W] [--timeout-s S] [--json]\n"
                "                [--idle-sessions N | --sse-streams N] [--hold-s H]\n"
-               "                [--connect-concurrency K] [--init-url URL]\n";
+               "                [--connect-concurrency K] [--init-url URL]\n"
+               "                [--protocol session|modern]\n";
   std::exit(2);
 }
 
@@ -157,6 +174,15 @@ Options parse_args(int argc, char** argv) {
       o.init_url = next();
     } else if (a == "--json") {
       o.json = true;
+    } else if (a == "--protocol") {
+      std::string p = next();
+      if (p == "session") {
+        o.protocol = Protocol::session;
+      } else if (p == "modern") {
+        o.protocol = Protocol::modern;
+      } else {
+        usage("--protocol is session or modern");
+      }
     } else if (a == "-h" || a == "--help") {
       usage(nullptr);
     } else {
@@ -165,6 +191,9 @@ Options parse_args(int argc, char** argv) {
   }
   if (!have_url) usage("--url is required");
   if (o.idle_sessions && o.sse_streams) usage("--idle-sessions and --sse-streams are exclusive");
+  if (o.protocol == Protocol::modern && (o.idle_sessions || o.sse_streams || !o.init_url.empty())) {
+    usage("--protocol modern has no sessions: not with --idle-sessions, --sse-streams or --init-url");
+  }
   if (o.hold_s < 0) o.hold_s = o.sse_streams ? 60 : 0;
   return o;
 }
@@ -222,9 +251,10 @@ struct Conn {
 
   // The request bytes, formatted by hand: cheaper than Beast's serializer, so the generator
   // spends its CPU on the round trip rather than on building requests.
-  std::string make_post(const std::string& body) const {
+  // extra_headers: complete header lines ("Name: value\r\n..."), or nullptr.
+  std::string make_post(const std::string& body, const char* extra_headers = nullptr) const {
     std::string w;
-    w.reserve(256 + session_id.size() + body.size());
+    w.reserve(320 + session_id.size() + body.size());
     w += "POST ";
     w += opt.target;
     w += " HTTP/1.1\r\nHost: ";
@@ -239,6 +269,7 @@ struct Conn {
       w += kProtocolVersion;
       w += "\r\n";
     }
+    if (extra_headers) w += extra_headers;
     w += "Content-Length: ";
     w += std::to_string(body.size());
     w += "\r\n\r\n";
@@ -400,19 +431,27 @@ awaitable<void> setup_client(LoadClient& c) {
     c.init_conn->close();
     co_return;
   }
-  c.ready = co_await c.conn->initialize();
+  if (c.conn->opt.protocol == Protocol::modern) {
+    // No handshake in the stateless generation: only the connection is opened beforehand.
+    c.ready = co_await c.conn->connect();
+  } else {
+    c.ready = co_await c.conn->initialize();
+  }
   if (!c.ready) c.first_error = c.conn->last_error;
 }
 
 awaitable<void> load_client(LoadClient& c, Clock::time_point warm_end, Clock::time_point end) {
+  const bool modern = c.conn->opt.protocol == Protocol::modern;
   std::uint64_t n = 0;
   std::string text;
   while (Clock::now() < end) {
     ++n;
     text = "mcp_load client " + std::to_string(c.index) + " request " + std::to_string(n);
-    auto req =
-        c.conn->make_post(R"({"jsonrpc":"2.0","id":)" + std::to_string(n) +
-                          R"(,"method":"tools/call","params":{"name":"echo","arguments":{"text":")" + text + R"("}}})");
+    std::string body = R"({"jsonrpc":"2.0","id":)" + std::to_string(n) +
+                       R"(,"method":"tools/call","params":{"name":"echo","arguments":{"text":")" + text + R"("})";
+    if (modern) body += kModernMeta;
+    body += "}}";
+    auto req = c.conn->make_post(body, modern ? kModernEchoHeaders : nullptr);
     http::response<http::string_body> res;
     auto t0 = Clock::now();
     bool io_ok = co_await c.conn->roundtrip(req, res);
@@ -518,19 +557,23 @@ int run_load(const Options& opt) {
   for (auto v : all) mean += static_cast<double>(v);
   mean = all.empty() ? 0 : mean / static_cast<double>(all.size()) / 1000.0;
 
+  // Requests the server handled before the clock: initialize + notifications/initialized.
+  const unsigned setup_requests = opt.protocol == Protocol::modern ? 0 : 2 * opt.clients;
   if (opt.json) {
     std::printf(
-        "{\"mode\":\"load\",\"clients\":%u,\"threads\":%u,\"warmup_s\":%.3f,\"duration_s\":%.3f,"
+        "{\"mode\":\"load\",\"protocol\":\"%s\",\"setup_requests\":%u,\"clients\":%u,\"threads\":%u,\"warmup_s\":%.3f,"
+        "\"duration_s\":%.3f,"
         "\"setup_s\":%.3f,\"wall_s\":%.3f,\"load_cpu_s\":%.3f,\"requests\":%llu,\"errors\":%llu,\"warmup_requests\":%"
         "llu,"
         "\"warmup_errors\":%llu,\"throughput_rps\":%.1f,\"latency_us\":{\"mean\":%.1f,\"p50\":%.1f,"
         "\"p90\":%.1f,\"p99\":%.1f,\"max\":%.1f},\"first_error\":\"%s\"}\n",
-        opt.clients, opt.threads, opt.warmup_s, opt.duration_s, setup_s, wall_s, cpu_s,
-        static_cast<unsigned long long>(requests), static_cast<unsigned long long>(errors),
-        static_cast<unsigned long long>(warm_requests), static_cast<unsigned long long>(warm_errors), rps, mean, p50,
-        p90, p99, mx, json_escape(first_error).c_str());
+        opt.protocol == Protocol::modern ? kModernProtocolVersion : kProtocolVersion, setup_requests, opt.clients,
+        opt.threads, opt.warmup_s, opt.duration_s, setup_s, wall_s, cpu_s, static_cast<unsigned long long>(requests),
+        static_cast<unsigned long long>(errors), static_cast<unsigned long long>(warm_requests),
+        static_cast<unsigned long long>(warm_errors), rps, mean, p50, p90, p99, mx, json_escape(first_error).c_str());
   } else {
-    std::printf("clients %u  threads %u  warmup %.1f s  duration %.1f s  (setup %.2f s)\n", opt.clients, opt.threads,
+    std::printf("protocol %s  clients %u  threads %u  warmup %.1f s  duration %.1f s  (setup %.2f s)\n",
+                opt.protocol == Protocol::modern ? kModernProtocolVersion : kProtocolVersion, opt.clients, opt.threads,
                 opt.warmup_s, opt.duration_s, setup_s);
     std::printf("requests    %llu\nerrors      %llu  (warm-up: %llu of %llu)\n",
                 static_cast<unsigned long long>(requests), static_cast<unsigned long long>(errors),
