@@ -2,15 +2,26 @@
 // request reads or writes no session record and needs no owner, takeover or affinity.
 //   (a) multi-round-trip requests whose rounds land on different nodes through round-robin
 //       NGINX (the requestState is verified by whichever node gets the retry), and keep
-//       working across a SIGKILL of a node;
+//       working across a SIGKILL of a node; no session record appears in Redis;
 //   (b) Redis stalled (SIGSTOP): a plain modern tools/call on every node still succeeds,
 //       while the session generation's readiness turns 503;
-//   (c) no session record appears in Redis for any modern request.
+//   (c) the conformance suite 0.2.x `--requirements 2026-07-28` through round-robin NGINX
+//       in front of 3 nodes: every scored scenario passes (listen notifications cross
+//       nodes through the relay);
+//   (d) SDK v2 clients pinned to 2026-07-28 through that NGINX keep succeeding (MRTR
+//       included) across a SIGKILL of a node and a Redis stall.
 // Every wait has a deadline; nothing sleeps to synchronise. The one deliberate duration is
 // the Redis stall in (b), which is the fault itself.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { httpRequest, pollUntil, randomText } from './lib/harness.mjs';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { httpRequest, pollUntil, randomText, withTimeout } from './lib/harness.mjs';
+import { NEXT_SUITE, judge } from './lib/conformance.mjs';
 import { startNginx } from './lib/nginx.mjs';
 import { killNode, redisCommand, startCluster } from './lib/cluster.mjs';
 import { modernCall } from './lib/modern.mjs';
@@ -140,5 +151,108 @@ describe('(b) Redis stalled (SIGSTOP): a modern tools/call needs no Redis', () =
       await cluster.redis.resume();
     }
     for (const n of cluster.nodes) await echo(n.url, `after the stall on ${n.nodeId}`);
+  });
+});
+
+// (c) ------------------------------------------------------------------------------------------
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+describe('(c) conformance 0.2.x --requirements 2026-07-28 through round-robin NGINX, 3 nodes', () => {
+  let cluster;
+  let nginx;
+  before(async () => {
+    cluster = await startCluster(3, { env: NODE_ENV });
+    nginx = await startNginx(cluster.nodes, { affinity: false });
+  });
+  after(async () => {
+    await nginx?.close();
+    await cluster?.close();
+  });
+
+  it('every scored scenario passes', async (t) => {
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'frontmcp-conformance-2026-lb-'));
+    const child = spawn(process.execPath, [NEXT_SUITE, 'server', '--url', nginx.url, '--requirements', '2026-07-28', '-o', outDir], {
+      cwd: here,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (c) => (output += c));
+    child.stderr.setEncoding('utf8').on('data', (c) => (output += c));
+    const done = new Promise((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+    try {
+      await withTimeout(done, 120_000, 'the conformance suite to finish');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    const { scored } = judge('2026-07-28', outDir);
+    const failing = scored.filter((v) => !v.ok);
+    t.diagnostic(`2026-07-28 through NGINX (3 nodes, round robin): ${scored.length - failing.length} of ${scored.length} scored scenarios passed`);
+    assert.deepEqual(
+      failing.map((v) => `${v.scenario}: ${v.problems.join('; ')}`),
+      [],
+      `failing scored scenarios\n${output.slice(-4_000)}`,
+    );
+    fs.rmSync(outDir, { recursive: true, force: true });
+  });
+});
+
+// (d) ------------------------------------------------------------------------------------------
+
+/** An SDK v2 client pinned to 2026-07-28 that answers elicitations with { name: Alice }. */
+async function pinnedClient(url, label) {
+  const client = new Client(
+    { name: `frontmcp-e2e-pinned-${label}`, version: '0.0.0' },
+    { capabilities: { elicitation: {} }, versionNegotiation: { mode: { pin: MODERN_VERSION } } },
+  );
+  client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: 'Alice' } }));
+  await withTimeout(client.connect(new StreamableHTTPClientTransport(new URL(url))), 10_000, `${label} to connect`);
+  assert.equal(client.getNegotiatedProtocolVersion(), MODERN_VERSION, `${label} negotiated the stateless generation`);
+  return client;
+}
+
+const MODERN_VERSION = '2026-07-28';
+const REQ = { timeout: 10_000 };
+
+async function pinnedRound(clients, what) {
+  for (const [i, c] of clients.entries()) {
+    const text = randomText(`pinned-${i}`);
+    const echoed = await c.callTool({ name: 'echo', arguments: { text } }, REQ);
+    assert.deepEqual(echoed.content, [{ type: 'text', text }], `${what}: client ${i} echo`);
+    const hello = await c.callTool({ name: 'test_input_required_result_elicitation', arguments: {} }, REQ);
+    assert.deepEqual(hello.content, [{ type: 'text', text: 'Hello, Alice!' }], `${what}: client ${i} MRTR`);
+  }
+}
+
+describe('(d) pinned SDK v2 clients through round-robin NGINX across a SIGKILL and a Redis stall', () => {
+  let cluster;
+  let nginx;
+  let clients = [];
+  before(async () => {
+    cluster = await startCluster(3, { env: NODE_ENV });
+    nginx = await startNginx(cluster.nodes, { affinity: false });
+  });
+  after(async () => {
+    await Promise.all(clients.map((c) => withTimeout(c.close(), 5_000, 'client.close()').catch(() => {})));
+    cluster?.redis.resume?.();
+    await nginx?.close();
+    await cluster?.close();
+  });
+
+  it('every call succeeds before, after the SIGKILL of a node, and during a Redis stall', async () => {
+    clients = await Promise.all([0, 1, 2].map((i) => pinnedClient(nginx.url, `c${i}`)));
+    await pinnedRound(clients, 'before');
+    await killNode(cluster.nodes[1], 'SIGKILL');
+    for (let i = 0; i < 3; i++) await pinnedRound(clients, `after the SIGKILL (${i})`);
+    await cluster.redis.pause();
+    try {
+      for (let i = 0; i < 3; i++) await pinnedRound(clients, `during the Redis stall (${i})`);
+    } finally {
+      await cluster.redis.resume();
+    }
+    await pinnedRound(clients, 'after the stall');
   });
 });
