@@ -28,7 +28,9 @@ Dispatcher::Dispatcher(registry::Registry& registry, session::SessionManager& se
       options_(options),
       node_id_(std::move(node_id)),
       metrics_(metrics),
-      sealer_(std::make_unique<mrtr::StateSealer>(options.stateless, options.ha.relay_secret)) {
+      sealer_(std::make_unique<mrtr::StateSealer>(options.stateless, options.ha.relay_secret)),
+      server_info_{{"name", options.info.name}, {"version", options.info.version}} {
+  if (!options.info.title.empty()) server_info_["title"] = options.info.title;
   if (sealer_->per_process_key() && options.mode != DeploymentMode::standalone) {
     util::log().warn(
         "no requestStateSecret (nor relaySecret) is set: multi-round-trip requests of MCP 2026-07-28 are sealed "
@@ -43,8 +45,13 @@ namespace {
 
 /// One round of a stateless tools/call, prompts/get or resources/read (mrtr.hpp).
 struct ModernRound {
-  mrtr::Binding binding;
   mrtr::Round round;
+  // What the round's requestState is bound to, computed when a state is sealed or opened
+  // (hashing the arguments is not free; most requests never ask the client anything).
+  std::string method;
+  const json::object& params;
+  std::string_view principal;
+  mrtr::Binding binding() const { return mrtr::binding_of(method, params, principal); }
 };
 
 /// The round a request starts: the answers of earlier rounds from its verified
@@ -53,12 +60,12 @@ struct ModernRound {
 Result<std::unique_ptr<ModernRound>> begin_round(const mrtr::StateSealer& sealer, std::string_view method,
                                                  const json::object& params, const modern::Envelope& env,
                                                  std::size_t max_inputs) {
-  auto binding = mrtr::binding_of(method, params, env.principal);
   json::object earlier;
   bool retried = false;
   if (auto st = params.if_contains("requestState"); st && !st->is_null()) {
     if (!st->is_string()) return Error::invalid_params(std::string(method) + ": requestState must be a string");
-    auto opened = sealer.open(st->get_string(), binding, mrtr::StateSealer::now_seconds());
+    auto opened = sealer.open(st->get_string(), mrtr::binding_of(method, params, env.principal),
+                              mrtr::StateSealer::now_seconds());
     if (!opened) return std::move(opened).error();
     earlier = std::move(*opened);
     retried = true;
@@ -70,7 +77,8 @@ Result<std::unique_ptr<ModernRound>> begin_round(const mrtr::StateSealer& sealer
     retried = true;
   }
   auto r = std::make_unique<ModernRound>(
-      ModernRound{std::move(binding), mrtr::Round(std::move(earlier), responses, env.client_capabilities, max_inputs)});
+      ModernRound{mrtr::Round(std::move(earlier), responses, env.client_capabilities, max_inputs),
+                  std::string(method), params, env.principal});
   if (retried) r->round.set_retried();
   return r;
 }
@@ -89,7 +97,7 @@ void end_round(const mrtr::StateSealer& sealer, const ModernRound& mr, Result<js
     r = Error::internal("the handler asked for more inputs in one round than allowed (max_input_requests)");
     return;
   }
-  auto state = sealer.seal(mr.binding, round.used(), mrtr::StateSealer::now_seconds());
+  auto state = sealer.seal(mr.binding(), round.used(), mrtr::StateSealer::now_seconds());
   if (!state) {
     r = std::move(state).error();
     return;
@@ -122,10 +130,7 @@ json::value Dispatcher::discover() const {
 
 void Dispatcher::decorate(std::string_view method, Result<json::value>& r) const {
   if (!r || !r->is_object()) return;
-  const auto& si = options_.info;
-  json::object server_info{{"name", si.name}, {"version", si.version}};
-  if (!si.title.empty()) server_info["title"] = si.title;
-  modern::decorate_result(method, r->get_object(), server_info);
+  modern::decorate_result(method, r->get_object(), server_info_);
 }
 
 Result<json::object> Dispatcher::initialize(Session& s, const json::object* params) {

@@ -147,6 +147,8 @@ class Dispatcher {
   metrics::Metrics& metrics_;
   /// Seals and opens the requestState of multi-round-trip requests (mrtr.hpp).
   std::unique_ptr<mrtr::StateSealer> sealer_;
+  /// _meta["io.modelcontextprotocol/serverInfo"] of every stateless result (built once).
+  json::object server_info_;
 };
 
 }  // namespace frontmcp::protocol

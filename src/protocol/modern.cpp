@@ -36,6 +36,13 @@ std::string_view trim_ows(std::string_view s) {
   return s;
 }
 
+/// A `=?base64?...?=` value (trimmed).
+bool is_sentinel(std::string_view v) {
+  return v.size() >= kSentinelPrefix.size() + kSentinelSuffix.size() &&
+         v.substr(0, kSentinelPrefix.size()) == kSentinelPrefix &&
+         v.substr(v.size() - kSentinelSuffix.size()) == kSentinelSuffix;
+}
+
 int base64_digit(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
   if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -83,6 +90,8 @@ std::optional<Refusal> check_header(const HeaderLookup& header, std::string_view
     return refuse(kBadRequest, kHeaderMismatch, "Header mismatch: required header " + std::string(name) + " is missing",
                   id);
   }
+  // The common case without a copy: a plain value equal to the body's.
+  if (auto v = trim_ows(*raw); v == body && !is_sentinel(v)) return std::nullopt;
   auto value = header_value(*raw);
   if (!value) {
     return refuse(kBadRequest, kHeaderMismatch,
@@ -139,9 +148,7 @@ bool known_method(std::string_view method, bool completions) noexcept {
 
 std::optional<std::string> header_value(std::string_view raw) {
   auto v = trim_ows(raw);
-  if (v.size() >= kSentinelPrefix.size() + kSentinelSuffix.size() &&
-      v.substr(0, kSentinelPrefix.size()) == kSentinelPrefix &&
-      v.substr(v.size() - kSentinelSuffix.size()) == kSentinelSuffix) {
+  if (is_sentinel(v)) {
     return decode_base64(v.substr(kSentinelPrefix.size(), v.size() - kSentinelPrefix.size() - kSentinelSuffix.size()));
   }
   return std::string(v);
@@ -199,8 +206,9 @@ Refusal unsupported_version(std::string requested, const json::value& id) {
 }
 
 void decorate_result(std::string_view method, json::object& result, const json::object& server_info) {
+  result.reserve(result.size() + 4);  // _meta, resultType, ttlMs, cacheScope: one growth at most
   auto& meta = result["_meta"];
-  if (!meta.is_object()) meta = json::object{};
+  if (!meta.is_object()) meta = json::object(json::object::size_type(1), result.storage());
   meta.get_object()[kMetaServerInfo] = server_info;
   // An interim result of a multi-round-trip request is never cached.
   if (auto t = result.if_contains("resultType"); t && t->is_string() && t->get_string() == "input_required") return;
