@@ -77,8 +77,8 @@ Result<std::unique_ptr<ModernRound>> begin_round(const mrtr::StateSealer& sealer
     retried = true;
   }
   auto r = std::make_unique<ModernRound>(
-      ModernRound{mrtr::Round(std::move(earlier), responses, env.client_capabilities, max_inputs),
-                  std::string(method), params, env.principal});
+      ModernRound{mrtr::Round(std::move(earlier), responses, env.client_capabilities, max_inputs), std::string(method),
+                  params, env.principal});
   if (retried) r->round.set_retried();
   return r;
 }

@@ -130,6 +130,45 @@ net::awaitable<http::Answer> handle_listen(Deps& deps, Exchange& ex, const proto
   co_return http::Answer::written(ok);
 }
 
+/// ASCII case-insensitive equality (HTTP field names).
+bool iequal(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+/// The standard headers of a modern request, found in one pass over the fields (a lookup
+/// by name in Beast's field set compares case-insensitively along a tree: a few of them
+/// cost more than the rest of the request's checks).
+struct StandardHeaders {
+  static constexpr std::string_view kNames[3] = {"MCP-Protocol-Version", "Mcp-Method", "Mcp-Name"};
+  std::optional<std::string_view> values[3];
+  /// The three are looked for here first; nullptr for another name.
+  const std::optional<std::string_view>* find(std::string_view name) const noexcept {
+    for (std::size_t i = 0; i < 3; ++i) {
+      if (iequal(name, kNames[i])) return &values[i];
+    }
+    return nullptr;
+  }
+  static StandardHeaders of(const http::Request& req) {
+    StandardHeaders h;
+    for (const auto& f : req) {
+      auto n = f.name_string();
+      for (std::size_t i = 0; i < 3; ++i) {
+        if (!h.values[i] && iequal(std::string_view(n.data(), n.size()), kNames[i])) {
+          h.values[i] = std::string_view(f.value().data(), f.value().size());
+        }
+      }
+    }
+    return h;
+  }
+};
+
 /// The frames of a finished request as an SSE body without event ids (what a handler sent,
 /// then its response).
 net::awaitable<bool> answer_as_stream(Deps& deps, Exchange& ex, const CollectingOutbound& out) {
@@ -161,8 +200,10 @@ net::awaitable<http::Answer> handle_modern_post(Deps& deps, Exchange& ex, Inboun
   // The stateless generation has no client-to-server notifications on HTTP: accepted,
   // nothing to do.
   if (m.kind == MessageKind::notification) co_return http::Answer::of(http::Reply{status::accepted, {}, {}, {}});
-  protocol::modern::HeaderLookup header = [&ex](std::string_view name) -> std::optional<std::string_view> {
-    auto it = ex.req.find(name);
+  auto standard = StandardHeaders::of(ex.req);
+  protocol::modern::HeaderLookup header = [&ex, &standard](std::string_view name) -> std::optional<std::string_view> {
+    if (auto* known = standard.find(name)) return *known;
+    auto it = ex.req.find(name);  // Mcp-Param-*: rare
     if (it == ex.req.end()) return std::nullopt;
     return std::string_view(it->value().data(), it->value().size());
   };
