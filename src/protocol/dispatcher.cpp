@@ -31,6 +31,16 @@ Dispatcher::Dispatcher(registry::Registry& registry, session::SessionManager& se
       sealer_(std::make_unique<mrtr::StateSealer>(options.stateless, options.ha.relay_secret)),
       server_info_{{"name", options.info.name}, {"version", options.info.version}} {
   if (!options.info.title.empty()) server_info_["title"] = options.info.title;
+  json::object decoration;
+  modern::decorate_result("", decoration, server_info_);
+  std::string text = json::serialize(decoration);  // {"_meta":{...},"resultType":"complete"}
+  decoration_text_ = text.substr(1, text.size() - 2);
+  json::object hints;
+  modern::decorate_result("tools/list", hints, server_info_);
+  hints.erase("_meta");
+  hints.erase("resultType");
+  text = json::serialize(hints);  // {"ttlMs":0,"cacheScope":"public"}
+  cache_hints_text_ = "," + text.substr(1, text.size() - 2);
   if (sealer_->per_process_key() && options.mode != DeploymentMode::standalone) {
     util::log().warn(
         "no requestStateSecret (nor relaySecret) is set: multi-round-trip requests of MCP 2026-07-28 are sealed "
@@ -188,7 +198,8 @@ void Dispatcher::request_served(std::string_view method, const json::value& id, 
 Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Session> session, json::value msg,
                                                             std::shared_ptr<session::Outbound> out,
                                                             const modern::Envelope* modern,
-                                                            std::shared_ptr<session::InFlight> inflight) {
+                                                            std::shared_ptr<session::InFlight> inflight,
+                                                            bool decorated) {
   auto cm = classify(msg);
   if (!cm || cm->kind != MessageKind::request) {
     co_return make_error(nullptr, cm ? Error{errc::kInvalidRequest, "not a request", {}} : cm.error());
@@ -228,7 +239,7 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
   request_served(m.method, id, session.get(), r, std::chrono::steady_clock::now() - started);
   if (ctx.cancelled()) co_return std::nullopt;
   if (round) end_round(*sealer_, *round, r);
-  if (modern) decorate(m.method, r);
+  if (modern && decorated) decorate(m.method, r);
   co_return respond(m.method, id, std::move(r));
 }
 
@@ -238,6 +249,32 @@ Task<void> Dispatcher::serve_modern(Dispatcher& d, std::shared_ptr<modern::Envel
   auto response = co_await d.handle_request(nullptr, std::move(msg), stream, envelope.get(), std::move(inflight));
   if (response) stream->send_response(*response);
   stream->finish();
+}
+
+std::string Dispatcher::serialize_modern(std::string_view method, json::value response) const {
+  // Spliced when the result is the response's last member (make_result) and carries none
+  // of the decoration: the text then ends with the result's and the response's "}}".
+  const auto* o = response.if_object();
+  const json::object* result = nullptr;
+  if (o && !o->empty() && (o->end() - 1)->key() == "result") result = (o->end() - 1)->value().if_object();
+  const bool cacheable = modern::is_cacheable(method);
+  if (result && !result->contains("_meta") && !result->contains("resultType") &&
+      !(cacheable && (result->contains("ttlMs") || result->contains("cacheScope")))) {
+    std::string text = json::serialize(response);
+    if (text.size() >= 2 && text.compare(text.size() - 2, 2, "}}") == 0) {
+      std::string suffix = result->empty() ? std::string() : std::string(",");
+      suffix += decoration_text_;
+      if (cacheable) suffix += cache_hints_text_;
+      text.insert(text.size() - 2, suffix);
+      return text;
+    }
+  }
+  if (auto* obj = response.if_object()) {
+    if (auto* res = obj->if_contains("result"); res && res->is_object()) {
+      modern::decorate_result(method, res->get_object(), server_info_);
+    }
+  }
+  return json::serialize(response);
 }
 
 // Outside handle_request, like request_served.

@@ -74,10 +74,17 @@ class Dispatcher {
   /// client ends its round with resultType "input_required" (mrtr.hpp). `inflight`: how a
   /// request without a session is cancelled (a modern one whose client closed its response
   /// stream); a session's requests get theirs from the session.
+  /// `decorated` false: a modern result is left undecorated; the caller serializes it with
+  /// serialize_modern (the decoration is then spliced into the text, not built as JSON).
   Task<std::optional<json::value>> handle_request(std::shared_ptr<session::Session> session, json::value msg,
                                                   std::shared_ptr<session::Outbound> out,
                                                   const modern::Envelope* modern = nullptr,
-                                                  std::shared_ptr<session::InFlight> inflight = nullptr);
+                                                  std::shared_ptr<session::InFlight> inflight = nullptr,
+                                                  bool decorated = true);
+  /// The text of a modern response that handle_request left undecorated (`method` is its
+  /// request's): the decoration (resultType, serverInfo, cache hints) is spliced into the
+  /// serialized text when the result lacks all of it, else built as JSON as usual.
+  std::string serialize_modern(std::string_view method, json::value response) const;
   /// A modern request run as its own task (co_spawn): its response goes to `stream`, which
   /// then finishes. `inflight` (may be null) cancels it (stdio: notifications/cancelled).
   static Task<void> serve_modern(Dispatcher& d, std::shared_ptr<modern::Envelope> envelope, json::value msg,
@@ -149,6 +156,10 @@ class Dispatcher {
   std::unique_ptr<mrtr::StateSealer> sealer_;
   /// _meta["io.modelcontextprotocol/serverInfo"] of every stateless result (built once).
   json::object server_info_;
+  /// The same decoration as text: `"_meta":{...},"resultType":"complete"`, and the cache
+  /// hints `,"ttlMs":0,"cacheScope":"public"` (serialize_modern).
+  std::string decoration_text_;
+  std::string cache_hints_text_;
 };
 
 }  // namespace frontmcp::protocol

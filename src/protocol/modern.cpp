@@ -213,11 +213,16 @@ void decorate_result(std::string_view method, json::object& result, const json::
   // An interim result of a multi-round-trip request is never cached.
   if (auto t = result.if_contains("resultType"); t && t->is_string() && t->get_string() == "input_required") return;
   result["resultType"] = "complete";
+  if (!is_cacheable(method)) return;
+  if (!result.contains("ttlMs")) result["ttlMs"] = 0;
+  if (!result.contains("cacheScope")) result["cacheScope"] = "public";
+}
+
+bool is_cacheable(std::string_view method) noexcept {
   for (auto c : kCacheable) {
-    if (c != method) continue;
-    if (!result.contains("ttlMs")) result["ttlMs"] = 0;
-    if (!result.contains("cacheScope")) result["cacheScope"] = "public";
+    if (c == method) return true;
   }
+  return false;
 }
 
 }  // namespace frontmcp::protocol::modern

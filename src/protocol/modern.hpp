@@ -98,5 +98,7 @@ std::optional<std::string> header_value(std::string_view raw);
 /// The result of a modern request, completed: resultType, the server's identity in _meta,
 /// and the cache hints of a cacheable method.
 void decorate_result(std::string_view method, json::object& result, const json::object& server_info);
+/// True for the methods whose results carry ttlMs and cacheScope.
+bool is_cacheable(std::string_view method) noexcept;
 
 }  // namespace frontmcp::protocol::modern

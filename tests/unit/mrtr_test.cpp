@@ -323,4 +323,31 @@ TEST_F(MrtrDispatch, MalformedInputResponsesAreInvalidParams) {
   EXPECT_EQ(nulled.at("result").at("resultType"), "input_required") << "null counts as absent";
 }
 
+// ------------------------------------------------------------------ decoration as text
+
+TEST_F(MrtrDispatch, SplicedDecorationEqualsTheJsonOne) {
+  // serialize_modern splices resultType, serverInfo and cache hints into the text; the
+  // result must be what decorating the JSON gives, in every shape it may meet.
+  auto decorated_json = [&](std::string_view method, json::value response) {
+    auto& res = response.as_object()["result"].as_object();
+    modern::decorate_result(method, res, json::object{{"name", "frontmcp-server"}, {"version", "0.1.0"}});
+    return response;
+  };
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"tools/call", R"({"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"}}"}]}})"},
+      {"tools/list", R"({"jsonrpc":"2.0","id":"a","result":{"tools":[]}})"},
+      {"server/discover", R"({"jsonrpc":"2.0","id":2,"result":{}})"},
+      {"tools/call", R"({"jsonrpc":"2.0","id":3,"result":{"content":[],"_meta":{"x":1}}})"},
+      {"resources/read", R"({"jsonrpc":"2.0","id":4,"result":{"contents":[],"ttlMs":5}})"},
+      {"tools/call", R"({"jsonrpc":"2.0","id":5,"result":{"resultType":"input_required","requestState":"s"}})"},
+  };
+  for (const auto& [method, text] : cases) {
+    auto spliced = json::parse(dispatcher.serialize_modern(method, json::parse(text)));
+    EXPECT_EQ(spliced, decorated_json(method, json::parse(text))) << method << " " << text;
+  }
+  // An error has nothing to decorate.
+  std::string error = R"({"jsonrpc":"2.0","id":6,"error":{"code":-32602,"message":"m"}})";
+  EXPECT_EQ(json::parse(dispatcher.serialize_modern("tools/call", json::parse(error))), json::parse(error));
+}
+
 }  // namespace
