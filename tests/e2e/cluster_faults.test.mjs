@@ -418,8 +418,21 @@ describe('issue 10: distributed mode under compound faults', () => {
           await touch(); // published to node 1 while it stalls (node 2 does not own the session yet)
           await pollUntil(() => sessionRecord(redis, s.sessionId), (r) => r?.nodeId === n2.nodeId, WAIT_MS, 'node 2 to claim the session');
           await n2.waitForLog(/claimed an orphaned session/, WAIT_MS);
-          await touch(); // node 2's event 0_2
-          await pollUntil(() => redis.command('LLEN', `${P}events:${s.sessionId}/0`), (n) => n >= 2, WAIT_MS, 'node 2 logged the update');
+          // Node 2's event 0_2. Published again if it was not logged: delivery is at most
+          // once, and under ASan a publish right after the scanner's claim was seen not to
+          // reach the log (2 of ~5 sanitizer runs; docs/reliability.md). What this test is
+          // about is the old stream, below.
+          let logged = 0;
+          for (let attempt = 1; attempt <= 4 && logged < 2; attempt++) {
+            await touch();
+            logged = await pollUntil(
+              () => redis.command('LLEN', `${P}events:${s.sessionId}/0`),
+              (n) => n >= 2,
+              WAIT_MS / 4,
+              'node 2 logged the update',
+            ).catch(() => 0);
+          }
+          assert.ok(logged >= 2, `node 2 logged no update in 4 attempts (${WAIT_MS} ms)`);
         } finally {
           n1.proc.kill('SIGCONT');
         }
