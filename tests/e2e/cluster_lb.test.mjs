@@ -10,7 +10,6 @@
 // the Redis stall in (d), which is the fault itself.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +31,7 @@ import {
   withTimeout,
 } from './lib/harness.mjs';
 import { REQ, cookieJarFetch, textOf } from './lib/sdk.mjs';
+import { runSuite } from './lib/conformance.mjs';
 import {
   EXAMPLE_NODES,
   SHIPPED_CONFIG,
@@ -178,23 +178,8 @@ describe('(a) conformance suite through round-robin NGINX, 3 nodes, no affinity'
 
   it('every scenario passes', async (t) => {
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'frontmcp-conformance-lb-'));
-    const child = spawn(process.execPath, [SUITE, 'server', '--url', nginx.url, '--suite', 'all', '-o', outDir], {
-      cwd: here,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (c) => (output += c));
-    child.stderr.setEncoding('utf8').on('data', (c) => (output += c));
-    const done = new Promise((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-    });
-    let exit;
-    try {
-      exit = await withTimeout(done, 90_000, 'the conformance suite to finish');
-    } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
+    const exit = await runSuite([SUITE, 'server', '--url', nginx.url, '--suite', 'all', '-o', outDir], 90_000);
+    const { output } = exit;
     const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
     const summary = plain.includes('=== SUMMARY ===') ? plain.slice(plain.indexOf('=== SUMMARY ===')) : plain;
     const total = /Total: (\d+) passed, (\d+) failed/.exec(plain);

@@ -17,12 +17,11 @@
 // WARNING checks count as failures too (they are what --expected-failures would reject); for
 // 0.2.x only those of scored scenarios.
 
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NEXT_SUITE, judge, nextSuiteVersion } from './lib/conformance.mjs';
+import { NEXT_SUITE, judge, nextSuiteVersion, spawnSuite } from './lib/conformance.mjs';
 import { startServer, withTimeout } from './lib/harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -61,26 +60,11 @@ function warningsIn(dir) {
   return warnings;
 }
 
-function runSuite(url) {
+function startSuite(url) {
   const suiteArgs = requirements
     ? [NEXT_SUITE, 'server', '--url', url, '--requirements', requirements, '-o', outDir]
     : [SUITE, 'server', '--url', url, '--suite', 'all', '-o', outDir];
-  const child = spawn(process.execPath, suiteArgs, {
-    cwd: here,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const tee = (sink) => (chunk) => {
-    output += chunk;
-    sink.write(chunk);
-  };
-  child.stdout.setEncoding('utf8').on('data', tee(process.stdout));
-  child.stderr.setEncoding('utf8').on('data', tee(process.stderr));
-  const done = new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code, signal) => resolve({ code, signal, output: () => output }));
-  });
-  return { child, done };
+  return spawnSuite(suiteArgs, { echo: true });
 }
 
 /**
@@ -123,8 +107,9 @@ async function main() {
   let suite;
   try {
     console.log(`${tag}: server at ${server.url}, results in ${outDir}`);
-    suite = runSuite(server.url);
-    const { code, signal, output } = await withTimeout(suite.done, SUITE_TIMEOUT_MS, 'the conformance suite to finish');
+    suite = startSuite(server.url);
+    const { code, signal } = await withTimeout(suite.done, SUITE_TIMEOUT_MS, 'the conformance suite to finish');
+    const { output } = suite;
     if (requirements) {
       if (signal) {
         console.error(`${tag}: the suite was killed by ${signal}`);

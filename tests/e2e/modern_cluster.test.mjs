@@ -13,15 +13,13 @@
 // Every wait has a deadline; nothing sleeps to synchronise. The one deliberate duration is
 // the Redis stall in (b), which is the fault itself.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { httpRequest, pollUntil, randomText, withTimeout } from './lib/harness.mjs';
-import { NEXT_SUITE, judge } from './lib/conformance.mjs';
+import { NEXT_SUITE, judge, runSuite } from './lib/conformance.mjs';
 import { startNginx } from './lib/nginx.mjs';
 import { killNode, redisCommand, startCluster } from './lib/cluster.mjs';
 import { modernCall } from './lib/modern.mjs';
@@ -156,8 +154,6 @@ describe('(b) Redis stalled (SIGSTOP): a modern tools/call needs no Redis', () =
 
 // (c) ------------------------------------------------------------------------------------------
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-
 describe('(c) conformance 0.2.x --requirements 2026-07-28 through round-robin NGINX, 3 nodes', () => {
   let cluster;
   let nginx;
@@ -172,22 +168,7 @@ describe('(c) conformance 0.2.x --requirements 2026-07-28 through round-robin NG
 
   it('every scored scenario passes', async (t) => {
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'frontmcp-conformance-2026-lb-'));
-    const child = spawn(process.execPath, [NEXT_SUITE, 'server', '--url', nginx.url, '--requirements', '2026-07-28', '-o', outDir], {
-      cwd: here,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (c) => (output += c));
-    child.stderr.setEncoding('utf8').on('data', (c) => (output += c));
-    const done = new Promise((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-    });
-    try {
-      await withTimeout(done, 120_000, 'the conformance suite to finish');
-    } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
+    const { output } = await runSuite([NEXT_SUITE, 'server', '--url', nginx.url, '--requirements', '2026-07-28', '-o', outDir], 120_000);
     const { scored } = judge('2026-07-28', outDir);
     const failing = scored.filter((v) => !v.ok);
     t.diagnostic(`2026-07-28 through NGINX (3 nodes, round robin): ${scored.length - failing.length} of ${scored.length} scored scenarios passed`);

@@ -11,12 +11,46 @@
 //     scenario did not run or did not finish).
 // Scenarios that are not scored are summarised for information only.
 
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { withTimeout } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Starts the conformance suite (`args` after node: the suite's script and its arguments) in
+ * tests/e2e; its stdout and stderr are collected (and echoed with `echo`). Returns
+ * { child, done (resolves to { code, signal }), output() }.
+ */
+export function spawnSuite(args, { echo = false } = {}) {
+  const child = spawn(process.execPath, args, { cwd: path.join(here, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (sink) => (chunk) => {
+    output += chunk;
+    if (echo) sink.write(chunk);
+  };
+  child.stdout.setEncoding('utf8').on('data', collect(process.stdout));
+  child.stderr.setEncoding('utf8').on('data', collect(process.stderr));
+  const done = new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return { child, done, output: () => output };
+}
+
+/** spawnSuite, awaited for at most `timeoutMs` (killed if still running): { code, signal, output }. */
+export async function runSuite(args, timeoutMs) {
+  const run = spawnSuite(args);
+  try {
+    const exit = await withTimeout(run.done, timeoutMs, 'the conformance suite to finish');
+    return { ...exit, output: run.output() };
+  } finally {
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+  }
+}
 
 /** The 0.2.x package, installed beside 0.1.16 as an npm alias (package.json). */
 export const NEXT_PACKAGE_DIR = path.join(here, '../node_modules/@modelcontextprotocol/conformance-next');
