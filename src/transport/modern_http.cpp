@@ -238,8 +238,8 @@ net::awaitable<http::Answer> handle_modern_post(Deps& deps, Exchange& ex, Inboun
 
 }  // namespace
 
-std::optional<http::Reply> classify_post(const Exchange& ex, const Inbound& in, bool& modern) {
-  auto era = protocol::modern::classify_era(in.msgs, in.parsed.is_batch, http::header(ex.req, "MCP-Protocol-Version"));
+std::optional<http::Reply> classify_post(const Inbound& in, std::string_view version_header, bool& modern) {
+  auto era = protocol::modern::classify_era(in.msgs, in.parsed.is_batch, version_header);
   if (auto* refused = std::get_if<protocol::modern::Refusal>(&era)) return refusal_reply(*refused);
   modern = std::get<protocol::modern::Era>(era) == protocol::modern::Era::modern;
   return std::nullopt;

@@ -105,9 +105,13 @@ net::awaitable<void> follow_shared_log(Deps& deps, std::shared_ptr<SharedLogTail
   tail->stream->finish();
 }
 
-/// Checks MCP-Protocol-Version; an empty optional means it is fine.
-std::optional<std::string> bad_version(const Exchange& ex) {
-  auto pv = http::header(ex.req, "MCP-Protocol-Version");
+/// The request's MCP-Protocol-Version ("" when absent).
+std::string_view version_header(const Exchange& ex) {
+  return http::header(ex.req, "MCP-Protocol-Version");
+}
+
+/// Checks MCP-Protocol-Version (`pv`, version_header); an empty optional means it is fine.
+std::optional<std::string> bad_version(std::string_view pv) {
   if (pv.empty() || protocol::is_supported_version(pv)) return std::nullopt;
   std::string supported;
   for (auto v : protocol::kSupportedVersions) supported += (supported.empty() ? "" : ", ") + std::string(v);
@@ -119,13 +123,14 @@ struct Required {
   std::shared_ptr<session::Session> session;
   std::optional<http::Reply> reply;
 };
-net::awaitable<Required> require_session(Deps& deps, Exchange& ex) {
+/// `pv`: the request's version_header (a POST has read it already, to classify_post).
+net::awaitable<Required> require_session(Deps& deps, Exchange& ex, std::string_view pv) {
   Required out;
   auto sid = http::header(ex.req, "Mcp-Session-Id");
   if (sid.empty()) {
     out.reply =
         http::error_reply(status::bad_request, errc::kServerError, "Bad Request: Mcp-Session-Id header is required");
-  } else if (auto why = bad_version(ex)) {
+  } else if (auto why = bad_version(pv)) {
     out.reply = http::error_reply(status::bad_request, errc::kServerError, *why);
   } else if (auto now = deps.directory.resolve_now(sid, asker_of(ex))) {
     add_headers(ex, now->headers);
@@ -342,12 +347,13 @@ net::awaitable<http::Answer> handle_post(Deps& deps, Exchange& ex) {
   // MCP 2026-07-28 beside the session generation on the same path: a modern POST never
   // touches Mcp-Session-Id or the session directory (modern_http.cpp).
   bool modern = false;
-  if (!reply) reply = classify_post(ex, post.in, modern);
+  const std::string_view pv = version_header(ex);
+  if (!reply) reply = classify_post(post.in, pv, modern);
   if (modern) co_return co_await handle_modern(deps, ex, post.in);
   if (!reply && post.has_init) co_return http::Answer::written(co_await handle_initialize(deps, ex, post));
   std::shared_ptr<session::Session> session;
   if (!reply) {
-    auto req = co_await require_session(deps, ex);
+    auto req = co_await require_session(deps, ex, pv);
     if (req.reply) co_return http::Answer::of(std::move(*req.reply));
     session = std::move(req.session);
     reply = take_messages(deps, session, post);
@@ -392,7 +398,7 @@ net::awaitable<bool> handle_get(Deps& deps, Exchange& ex) {
     co_return co_await http::write_error(ex, status::not_acceptable, errc::kServerError,
                                          "Not Acceptable: Client must accept text/event-stream");
   }
-  auto req = co_await require_session(deps, ex);
+  auto req = co_await require_session(deps, ex, version_header(ex));
   if (req.reply) co_return co_await http::write_reply(ex, std::move(*req.reply));
   auto session = std::move(req.session);
   session->touch();
@@ -435,7 +441,7 @@ net::awaitable<http::Answer> handle_delete(Deps& deps, Exchange& ex) {
     co_return http::Answer::of(
         http::error_reply(status::bad_request, errc::kServerError, "Bad Request: Mcp-Session-Id header is required"));
   }
-  if (auto why = bad_version(ex))
+  if (auto why = bad_version(version_header(ex)))
     co_return http::Answer::of(http::error_reply(status::bad_request, errc::kServerError, *why));
   // Read first: only the session's own principal may end it.
   auto found = co_await deps.directory.resolve(sid, asker_of(ex));

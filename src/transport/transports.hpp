@@ -91,8 +91,9 @@ net::awaitable<void> wait_for_decision(Deps& deps, Exchange& ex, session::SseStr
 /// Which generation a POST body is of (protocol::modern::classify_era; no I/O, so the
 /// session generation's hot path costs no coroutine for it): `modern` is set for the
 /// stateless one (MCP 2026-07-28); a reply when the body is refused (a batch with a modern
-/// request in it).
-std::optional<http::Reply> classify_post(const Exchange& ex, const Inbound& in, bool& modern);
+/// request in it). `version_header`: the POST's MCP-Protocol-Version ("" when absent), read
+/// once by the caller, which checks it again for the session generation.
+std::optional<http::Reply> classify_post(const Inbound& in, std::string_view version_header, bool& modern);
 /// A POST of the stateless generation, answered without a session (modern_http.cpp).
 net::awaitable<http::Answer> handle_modern(Deps& deps, Exchange& ex, Inbound& in);
 
