@@ -1,13 +1,10 @@
 #include "cluster/relay_auth.hpp"
 
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
-
 #include <array>
 #include <charconv>
 #include <stdexcept>
+
+#include "util/crypto.hpp"
 
 namespace frontmcp::cluster {
 
@@ -16,7 +13,8 @@ namespace {
 constexpr std::size_t kMacBytes = 32;           // SHA-256
 constexpr std::size_t kMacHex = 2 * kMacBytes;  // 64 hex digits on the wire
 constexpr std::size_t kMaxTsDigits = 19;        // INT64_MAX has 19 digits
-using Mac = std::array<unsigned char, kMacBytes>;
+using Mac = util::Digest;
+static_assert(kMacBytes == util::kSha256Bytes);
 
 void put_be64(unsigned char* out, std::uint64_t v) {
   for (int i = 7; i >= 0; --i) {
@@ -71,45 +69,25 @@ bool fresh(std::int64_t ts, std::int64_t now) noexcept {
 
 }  // namespace
 
-/// One secret, as an HMAC-SHA256 context keyed once at start; each MAC works on a copy
-/// (EVP_MAC_CTX_dup only reads the original, so concurrent use is safe).
+/// One secret, as an HMAC-SHA256 key set up once at start (util::HmacSha256: each MAC
+/// works on a copy of the keyed context, so concurrent use is safe).
 struct RelayAuth::Key {
-  EVP_MAC_CTX* ctx = nullptr;
+  util::HmacSha256 hmac;
 
-  explicit Key(std::string_view secret) {
-    EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    if (!mac) throw std::runtime_error("relay auth: OpenSSL has no HMAC");
-    ctx = EVP_MAC_CTX_new(mac);
-    EVP_MAC_free(mac);  // the context holds its own reference
-    if (!ctx) throw std::runtime_error("relay auth: EVP_MAC_CTX_new failed");
-    char digest[] = "SHA256";
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                           OSSL_PARAM_construct_end()};
-    if (EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), params) != 1) {
-      EVP_MAC_CTX_free(ctx);
-      throw std::runtime_error("relay auth: HMAC-SHA256 initialisation failed");
-    }
-  }
-  ~Key() { EVP_MAC_CTX_free(ctx); }
-  Key(const Key&) = delete;
-  Key& operator=(const Key&) = delete;
+  explicit Key(std::string_view secret) : hmac(secret) {}
 
   /// HMAC over the tag, the channel (length-prefixed), the timestamp and the payload.
   bool compute(std::string_view channel, std::int64_t ts, std::string_view payload, Mac& out) const noexcept {
-    EVP_MAC_CTX* c = EVP_MAC_CTX_dup(ctx);
-    if (!c) return false;
-    unsigned char tag_end = 0;
     unsigned char len[8], when[8];
     put_be64(len, channel.size());
     put_be64(when, static_cast<std::uint64_t>(ts));
-    auto bytes = [](std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); };
-    std::size_t n = 0;
-    bool ok = EVP_MAC_update(c, bytes(kRelayMacTag), kRelayMacTag.size()) == 1 && EVP_MAC_update(c, &tag_end, 1) == 1 &&
-              EVP_MAC_update(c, len, sizeof len) == 1 && EVP_MAC_update(c, bytes(channel), channel.size()) == 1 &&
-              EVP_MAC_update(c, when, sizeof when) == 1 && EVP_MAC_update(c, bytes(payload), payload.size()) == 1 &&
-              EVP_MAC_final(c, out.data(), &n, out.size()) == 1 && n == out.size();
-    EVP_MAC_CTX_free(c);
-    return ok;
+    auto bytes = [](const unsigned char(&b)[8]) { return std::string_view(reinterpret_cast<const char*>(b), 8); };
+    try {
+      out = hmac.mac({kRelayMacTag, std::string_view("\0", 1), bytes(len), channel, bytes(when), payload});
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
   }
 };
 
@@ -172,8 +150,7 @@ RelayAuth::Opened RelayAuth::open(std::string_view channel, std::string_view wir
   bool match = false;
   for (const auto* key : {primary_.get(), previous_.get()}) {
     Mac expect;
-    if (key && key->compute(channel, h->ts, h->payload, expect) &&
-        CRYPTO_memcmp(expect.data(), h->mac.data(), expect.size()) == 0) {
+    if (key && key->compute(channel, h->ts, h->payload, expect) && util::equal_constant_time(expect, h->mac)) {
       match = true;
       break;
     }
