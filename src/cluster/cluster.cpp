@@ -147,6 +147,9 @@ void Cluster::release_io() {
   im.hb_timer.reset();
   im.scan_timer.reset();
   im.sub.reset();
+  // The I/O threads are joined: commands that never got their reply (Redis stalled while
+  // the node stopped) are dropped, with the coroutines waiting for them.
+  if (im.client) im.client->abandon();
   im.client.reset();
   // Executors too: a strand's implementation refers to its context's service.
   im.strand.reset();

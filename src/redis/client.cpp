@@ -341,6 +341,16 @@ void Client::stop() {
   boost::asio::post(self->strand, [self] { self->shutdown(); });
 }
 
+void Client::abandon() {
+  stop();
+  // No thread runs the strand now, so its state can be touched from here. The requests
+  // are destroyed after the swap: their handlers' coroutines may release the last owner
+  // of whoever owns this client.
+  std::deque<detail::Request> dropped;
+  dropped.swap(impl_->pending);
+  impl_->conn.reset();
+}
+
 bool Client::connected() const noexcept {
   return impl_->connected.load();
 }

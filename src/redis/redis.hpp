@@ -108,6 +108,13 @@ class Client {
   /// (it waits for a call in progress, so on_state must not wait for the thread calling
   /// stop()). A stopped client cannot be started again.
   void stop();
+  /// Only once no thread runs the executor any more (after the I/O threads are joined,
+  /// before the io_context goes): stops, then drops the commands still waiting for a reply
+  /// and the connection, without completing them. A waiting caller's coroutine is owned by
+  /// its command, and that coroutine (run_command's frame) owns the client's state, so
+  /// such a command would otherwise keep both alive forever: a leak, seen when a node was
+  /// stopped while Redis did not answer (docs/reliability.md).
+  void abandon();
   bool connected() const noexcept;
   /// Why the last connection attempt failed or the last connection was lost ("" when
   /// none yet). For readiness reports and diagnostics; any thread.

@@ -5,14 +5,18 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -435,6 +439,49 @@ TEST(RedisClient, DestroyedWithACommandInFlight) {
   ASSERT_EQ(pipeline.wait_for(2s), std::future_status::ready);
   EXPECT_FALSE(pipeline.get());
   server.resume();
+}
+
+/// Waits for a reply that never comes (BLPOP on a key nobody pushes), keeping `keep` alive
+/// meanwhile: a stand-in for a cluster coroutine that owns its node's state.
+net::awaitable<void> wait_forever(Client& client, std::shared_ptr<int> keep, Command blpop) {
+  auto reply = co_await client.command(std::move(blpop));
+  (void)reply;
+  (void)keep;
+}
+
+// A node stopped while Redis held a command (seen in e2e.chaos under LeakSanitizer): the
+// I/O threads end with the command still waiting for its reply. Its coroutine is owned by
+// the command, and owns the client's state, so without abandon() the coroutine, what it
+// owns and the client leak together.
+TEST(RedisClient, AbandonAfterTheThreadsStoppedReleasesTheCoroutinesWaitingForAReply) {
+  RedisServer server;
+  IoThreads observer_io;
+  Connected observer(observer_io, config_for(server.url()));
+  auto owned = std::make_shared<int>(0);
+  std::weak_ptr<int> watch = owned;
+  {
+    net::io_context ioc;
+    auto work = net::make_work_guard(ioc);
+    std::thread thread([&ioc] { ioc.run(); });
+    Config cfg = config_for(server.url());
+    cfg.command_timeout = 60s;
+    auto client = std::make_unique<Client>(ioc.get_executor(), cfg);
+    client->start();
+    ASSERT_TRUE(wait_until([&] { return client->connected(); }));
+    net::co_spawn(ioc, wait_forever(*client, std::move(owned), cmd("BLPOP", "frontmcp:test:never", "0")),
+                  net::detached);
+    // Redis has the command (so it waits in the client's queue of sent commands).
+    ASSERT_TRUE(wait_until([&] {
+      auto list = run_on(observer_io.executor(), observer.client.command(cmd("CLIENT", "LIST")));
+      return list && list->str.find("cmd=blpop") != std::string::npos;
+    }));
+    ioc.stop();
+    thread.join();
+    EXPECT_FALSE(watch.expired()) << "the waiting coroutine is alive until the client lets it go";
+    client->abandon();
+    client.reset();
+  }  // the io_context goes: Asio unwinds an abandoned coroutine through its executor
+  EXPECT_TRUE(watch.expired()) << "the coroutine waiting for the reply was destroyed";
 }
 
 /// Shared by the callers of the chaos test.
