@@ -345,32 +345,66 @@ Task<Result<R>> invoke(const Handler<R, A...>& h, A... args) {
 }
 }  // namespace
 
+namespace {
+constexpr std::chrono::seconds kBadArgumentsLogInterval{1};
+
+/// What a model reads when its arguments do not fit the tool's inputSchema: every problem
+/// (up to schema::Limits::max_violations) with its place, in one line.
+/// Logged once (at info, or at debug beyond one a second: a client decides how often).
+json::value invalid_arguments(const Tool& tool, const std::vector<schema::Violation>& violations) {
+  std::string why = schema::Validator::describe(violations);
+  static util::LogThrottle throttle(kBadArgumentsLogInterval);
+  util::log_event(throttle.allow() ? spdlog::level::info : spdlog::level::debug,
+                  "tools/call with arguments that do not match the inputSchema: answered isError",
+                  {{"tool", tool.name}, {"why", why}});
+  return json::value(ToolResult::error("Invalid arguments for tool " + tool.name + ": " + why).to_json());
+}
+
+/// A result whose structuredContent does not fit the tool's outputSchema is the handler's
+/// bug: the client gets a tool error saying so, never a result its SDK would reject.
+std::optional<ToolResult> check_output(const registry::ToolEntry& entry, const ToolResult& r) {
+  if (!entry.output || r.is_error) return std::nullopt;
+  std::string why;
+  if (!r.structured_content) {
+    why = "no structuredContent, which its outputSchema requires";
+  } else if (std::vector<schema::Violation> v; !entry.output->validate(*r.structured_content, v)) {
+    why = "structuredContent that does not match its outputSchema: " + schema::Validator::describe(v);
+  } else {
+    return std::nullopt;
+  }
+  util::log_event(spdlog::level::warn, "tool result does not match its outputSchema: answered isError",
+                  {{"tool", entry.def.name}, {"why", why}});
+  return ToolResult::error("Tool " + entry.def.name + " returned " + why);
+}
+}  // namespace
+
 Task<Result<json::value>> Dispatcher::tools_call(ContextImpl& ctx, const json::object& params) {
   auto name = params.if_contains("name");
   if (!name || !name->is_string()) co_return Error::invalid_params("tools/call: name must be a string");
-  auto tool = registry_.tool(name->get_string());
-  if (!tool) co_return Error::invalid_params("Unknown tool: " + std::string(name->get_string()));
-  static const json::object kNoArgs;
-  const json::object* args = &kNoArgs;
+  auto entry = registry_.tool_entry(name->get_string());
+  if (!entry) co_return Error::invalid_params("Unknown tool: " + std::string(name->get_string()));
+  const Tool& tool = entry->def;
+  static const json::value kNoArgs(json::object{});
+  const json::value* args = &kNoArgs;
   if (auto a = params.if_contains("arguments"); a && !a->is_null()) {
     if (!a->is_object()) co_return Error::invalid_params("tools/call: arguments must be an object");
-    args = &a->get_object();
+    args = a;
   }
-  // Missing required arguments are an input error the model can fix: report it in the
-  // result (isError), as the spec asks for tool input validation.
-  if (auto req = tool->input_schema.if_contains("required"); req && req->is_array()) {
-    for (const auto& r : req->get_array()) {
-      if (r.is_string() && !args->contains(r.get_string())) {
-        co_return json::value(ToolResult::error("missing required argument: " + std::string(r.get_string())).to_json());
-      }
-    }
+  // The arguments are checked against the inputSchema before the handler runs, and a
+  // mismatch is an input error the model can fix: a result with isError, as the spec asks.
+  if (!entry->input.validate(*args)) {
+    std::vector<schema::Violation> violations;
+    (void)entry->input.validate(*args, violations);
+    co_return invalid_arguments(tool, violations);
   }
   try {
-    Result<ToolResult> r = co_await invoke<ToolResult, Context&, const json::object&>(tool->handler, ctx, *args);
+    Result<ToolResult> r =
+        co_await invoke<ToolResult, Context&, const json::object&>(tool.handler, ctx, args->get_object());
     if (!r) co_return std::move(r).error();
+    if (auto bad = check_output(*entry, *r)) co_return json::value(std::move(*bad).to_json());
     co_return json::value(std::move(*r).to_json());
   } catch (const std::exception& e) {
-    util::log().warn("tool {} threw: {}", tool->name, e.what());
+    util::log().warn("tool {} threw: {}", tool.name, e.what());
     co_return json::value(ToolResult::error(e.what()).to_json());
   }
 }

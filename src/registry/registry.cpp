@@ -87,10 +87,19 @@ void Registry::add_tool(Tool t) {
   auto headers = scan_param_headers(t.input_schema);
   if (!headers) throw std::invalid_argument("tool '" + t.name + "': " + headers.error().message);
   auto d = describe(t);
+  // Compiled once here, from what tools/list shows (an empty inputSchema is {"type":"object"}).
+  auto input = schema::Validator::compile(d.at("inputSchema"), {}, "inputSchema");
+  if (!input) throw std::invalid_argument("tool '" + t.name + "': " + input.error().message);
+  std::optional<schema::Validator> output;
+  if (t.output_schema) {
+    auto compiled = schema::Validator::compile(d.at("outputSchema"), {}, "outputSchema");
+    if (!compiled) throw std::invalid_argument("tool '" + t.name + "': " + compiled.error().message);
+    output = std::move(compiled).value();
+  }
+  ToolEntry entry{std::move(t), std::move(headers).value(), std::move(input).value(), std::move(output)};
   std::unique_lock lock(mu_);
-  std::string key = t.name;
-  insert(tools_, std::move(key), std::make_shared<const ToolEntry>(ToolEntry{std::move(t), std::move(headers).value()}),
-         std::move(d), "tool");
+  std::string key = entry.def.name;
+  insert(tools_, std::move(key), std::make_shared<const ToolEntry>(std::move(entry)), std::move(d), "tool");
 }
 
 void Registry::add_resource(Resource r) {

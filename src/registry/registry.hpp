@@ -7,6 +7,7 @@
 #include <frontmcp/definitions.hpp>
 #include <frontmcp/list_kind.hpp>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -14,6 +15,7 @@
 
 #include "registry/uri_template.hpp"
 #include "registry/x_mcp_header.hpp"
+#include "schema/json_schema.hpp"
 
 namespace frontmcp::registry {
 
@@ -22,10 +24,15 @@ struct TemplateEntry {
   UriTemplate parsed;
 };
 
-/// A tool and its x-mcp-header declarations (found once, at registration).
+/// A tool with what registration derived from it once: its x-mcp-header declarations and
+/// its schemas compiled (docs/json-schema.md).
 struct ToolEntry {
   Tool def;
   std::vector<ParamHeader> param_headers;
+  /// Checks every call's arguments before the handler runs.
+  schema::Validator input;
+  /// Checks structuredContent before it is sent, when the tool declares an outputSchema.
+  std::optional<schema::Validator> output;
 };
 
 enum class ListKind { tools, resources, resource_templates, prompts };
@@ -47,8 +54,10 @@ class Registry {
  public:
   explicit Registry(std::size_t page_size) : page_size_(page_size == 0 ? 1 : page_size) {}
 
-  /// Throws std::invalid_argument on an empty or duplicate name/URI, a bad template, or a
-  /// tool whose inputSchema declares an invalid x-mcp-header (scan_param_headers).
+  /// Throws std::invalid_argument on an empty or duplicate name/URI, a bad template, a
+  /// tool whose inputSchema or outputSchema is not a schema the validator accepts
+  /// (schema::Validator::compile: the message names the place), or whose inputSchema
+  /// declares an invalid x-mcp-header (scan_param_headers).
   void add_tool(Tool t);
   void add_resource(Resource r);
   void add_template(ResourceTemplate t);

@@ -381,6 +381,114 @@ TEST_F(DispatcherTest, NullArgumentsAreNoArguments) {
   EXPECT_EQ(seen, 0u);
 }
 
+/// The text of a tools/call result that must be a tool error (isError: true).
+std::string tool_error_text(const json::value& resp) {
+  const auto& r = resp.at("result").as_object();
+  EXPECT_TRUE(r.contains("isError") && r.at("isError").as_bool()) << json::serialize(resp);
+  return std::string(r.at("content").at(0).at("text").as_string());
+}
+
+// The README's forecast tool (issue 14): every argument is checked against the inputSchema
+// before the handler runs, and what is wrong is named, all of it at once.
+TEST_F(DispatcherTest, ArgumentsAreValidatedAgainstTheInputSchemaBeforeTheHandlerRuns) {
+  int called = 0;
+  add_tool(
+      "forecast",
+      [&called](Context&, const json::object&) {
+        ++called;
+        return ToolResult::text("sunny");
+      },
+      json::parse(R"({"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer","minimum":1}},
+                     "required":["city"]})")
+          .as_object());
+  auto s = new_session();
+  auto args = [&](const char* a) {
+    return call(s, "tools/call", json::object{{"name", "forecast"}, {"arguments", json::parse(a)}});
+  };
+  EXPECT_EQ(tool_error_text(args(R"({"city":"Oslo","days":"3"})")),
+            "Invalid arguments for tool forecast: days: expected integer, got string \"3\"");
+  EXPECT_EQ(tool_error_text(args(R"({"city":42})")),
+            "Invalid arguments for tool forecast: city: expected string, got integer 42");
+  EXPECT_EQ(tool_error_text(args(R"({"days":0})")),
+            "Invalid arguments for tool forecast: days: must be >= 1, got 0; missing required property \"city\"");
+  EXPECT_EQ(called, 0);
+  EXPECT_EQ(result_of(args(R"({"city":"Oslo","days":3})")).at("content").at(0).at("text"), json::value("sunny"));
+  EXPECT_EQ(called, 1);
+}
+
+// The reference server's json_schema_2020_12_tool: additionalProperties false and a $ref
+// into $defs were accepted whatever came (issue 14).
+TEST_F(DispatcherTest, AdditionalPropertiesAndRefsIntoDefsAreEnforced) {
+  int called = 0;
+  add_tool(
+      "contact",
+      [&called](Context&, const json::object&) {
+        ++called;
+        return ToolResult::text("ok");
+      },
+      json::parse(R"({"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object",
+        "$defs":{"address":{"$anchor":"addressDef","type":"object",
+                            "properties":{"street":{"type":"string"},"city":{"type":"string"}}}},
+        "properties":{"name":{"type":"string"},"address":{"$ref":"#/$defs/address"}},
+        "additionalProperties":false})")
+          .as_object());
+  auto s = new_session();
+  auto args = [&](const char* a) {
+    return call(s, "tools/call", json::object{{"name", "contact"}, {"arguments", json::parse(a)}});
+  };
+  EXPECT_NE(tool_error_text(args(R"({"nmae":1})")).find("\"nmae\""), std::string::npos);
+  EXPECT_EQ(tool_error_text(args(R"({"address":{"street":5}})")),
+            "Invalid arguments for tool contact: address.street: expected string, got integer 5");
+  EXPECT_EQ(called, 0);
+  EXPECT_EQ(result_of(args(R"({"name":"Ada","address":{"street":"Main"}})")).at("content").at(0).at("text"),
+            json::value("ok"));
+}
+
+TEST_F(DispatcherTest, AnInvalidSchemaIsRefusedAtRegistrationNamingThePlace) {
+  Tool t;
+  t.name = "broken";
+  t.input_schema = json::parse(R"({"type":"object","properties":{"days":{"type":"integr"}}})").as_object();
+  t.handler = [](Context&, const json::object&) { return ToolResult::text("never"); };
+  try {
+    registry.add_tool(t);
+    ADD_FAILURE() << "add_tool accepted an invalid inputSchema";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("inputSchema/properties/days/type"), std::string::npos) << e.what();
+  }
+  t.input_schema = json::object{{"type", "object"}};
+  t.output_schema =
+      json::parse(R"({"type":"object","properties":{"n":{"$ref":"https://example.com/n.json"}}})").as_object();
+  EXPECT_THROW(registry.add_tool(t), std::invalid_argument) << "a remote $ref is never fetched";
+  EXPECT_EQ(registry.tool("broken"), nullptr);
+}
+
+// A handler whose structuredContent does not fit its outputSchema has a bug: the client
+// gets a tool error saying so instead of a result its SDK would reject.
+TEST_F(DispatcherTest, StructuredContentIsCheckedAgainstTheOutputSchema) {
+  json::value next;  // what the handler returns as structuredContent (null: none)
+  Tool t;
+  t.name = "stats";
+  t.input_schema = json::object{{"type", "object"}};
+  t.output_schema =
+      json::parse(R"({"type":"object","properties":{"mean":{"type":"number"}},"required":["mean"]})").as_object();
+  t.handler = [&next](Context&, const json::object&) {
+    ToolResult r = ToolResult::text("stats");
+    if (!next.is_null()) r.structured_content = next;
+    return r;
+  };
+  registry.add_tool(t);
+  auto s = new_session();
+  auto run = [&] { return call(s, "tools/call", json::object{{"name", "stats"}, {"arguments", json::object{}}}); };
+  next = json::parse(R"({"mean":2.5})");
+  EXPECT_EQ(result_of(run()).at("structuredContent"), next);
+  next = json::parse(R"({"mean":"2.5"})");
+  EXPECT_EQ(tool_error_text(run()),
+            "Tool stats returned structuredContent that does not match its outputSchema: mean: expected number, got "
+            "string \"2.5\"");
+  next = nullptr;
+  EXPECT_EQ(tool_error_text(run()), "Tool stats returned no structuredContent, which its outputSchema requires");
+}
+
 TEST_F(DispatcherTest, MissingRequiredArgumentIsAToolErrorResult) {
   bool called = false;
   add_tool(
@@ -392,7 +500,8 @@ TEST_F(DispatcherTest, MissingRequiredArgumentIsAToolErrorResult) {
       json::parse(R"({"type":"object","properties":{"name":{"type":"string"}},"required":["name"]})").as_object());
   auto resp = call(new_session(), "tools/call", json::object{{"name", "greet"}, {"arguments", json::object{}}});
   EXPECT_EQ(resp, json::parse(R"({"jsonrpc":"2.0","id":1,"result":{
-    "content":[{"type":"text","text":"missing required argument: name"}],"isError":true}})"));
+    "content":[{"type":"text","text":"Invalid arguments for tool greet: missing required property \"name\""}],
+    "isError":true}})"));
   EXPECT_FALSE(called);
   // With the argument present the handler runs.
   auto ok =
