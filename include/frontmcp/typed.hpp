@@ -495,7 +495,9 @@ requires typed_detail::is_described_struct<T> Result<T> from_json(const json::ob
 }
 
 /// T as JSON: a std::optional member that holds nothing is left out; an enumerator
-/// without a name is written as its number.
+/// without a name is written as its number; a floating-point value that is an integer
+/// (up to 2^53) is written as one. NaN and infinities have no JSON spelling: a result
+/// holding one is answered with an internal error, as for any handler.
 template <class T>
 json::value to_json(const T& x) {
   using namespace typed_detail;
@@ -508,7 +510,14 @@ json::value to_json(const T& x) {
       return json::value(static_cast<std::uint64_t>(x));
     }
   } else if constexpr (std::is_floating_point_v<T>) {
-    return json::value(static_cast<double>(x));
+    // An integral value is written as an integer ("6", not "6E0", as progress values are):
+    // the same number, read alike by every client, and shorter for a model to read.
+    constexpr double kTwo53 = 9007199254740992.0;  // doubles are exact integers up to here
+    auto d = static_cast<double>(x);
+    if (d >= -kTwo53 && d <= kTwo53 && static_cast<double>(static_cast<std::int64_t>(d)) == d) {
+      return json::value(static_cast<std::int64_t>(d));
+    }
+    return json::value(d);
   } else if constexpr (std::is_same_v<T, std::string>) {
     return json::value(x);
   } else if constexpr (is_optional<T>) {

@@ -413,6 +413,14 @@ TEST(TypedToJson, OptionalMembersWithNothingAreLeftOut) {
   EXPECT_EQ(to_json(std::optional<int>{}), json::value(nullptr));
 }
 
+TEST(TypedToJson, IntegralDoublesAreWrittenAsIntegers) {
+  EXPECT_EQ(json::serialize(to_json(Day{1, 20.0, Unit::celsius})), R"({"day":1,"high":20,"unit":"celsius"})");
+  EXPECT_EQ(json::serialize(to_json(-3.0f)), "-3");
+  EXPECT_TRUE(to_json(20.5).is_double());
+  EXPECT_TRUE(to_json(1e300).is_double());
+  EXPECT_TRUE(to_json(-0.5).is_double());
+}
+
 TEST(TypedToJson, AnEnumeratorWithoutANameIsItsNumber) {
   EXPECT_EQ(to_json(Unit::fahrenheit), json::value("fahrenheit"));
   EXPECT_EQ(to_json(static_cast<Unit>(7)), json::value(7));
@@ -622,7 +630,7 @@ TEST_F(TypedDispatch, AnErrorResultIsAJsonRpcError) {
 TEST_F(TypedDispatch, AsyncToolReportsProgressAndReturnsAStruct) {
   auto r = result_of(call_tool("slow", R"({"city":"Oslo","days":2})", json::object{{"progressToken", "t"}}));
   EXPECT_EQ(r.at("structuredContent"), json::parse(R"({"city":"Oslo","days":[
-    {"day":1,"high":11.0,"unit":"celsius"},{"day":2,"high":12.0,"unit":"celsius"}]})"));
+    {"day":1,"high":11,"unit":"celsius"},{"day":2,"high":12,"unit":"celsius"}]})"));
   ASSERT_EQ(out->sent.size(), 2u);
   EXPECT_EQ(out->sent[1], json::parse(R"({"jsonrpc":"2.0","method":"notifications/progress",
     "params":{"progressToken":"t","progress":2,"total":2}})"));
