@@ -506,6 +506,12 @@ Task<Result<ToolResult>> async_error(const ForecastArgs&) {
   co_return Error::invalid_params("no such city");
 }
 
+/// Task<S> without Result: a coroutine that cannot fail.
+Task<Forecast> plain_async(const ForecastArgs& a) {
+  co_await net::post(co_await net::this_coro::executor, net::use_awaitable);
+  co_return Forecast{a.city, {}, std::nullopt};
+}
+
 Task<PromptResult> async_greeting(Context&, const GreetArgs& a) {
   co_await net::post(co_await net::this_coro::executor, net::use_awaitable);
   co_return PromptResult{"greeting", {{"user", content::text("Hi " + a.name)}}};
@@ -536,6 +542,11 @@ class TypedDispatch : public ::testing::Test {
         "refuses", "", [](const ForecastArgs&) -> Result<Forecast> { return Error::invalid_params("no such city"); }));
     registry.add_tool(make_tool<ForecastArgs>("slow", "", slow_forecast));
     registry.add_tool(make_tool<ForecastArgs>("async_error", "", async_error));
+    registry.add_tool(make_tool<ForecastArgs>("plain_async", "", plain_async));
+    // A mutable lambda (the wrapper calls it as non-const) that throws.
+    registry.add_tool(make_tool<ForecastArgs>("throws", "", [n = 0](const ForecastArgs&) mutable -> ToolResult {
+      throw std::runtime_error("boom " + std::to_string(++n));
+    }));
     registry.add_prompt(make_prompt<GreetArgs>("greet", "Greets", [](const GreetArgs& a) {
       return PromptResult{"greeting", {{"user", content::text("Hello " + a.name + a.tone.value_or(""))}}};
     }));
@@ -600,13 +611,13 @@ TEST_F(TypedDispatch, ToolsListShowsBothSchemas) {
   for (const auto& t : list) {
     const auto& name = t.at("name").as_string();
     EXPECT_EQ(t.at("inputSchema"), json::value(schema_of<ForecastArgs>())) << name;
-    if (name == "structured" || name == "refuses" || name == "slow") {
+    if (name == "structured" || name == "refuses" || name == "slow" || name == "plain_async") {
       EXPECT_EQ(t.at("outputSchema"), json::value(schema_of<Forecast>())) << name;
     } else {
       EXPECT_FALSE(t.as_object().contains("outputSchema")) << name;
     }
   }
-  EXPECT_EQ(list.size(), 5u);
+  EXPECT_EQ(list.size(), 7u);
 }
 
 TEST_F(TypedDispatch, StructResultIsStructuredContentAndText) {
@@ -634,6 +645,17 @@ TEST_F(TypedDispatch, AsyncToolReportsProgressAndReturnsAStruct) {
   ASSERT_EQ(out->sent.size(), 2u);
   EXPECT_EQ(out->sent[1], json::parse(R"({"jsonrpc":"2.0","method":"notifications/progress",
     "params":{"progressToken":"t","progress":2,"total":2}})"));
+}
+
+TEST_F(TypedDispatch, AsyncToolWithoutResult) {
+  EXPECT_EQ(result_of(call_tool("plain_async", R"({"city":"Rome"})")).at("structuredContent"),
+            json::parse(R"({"city":"Rome","days":[]})"));
+}
+
+TEST_F(TypedDispatch, AThrowingHandlerIsAToolError) {
+  EXPECT_EQ(result_of(call_tool("throws", R"({"city":"Rome"})")),
+            json::parse(R"({"content":[{"type":"text","text":"boom 1"}],"isError":true})"));
+  EXPECT_EQ(result_of(call_tool("throws", R"({"city":"Rome"})")).at("content").at(0).at("text"), json::value("boom 2"));
 }
 
 TEST_F(TypedDispatch, PromptGetsParsedArguments) {
