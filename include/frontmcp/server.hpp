@@ -9,7 +9,9 @@
 #include <frontmcp/definitions.hpp>
 #include <frontmcp/list_kind.hpp>
 #include <frontmcp/options.hpp>
+#include <frontmcp/typed.hpp>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace frontmcp {
@@ -36,6 +38,21 @@ class Server {
   void add_resource_template(ResourceTemplate resource_template);
   void add_prompt(Prompt prompt);
   void set_completion_handler(CompletionHandler handler);
+  /// Typed registration (<frontmcp/typed.hpp>, docs/authoring.md): Args is a struct
+  /// described with BOOST_DESCRIBE_STRUCT; the schema, the parsing of the arguments and,
+  /// for a struct result, outputSchema and structuredContent come from it.
+  ///   server.add_tool<ForecastArgs>("forecast", "Weather forecast",
+  ///                                 [](Context& ctx, const ForecastArgs& a) -> Forecast { ... });
+  /// make_tool<Args> / make_prompt<Args> return the definition instead (to set a title,
+  /// annotations ...).
+  template <class Args, class F>
+  void add_tool(std::string name, std::string description, F handler) {
+    add_tool(make_tool<Args>(std::move(name), std::move(description), std::move(handler)));
+  }
+  template <class Args, class F>
+  void add_prompt(std::string name, std::string description, F handler) {
+    add_prompt(make_prompt<Args>(std::move(name), std::move(description), std::move(handler)));
+  }
   bool remove_tool(std::string_view name);
   bool remove_resource(std::string_view uri);
   bool remove_prompt(std::string_view name);

@@ -3,7 +3,8 @@
 #  1. checks that the core library has no Redis, hiredis, TLS or cluster code in it (libcrypto
 #     only in util/crypto.cpp, for requestState's HMAC);
 #  2. builds examples/hello_server against it with find_package(frontmcp) (the core only),
-#     starts it and initializes an MCP session over HTTP;
+#     starts it and initializes an MCP session over HTTP; builds examples/typed_tools the
+#     same way and calls its typed tools (bad arguments, a structured result);
 #  3. builds examples/cluster_server with find_package(frontmcp COMPONENTS cluster), starts
 #     two nodes on one redis-server, initializes on one and calls a tool on the other.
 # Usage: install_test.sh BUILD_DIR SOURCE_DIR [CXX]  (CXX: the compiler the library was built
@@ -89,6 +90,28 @@ if nm -C "$work/hello_server/hello_server" | grep -ciE "frontmcp::(cluster|redis
   echo "hello_server (core only) links Redis code"; exit 1
 fi
 
+# 2b. Typed tools (<frontmcp/typed.hpp>, header-only on the core): arguments a model got
+#     wrong are a tool error (isError) naming the member; a struct result is structuredContent.
+build_example typed_tools
+start_server typed_tools "$work/typed_tools/typed_tools" 0
+url=$started_url
+headers=$(initialize "$url" "$work/tbody")
+sid=$(session_id "$headers")
+[ -n "$sid" ] || { echo "no session id from typed_tools"; echo "$headers"; exit 1; }
+typed_call() {
+  curl -s --max-time 5 -X POST "$url" -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' -H "Mcp-Session-Id: $sid" -H 'MCP-Protocol-Version: 2025-11-25' \
+    -d "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":$1}"
+}
+body=$(typed_call '{"name":"forecast","arguments":{"city":"Paris","days":"3"}}')
+# Only isError and the member's name: the server may refuse the call by its inputSchema
+# before the typed parser does, in words of its own.
+{ grep -q '"isError":true' <<< "$body" && grep -q 'days' <<< "$body"; } || { echo "bad arguments not refused: $body"; exit 1; }
+body=$(typed_call '{"name":"forecast","arguments":{"city":"Paris","days":2}}')
+grep -q 'Paris: sunny for 2 days' <<< "$body" || { echo "forecast failed: $body"; exit 1; }
+body=$(typed_call '{"name":"stats","arguments":{"values":[1,2,3]}}')
+grep -q '"structuredContent":{"count":3,"sum":6,"mean":2,"min":1,"max":3}' <<< "$body" || { echo "stats failed: $body"; exit 1; }
+
 # 3. The cluster component: two nodes, one Redis.
 redis_port=$(( 20000 + RANDOM % 20000 ))
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no > "$work/redis.log" 2>&1 &
@@ -105,5 +128,5 @@ body=$(curl -s --max-time 5 -X POST "$url_b" -H 'Content-Type: application/json'
   -H 'Accept: application/json, text/event-stream' -H "Mcp-Session-Id: $sid" -H 'MCP-Protocol-Version: 2025-11-25' \
   -d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"whoami","arguments":{}}}')
 grep -q 'served by node-b' <<< "$body" || { echo "node-b did not serve node-a's session: $body"; exit 1; }
-echo "install test passed: find_package(frontmcp) from $work/prefix (core without Redis/TLS; hello_server answered);" \
+echo "install test passed: find_package(frontmcp) from $work/prefix (core without Redis/TLS; hello_server and typed_tools answered);" \
   "find_package(frontmcp COMPONENTS cluster): node-b served a session made on node-a"
