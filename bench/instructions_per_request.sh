@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Instructions per steady-state tools/call echo, counted by callgrind (the VM's timing noise
+# is larger than the differences this is for). One binary per run:
+#   bench/instructions_per_request.sh BIN [session|modern] [CLIENTS]
+# Prints "<protocol> requests N instructions/request M". Needs valgrind and mcp_load
+# (LOAD=path, default build/bin/mcp_load). Every wait is bounded.
+set -euo pipefail
+BIN=${1:?path of a frontmcp-server binary}
+PROTOCOL=${2:-session}
+CLIENTS=${3:-2}
+LOAD=${LOAD:-build/bin/mcp_load}
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+# The rate limits off (one client address), where the binary has them.
+limits=()
+if "$BIN" --help 2>/dev/null | grep -q -- --requests-per-second; then
+  limits=(--requests-per-second 0 --tool-calls-per-second 0)
+fi
+valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" "$BIN" --port 0 --threads 1 --log-level warn \
+  "${limits[@]}" > "$dir/server.log" 2>&1 &
+pid=$!
+url=""
+for _ in $(seq 1 240); do  # valgrind starts slowly: up to 60 s
+  url=$(grep -o -m1 "http://[^ ]*/mcp" "$dir/server.log" || true)
+  [ -n "$url" ] && break
+  sleep 0.25
+done
+[ -n "$url" ] || { echo "server did not start" >&2; cat "$dir/server.log" >&2; kill -9 $pid; exit 1; }
+timeout 120 "$LOAD" --url "$url" --clients "$CLIENTS" --duration-s 1 --warmup-s 0 --protocol "$PROTOCOL" --json > /dev/null
+callgrind_control -z $pid > /dev/null 2>&1
+timeout 120 "$LOAD" --url "$url" --clients "$CLIENTS" --duration-s 3 --warmup-s 0 --protocol "$PROTOCOL" --json > "$dir/load.json"
+callgrind_control -d $pid > /dev/null 2>&1
+kill -INT $pid
+wait $pid 2>/dev/null || true
+python3 - "$dir" "$PROTOCOL" <<'PY'
+import glob, json, sys
+d, protocol = sys.argv[1], sys.argv[2]
+j = json.load(open(f"{d}/load.json"))
+n = j["requests"] + j["setup_requests"]
+dump = sorted(f for f in glob.glob(f"{d}/cg.out*") if f.endswith(".1"))[0]
+total = next(int(l.split()[1]) for l in open(dump) if l.startswith(("summary:", "totals:")))
+print(f"{protocol} requests {n} instructions/request {total // n}")
+PY
