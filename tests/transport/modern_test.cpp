@@ -92,6 +92,23 @@ TEST_F(Modern, SessionIdHeaderIsIgnored) {
   EXPECT_FALSE(r.has_header("Mcp-Session-Id"));
 }
 
+// Field names are case-insensitive (RFC 9110): the standard headers are found whatever
+// their case, and a header of another name with the same length is not taken for one.
+TEST_F(Modern, StandardHeadersAreFoundInAnyCase) {
+  json::object params{{"name", kEcho}, {"arguments", json::object{{"text", "hi"}}}, {"_meta", envelope()}};
+  Fields f =
+      mcp_fields("", {{"mcp-PROTOCOL-version", "2026-07-28"}, {"MCP-METHOD", "tools/call"}, {"mcp-name", kEcho}});
+  auto r = request(port, verb::post, "/mcp", rpc(5, "tools/call", params), f);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.as_json().at("result").at("content").at(0).at("text"), json::value("hi"));
+  // Same lengths as Mcp-Method and Mcp-Name, other names: the real ones are missing.
+  Fields lookalikes =
+      mcp_fields("", {{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Methox", "tools/call"}, {"Mcp-Namf", kEcho}});
+  auto refused = request(port, verb::post, "/mcp", rpc(6, "tools/call", params), lookalikes);
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(refused.error_code(), -32020) << refused.body;
+}
+
 TEST_F(Modern, RefusalsEchoTheIdWithTheirStatus) {
   // No _meta (conformance id 101).
   auto r = request(port, verb::post, "/mcp", rpc(101, "server/discover"), modern_fields("server/discover"));
