@@ -345,11 +345,35 @@ Task<Result<R>> invoke(const Handler<R, A...>& h, A... args) {
 }
 }  // namespace
 
+std::optional<json::value> Dispatcher::tool_rate_refusal(const ContextImpl& ctx, const std::string& tool) {
+  auto o = options_.tool_rates.find(tool);
+  const RateLimit& limit = o != options_.tool_rates.end() ? o->second : options_.tool_rate;
+  if (!limit.enabled()) return std::nullopt;
+  // The key: the tool's name, length first (so no principal can pass for another tool's),
+  // then the principal: a session's, or a stateless request's; "" = anonymous.
+  std::string key = std::to_string(tool.size()) + ":" + tool;
+  if (const auto& s = ctx.session()) {
+    key += s->principal();
+  } else if (const auto* env = ctx.modern()) {
+    key += env->principal;
+  }
+  auto d = tool_limiter_.take(key, limit);
+  if (d.allowed) return std::nullopt;
+  metrics_.refused_by(metrics::RateLimited::tool);
+  // A result the model reads and can act on (wait, or do something else), not a JSON-RPC
+  // error: the call was valid, only too frequent.
+  return json::value(ToolResult::error("rate limit exceeded for tool \"" + tool +
+                                       "\": " + util::describe(limit, "calls") + "; retry after " +
+                                       util::seconds_text(d.retry_after) + " s")
+                         .to_json());
+}
+
 Task<Result<json::value>> Dispatcher::tools_call(ContextImpl& ctx, const json::object& params) {
   auto name = params.if_contains("name");
   if (!name || !name->is_string()) co_return Error::invalid_params("tools/call: name must be a string");
   auto tool = registry_.tool(name->get_string());
   if (!tool) co_return Error::invalid_params("Unknown tool: " + std::string(name->get_string()));
+  if (auto refused = tool_rate_refusal(ctx, tool->name)) co_return std::move(*refused);
   static const json::object kNoArgs;
   const json::object* args = &kNoArgs;
   if (auto a = params.if_contains("arguments"); a && !a->is_null()) {
