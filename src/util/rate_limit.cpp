@@ -115,7 +115,8 @@ std::int64_t retry_after_seconds(std::chrono::nanoseconds wait) noexcept {
 
 std::string seconds_text(std::chrono::nanoseconds wait) {
   constexpr std::int64_t kNsPerTenth = 100'000'000;
-  std::int64_t tenths = std::max<std::int64_t>(1, (std::max<std::int64_t>(0, wait.count()) + kNsPerTenth - 1) / kNsPerTenth);
+  std::int64_t tenths =
+      std::max<std::int64_t>(1, (std::max<std::int64_t>(0, wait.count()) + kNsPerTenth - 1) / kNsPerTenth);
   return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10);
 }
 

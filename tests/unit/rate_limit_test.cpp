@@ -61,7 +61,7 @@ TEST(TokenBucket, AClockGoingBackwardsCountsAsNoTime) {
   RateLimit limit{1, 1};
   TokenBucket b(limit, kT0 + 10s);
   EXPECT_TRUE(b.take(limit, kT0 + 10s).allowed);
-  EXPECT_FALSE(b.take(limit, kT0 + 9s).allowed);  // read earlier on another thread
+  EXPECT_FALSE(b.take(limit, kT0 + 9s).allowed);   // read earlier on another thread
   EXPECT_FALSE(b.take(limit, kT0 + 10s).allowed);  // the last time stayed at 10 s
   EXPECT_TRUE(b.take(limit, kT0 + 11s).allowed);
 }
