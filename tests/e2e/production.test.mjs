@@ -561,6 +561,19 @@ describe('rate limits (the flags; behaviour in detail: tests/transport/rate_limi
       await s.stop();
     }
   });
+  it('toolRateLimits in the config file replaces the limit of one tool', async () => {
+    const toml = 'toolCallsPerSecond = 0\n[toolRateLimits]\necho = { perSecond = 0.01, burst = 1 }\n';
+    const s = await startServer(['--config', tmpFile('tool-limits.toml', toml)]);
+    try {
+      const session = await initSession(s.url);
+      await echo(session);
+      const refused = await session.request('tools/call', { name: 'echo', arguments: { text: 'again' } });
+      assert.equal(refused.result?.isError, true, JSON.stringify(refused));
+      assert.match(refused.result.content[0].text, /at most 0\.01 calls per second \(burst 1\)/);
+    } finally {
+      await s.stop();
+    }
+  });
   it('--requests-per-second / --request-burst: 429 with Retry-After and a JSON-RPC error', async () => {
     const s = await startServer(['--requests-per-second', '0.01', '--request-burst', '3']);
     try {
