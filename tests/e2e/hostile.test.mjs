@@ -14,7 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ACCEPT_BOTH, httpRequest, initSession, initializeRequest, mcpPost, pollUntil, rpc, startServer } from './lib/harness.mjs';
+import { ACCEPT_BOTH, NO_RATE_LIMITS, httpRequest, initSession, initializeRequest, mcpPost, pollUntil, rpc, startServer } from './lib/harness.mjs';
 
 /** p99 bound of the well-behaved client's requests during an attack (ASan builds included). */
 const P99_BOUND_MS = 750;
@@ -178,9 +178,6 @@ async function drip(port, count, head, piece) {
     for (const s of sockets) s.destroy();
   }
 }
-
-/** Both rate limits off (0 = no limit). */
-const NO_RATE_LIMITS = ['--requests-per-second', '0', '--tool-calls-per-second', '0'];
 
 const statusOf = (raw) => Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
 
