@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Interleaved A/B of two frontmcp-server binaries, tools/call echo: server on CPU 0
 # (--threads 1), mcp_load on CPU 1. Usage: OLD=path NEW=path LOAD=path [CLIENTS_LIST="32 256"] [ROUNDS=3] bench/ab_compare.sh
+# A binary with rate limits (--requests-per-second, --tool-calls-per-second) runs with both off
+# (the load is one anonymous client address; checked with --help, so older binaries work too).
 set -u
 : "${OLD:?path of the old frontmcp-server}" "${NEW:?path of the new frontmcp-server}" "${LOAD:?path of mcp_load}"
 run() {  # run BIN CLIENTS -> prints req/s
   local out; out=$(mktemp)
-  taskset -c 0 "$1" --port 0 --threads 1 --log-level error --max-sessions 20000 > "$out" 2>/dev/null &
+  local limits=()
+  if "$1" --help 2>/dev/null | grep -q -- --requests-per-second; then
+    limits=(--requests-per-second 0 --tool-calls-per-second 0)
+  fi
+  taskset -c 0 "$1" --port 0 --threads 1 --log-level error --max-sessions 20000 "${limits[@]}" > "$out" 2>/dev/null &
   local pid=$!
   local url=""
   for _ in $(seq 1 100); do url=$(grep -o -m1 "http://[^ ]*/mcp" "$out" || true); [ -n "$url" ] && break; sleep 0.05; done

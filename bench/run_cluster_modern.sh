@@ -48,7 +48,7 @@ UPSTREAMS=""
 for n in 1 2 3; do
   port=$(free_port)
   taskset -c "$SERVER_CPU" "$SERVER" --port "$port" --threads 1 --log-level warn --max-sessions 100000 \
-    --mode distributed --redis "redis://127.0.0.1:$REDIS_PORT" --node-id "bench-$n" \
+    --requests-per-second 0 --tool-calls-per-second 0 --mode distributed --redis "redis://127.0.0.1:$REDIS_PORT" --node-id "bench-$n" \
     >"$OUT/node$n.out" 2>"$OUT/node$n.err" &
   PIDS+=($!)
   timeout 20 bash -c "until grep -q 'listening on' '$OUT/node$n.out'; do sleep 0.05; done" \

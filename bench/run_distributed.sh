@@ -39,7 +39,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_node() {
   local name=$1; shift
   local port; port=$(free_port)
-  taskset -c "$SERVER_CPU" "$SERVER" --port "$port" --threads 1 --log-level warn --max-sessions 100000 "$@" \
+  taskset -c "$SERVER_CPU" "$SERVER" --port "$port" --threads 1 --log-level warn --max-sessions 100000 \
+    --requests-per-second 0 --tool-calls-per-second 0 "$@" \
     >"$OUT/$name.out" 2>"$OUT/$name.err" &
   PIDS+=($!)
   timeout 20 bash -c "until grep -q 'listening on' '$OUT/$name.out'; do sleep 0.05; done" \

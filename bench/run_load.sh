@@ -120,7 +120,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 frontmcp_cmd() {
   echo "$SERVER" --host 127.0.0.1 --port 0 --threads "$FRONTMCP_THREADS" --log-level warn \
-    --max-sessions "$LIMITS" --max-connections "$LIMITS"
+    --max-sessions "$LIMITS" --max-connections "$LIMITS" --requests-per-second 0 --tool-calls-per-second 0
 }
 ts_cmd() { echo "$NODE" "$TS_SERVER" 0; }
 frontmcp_modern_cmd() { frontmcp_cmd; }

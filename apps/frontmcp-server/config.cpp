@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -40,6 +41,23 @@ const char* env(const char* name) {
 std::int64_t positive(std::int64_t v, const std::string& field) {
   if (v <= 0) throw ConfigError(field + ": must be a positive integer, got " + std::to_string(v));
   return v;
+}
+
+/// A rate limit's per_second: a finite number >= 0 (0 turns the limit off).
+double rate(double v, const std::string& field) {
+  if (!std::isfinite(v) || v < 0) {
+    throw ConfigError(field + ": must be a number >= 0 (0 = no limit), got " + std::to_string(v));
+  }
+  return v;
+}
+/// A rate limit's burst: an integer >= 0 (0 = the rate, rounded up, at least 1).
+std::uint32_t burst(std::int64_t v, const std::string& field) {
+  constexpr std::int64_t kMaxBurst = 1'000'000'000;
+  if (v < 0 || v > kMaxBurst) {
+    throw ConfigError(field + ": must be an integer from 0 to " + std::to_string(kMaxBurst) + ", got " +
+                      std::to_string(v));
+  }
+  return static_cast<std::uint32_t>(v);
 }
 
 /// An endpoint path: starts with '/', no query, no spaces.
@@ -135,6 +153,8 @@ struct Flags {
   std::optional<std::int64_t> max_sessions, max_connections, session_idle_ttl_ms, idle_timeout_ms;
   std::optional<std::int64_t> read_timeout_ms, write_timeout_ms;
   std::optional<unsigned> threads;
+  std::optional<double> tool_calls_per_second, requests_per_second;
+  std::optional<std::int64_t> tool_call_burst, request_burst;
   std::vector<std::string> allowed_hosts, allowed_origins, cors_origins;
   bool stdio = false;
   std::array<std::optional<std::int64_t>, kSessionLimitCount> session_limits;
@@ -179,6 +199,44 @@ void apply_file(const std::string& path, AppConfig& cfg) {
   };
   auto path_value = [&](const std::string& key, const toml::node& n) {
     return http_path(str(key, n), "config " + key);
+  };
+  auto per_second = [&](const std::string& key, const toml::node& n) {
+    auto v = n.value<double>();  // an integer too
+    if (!v || !(n.is_floating_point() || n.is_integer())) throw ConfigError("config " + key + ": expected a number");
+    return rate(*v, "config " + key);
+  };
+  auto burst_value = [&](const std::string& key, const toml::node& n) {
+    auto v = n.value<std::int64_t>();
+    if (!v || !n.is_integer()) throw ConfigError("config " + key + ": expected an integer");
+    return burst(*v, "config " + key);
+  };
+  // [toolRateLimits] NAME = { perSecond = R, burst = B }: per-tool replacements of the
+  // tools/call limit (burst optional).
+  auto tool_rates = [&](const std::string& key, const toml::node& n) {
+    std::map<std::string, frontmcp::RateLimit, std::less<>> out;
+    auto table = n.as_table();
+    if (!table) throw ConfigError("config " + key + ": expected a table of tool name = { perSecond, burst }");
+    for (const auto& [tool, v] : *table) {
+      std::string field = key + "." + std::string(tool.str());
+      auto entry = v.as_table();
+      if (!entry) throw ConfigError("config " + field + ": expected { perSecond = N, burst = N }");
+      frontmcp::RateLimit limit;
+      bool has_rate = false;
+      for (const auto& [k2, v2] : *entry) {
+        std::string sub(k2.str());
+        if (sub == "perSecond") {
+          limit.per_second = per_second(field + ".perSecond", v2);
+          has_rate = true;
+        } else if (sub == "burst") {
+          limit.burst = burst_value(field + ".burst", v2);
+        } else {
+          throw ConfigError("config " + field + ": unknown key '" + sub + "' (perSecond, burst)");
+        }
+      }
+      if (!has_rate) throw ConfigError("config " + field + ": perSecond is missing");
+      out.emplace(std::string(tool.str()), limit);
+    }
+    return out;
   };
   for (const auto& [k, n] : t) {
     std::string key(k.str());
@@ -250,6 +308,16 @@ void apply_file(const std::string& path, AppConfig& cfg) {
       o.shutdown_delay = std::chrono::milliseconds(non_negative(key, n));
     else if (key == "logFormat")
       cfg.log_format = parse_log_format(str(key, n), "config logFormat");
+    else if (key == "toolCallsPerSecond")
+      o.tool_rate.per_second = per_second(key, n);
+    else if (key == "toolCallBurst")
+      o.tool_rate.burst = burst_value(key, n);
+    else if (key == "toolRateLimits")
+      o.tool_rates = tool_rates(key, n);
+    else if (key == "requestsPerSecond")
+      o.http.request_rate.per_second = per_second(key, n);
+    else if (key == "requestBurst")
+      o.http.request_rate.burst = burst_value(key, n);
     else if (key == "authTokenFile")
       cfg.auth_tokens = read_token_file(str(key, n), "config authTokenFile");
     else if (auto* l = std::find_if(std::begin(kSessionLimits), std::end(kSessionLimits),
@@ -294,6 +362,14 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   app.add_option("--write-timeout-ms", f.write_timeout_ms,
                  "Each write to a client must finish within this, or the connection is closed (default 30000)");
   app.add_option("--threads", f.threads, "I/O threads (default: one per core)");
+  app.add_option("--tool-calls-per-second", f.tool_calls_per_second,
+                 "tools/call per principal and tool, per second; 0 = no limit (default 50)");
+  app.add_option("--tool-call-burst", f.tool_call_burst,
+                 "tools/call at once per principal and tool (default 100; 0 = the rate)");
+  app.add_option("--requests-per-second", f.requests_per_second,
+                 "HTTP requests per principal (or client address), per second; 0 = no limit (default 200)");
+  app.add_option("--request-burst", f.request_burst,
+                 "HTTP requests at once per principal or client address (default 400; 0 = the rate)");
   app.add_option("--allowed-host", f.allowed_hosts, "Extra Host accepted by DNS-rebinding protection (repeatable)");
   app.add_option("--allowed-origin", f.allowed_origins,
                  "Extra Origin accepted by DNS-rebinding protection (repeatable)");
@@ -377,6 +453,10 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   if (f.write_timeout_ms)
     o.http.write_timeout = std::chrono::milliseconds(positive(*f.write_timeout_ms, "--write-timeout-ms"));
   if (f.threads) o.threads = *f.threads;
+  if (f.tool_calls_per_second) o.tool_rate.per_second = rate(*f.tool_calls_per_second, "--tool-calls-per-second");
+  if (f.tool_call_burst) o.tool_rate.burst = burst(*f.tool_call_burst, "--tool-call-burst");
+  if (f.requests_per_second) o.http.request_rate.per_second = rate(*f.requests_per_second, "--requests-per-second");
+  if (f.request_burst) o.http.request_rate.burst = burst(*f.request_burst, "--request-burst");
   for (std::size_t i = 0; i < kSessionLimitCount; ++i) {
     if (auto v = f.session_limits[i])
       o.session.*(kSessionLimits[i].member) = static_cast<std::size_t>(positive(*v, kSessionLimits[i].flag));

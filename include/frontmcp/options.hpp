@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -86,6 +87,20 @@ inline constexpr std::chrono::milliseconds kLingeringCloseTime{2'000};
 inline constexpr std::chrono::milliseconds kLingeringCloseIdle{1'000};
 inline constexpr std::size_t kLingeringCloseMaxBytes = 16 * 1024 * 1024;
 
+/// A token bucket (docs/configuration.md "Rate limits"): each counted event takes a
+/// token; tokens come back at `per_second` (fractions allowed), and at most `burst` are
+/// kept, so `burst` events may come at once after a pause. per_second 0 = no limit.
+struct RateLimit {
+  double per_second = 0;
+  /// 0: max(1, ceil(per_second)).
+  std::uint32_t burst = 0;
+  bool enabled() const noexcept { return per_second > 0; }
+};
+
+/// Buckets one rate limiter keeps at most (each ~150 bytes plus its key). Beyond it the
+/// least recently used one is forgotten (its key starts again with a full bucket).
+inline constexpr std::size_t kRateLimitMaxKeys = 65'536;
+
 struct HttpOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 3000;
@@ -121,6 +136,13 @@ struct HttpOptions {
   std::vector<std::string> allowed_origins;
   /// CORS: origins that may call from a browser ("*" for any). Empty = no CORS headers.
   std::vector<std::string> cors_allowed_origins;
+
+  /// HTTP requests to the MCP endpoints (/mcp, /sse, /message) per principal
+  /// (AuthDecision::principal), or per client address for the anonymous principal "" (the
+  /// peer's IP; a /64 for IPv6; behind a proxy that is the proxy's). Counted after the
+  /// authorization hook, before the body is parsed; beyond it: 429 + Retry-After, -32000.
+  /// Per process (docs/configuration.md "Rate limits"); per_second 0 = no limit.
+  RateLimit request_rate{200, 400};
 
   /// Optional authorization hook, called (on an I/O thread; keep it fast, never block)
   /// for every request to the MCP endpoints after the Host/Origin checks and CORS
@@ -240,6 +262,13 @@ struct ServerOptions {
   ResponseMode response_mode = ResponseMode::automatic;
   /// Empty: --node-id > MACHINE_ID > HOSTNAME > random (see docs/configuration.md).
   std::string node_id;
+  /// tools/call per principal and tool (the principal of the session or of the stateless
+  /// request; "" for anonymous callers, who share it; stdio's one peer). Beyond it the call
+  /// is answered with a tool result with isError true that says when to retry (the model
+  /// reads it), not a JSON-RPC error. Per process; per_second 0 = no limit.
+  RateLimit tool_rate{50, 100};
+  /// Per-tool replacements of tool_rate, by tool name.
+  std::map<std::string, RateLimit, std::less<>> tool_rates;
   /// I/O threads; 0 = one per core.
   unsigned threads = 0;
   /// Graceful stop (SIGTERM, Server::stop): first /readyz turns 503 while the server goes

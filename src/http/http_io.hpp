@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <frontmcp/options.hpp>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,6 +24,7 @@
 #include "session/stream.hpp"
 #include "util/async_event.hpp"
 #include "util/metrics.hpp"
+#include "util/rate_limit.hpp"
 
 namespace frontmcp::http {
 
@@ -85,6 +87,10 @@ struct Site {
   /// GET /readyz: (ready, JSON body); GET /metrics: the exposition text.
   std::function<std::pair<bool, std::string>()> readiness = {};
   std::function<std::string()> metrics_text = {};
+  /// HttpOptions::request_rate's buckets, by principal or client address (router.cpp);
+  /// null when that limit is off.
+  std::unique_ptr<util::KeyedRateLimiter> request_limiter =
+      options.request_rate.enabled() ? std::make_unique<util::KeyedRateLimiter>(kRateLimitMaxKeys) : nullptr;
 };
 
 /// One request being answered on one connection.

@@ -182,6 +182,40 @@ std::optional<Denied> authorize(Exchange& ex, std::string_view path) {
   return out;
 }
 
+/// The key of HttpOptions::request_rate: the principal, or for the anonymous principal ""
+/// the client's address; an IPv6 address counts as its /64 (one host or one home network
+/// usually has a whole /64, so its addresses are one client). "p:" and "a:" keep a
+/// principal that looks like an address apart from the address.
+std::string request_key(const Exchange& ex) {
+  if (!ex.principal.empty()) return "p:" + ex.principal;
+  boost::system::error_code ec;
+  auto peer = ex.stream.socket().remote_endpoint(ec);
+  if (ec) return "a:";  // gone already: its answer will not be read anyway
+  auto address = peer.address();
+  if (address.is_v6() && !address.to_v6().is_v4_mapped()) {
+    auto bytes = address.to_v6().to_bytes();
+    std::fill(bytes.begin() + 8, bytes.end(), 0);
+    return "a:" + net::ip::address_v6(bytes).to_string() + "/64";
+  }
+  if (address.is_v6()) address = net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6());
+  return "a:" + address.to_string();
+}
+
+/// HttpOptions::request_rate: a 429 with Retry-After (whole seconds) when the request's
+/// principal (or address) has no token left.
+std::optional<Reply> check_request_rate(const Exchange& ex) {
+  const auto& limiter = ex.site.request_limiter;
+  if (!limiter) return std::nullopt;
+  const auto& limit = ex.site.options.request_rate;
+  auto d = limiter->take(request_key(ex), limit);
+  if (d.allowed) return std::nullopt;
+  ex.site.metrics.refused_by(metrics::RateLimited::request);
+  return error_reply(status::too_many_requests, errc::kServerError,
+                     "Too Many Requests: rate limit exceeded: " + util::describe(limit, "requests") +
+                         " per client; retry after " + util::seconds_text(d.retry_after) + " s",
+                     header_list("Retry-After", std::to_string(util::retry_after_seconds(d.retry_after))));
+}
+
 /// DNS-rebinding protection: a browser page on another site may reach a loopback server,
 /// but it cannot forge Host and always sends its own Origin. A 403 when either is refused.
 std::optional<Reply> check_rebinding(const Exchange& ex) {
@@ -252,6 +286,8 @@ std::optional<Reply> plan_route(Exchange& ex, const Site::Handler*& handler) {
       return error_reply(status::unauthorized, errc::kServerError, denied->message, std::move(denied->headers));
     }
   }
+  // After the hook, which names the principal; before the body is parsed as JSON.
+  if (auto limited = check_request_rate(ex)) return limited;
   // Distributed mode keeps answering requests that still arrive on open connections
   // while draining (the sessions live in Redis, so any node may serve them); standalone
   // mode cannot hand them anywhere.

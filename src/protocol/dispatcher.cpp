@@ -378,12 +378,39 @@ std::optional<ToolResult> check_output(const registry::ToolEntry& entry, const T
 }
 }  // namespace
 
+std::optional<json::value> Dispatcher::tool_rate_refusal(const ContextImpl& ctx, const std::string& tool) {
+  auto o = options_.tool_rates.find(tool);
+  const RateLimit& limit = o != options_.tool_rates.end() ? o->second : options_.tool_rate;
+  if (!limit.enabled()) return std::nullopt;
+  // The key: the tool's name, length first (so no principal can pass for another tool's),
+  // then who calls: "p" and the principal (a session's, or a stateless request's), or for an
+  // anonymous session "s" and its id, so that anonymous clients do not share one budget
+  // (a client that opens sessions to start afresh meets the request limit, and max_sessions).
+  // Anonymous stateless requests share the anonymous principal's (docs/configuration.md).
+  std::string key = std::to_string(tool.size()) + ":" + tool;
+  if (const auto& s = ctx.session()) {
+    key += s->principal().empty() ? "s" + s->id() : "p" + s->principal();
+  } else if (const auto* env = ctx.modern()) {
+    key += "p" + env->principal;
+  }
+  auto d = tool_limiter_.take(key, limit);
+  if (d.allowed) return std::nullopt;
+  metrics_.refused_by(metrics::RateLimited::tool);
+  // A result the model reads and can act on (wait, or do something else), not a JSON-RPC
+  // error: the call was valid, only too frequent.
+  return json::value(ToolResult::error("rate limit exceeded for tool \"" + tool +
+                                       "\": " + util::describe(limit, "calls") + "; retry after " +
+                                       util::seconds_text(d.retry_after) + " s")
+                         .to_json());
+}
+
 Task<Result<json::value>> Dispatcher::tools_call(ContextImpl& ctx, const json::object& params) {
   auto name = params.if_contains("name");
   if (!name || !name->is_string()) co_return Error::invalid_params("tools/call: name must be a string");
   auto entry = registry_.tool_entry(name->get_string());
   if (!entry) co_return Error::invalid_params("Unknown tool: " + std::string(name->get_string()));
   const Tool& tool = entry->def;
+  if (auto refused = tool_rate_refusal(ctx, tool.name)) co_return std::move(*refused);
   static const json::value kNoArgs(json::object{});
   const json::value* args = &kNoArgs;
   if (auto a = params.if_contains("arguments"); a && !a->is_null()) {

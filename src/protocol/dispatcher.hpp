@@ -17,6 +17,7 @@
 #include "session/message_bus.hpp"
 #include "session/session_manager.hpp"
 #include "util/metrics.hpp"
+#include "util/rate_limit.hpp"
 
 namespace frontmcp::protocol {
 
@@ -136,6 +137,9 @@ class Dispatcher {
   Result<json::object> initialize_session(session::Session& session, const json::object* params);
   Task<Result<json::value>> call(std::string_view method, ContextImpl& ctx, const json::object& params);
   Task<Result<json::value>> tools_call(ContextImpl& ctx, const json::object& params);
+  /// ServerOptions::tool_rate (or its tool_rates entry) for the request's principal and
+  /// `tool`: nullopt when the call may run, else the isError tool result that refuses it.
+  std::optional<json::value> tool_rate_refusal(const ContextImpl& ctx, const std::string& tool);
   Task<Result<json::value>> resources_read(ContextImpl& ctx, const json::object& params);
   Task<Result<json::value>> prompts_get(ContextImpl& ctx, const json::object& params);
   Task<Result<json::value>> complete(ContextImpl& ctx, const json::object& params);
@@ -154,6 +158,8 @@ class Dispatcher {
   metrics::Metrics& metrics_;
   /// Seals and opens the requestState of multi-round-trip requests (mrtr.hpp).
   std::unique_ptr<mrtr::StateSealer> sealer_;
+  /// tools/call buckets, one per tool and principal (tool_rate_refusal).
+  util::KeyedRateLimiter tool_limiter_{kRateLimitMaxKeys};
   /// _meta["io.modelcontextprotocol/serverInfo"] of every stateless result (built once).
   json::object server_info_;
   /// The same decoration as text: `"_meta":{...},"resultType":"complete"`, and the cache

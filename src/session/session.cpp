@@ -70,6 +70,10 @@ bool Session::belongs_to(std::string_view principal) const {
   std::lock_guard lock(mu_);
   return state_.principal == principal;
 }
+std::string Session::principal() const {
+  std::lock_guard lock(mu_);
+  return state_.principal;
+}
 std::optional<LogLevel> Session::log_level() const {
   std::lock_guard lock(mu_);
   return state_.log_level;

@@ -99,6 +99,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string protocol_version() const;
   /// Whether the session was created by `principal` (SessionState::principal).
   bool belongs_to(std::string_view principal) const;
+  /// SessionState::principal.
+  std::string principal() const;
   std::optional<LogLevel> log_level() const;
   TransportKind transport() const noexcept { return transport_; }
 

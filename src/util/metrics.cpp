@@ -132,6 +132,11 @@ Metrics::Metrics() : registry_(std::make_unique<prometheus::Registry>()) {
   session_principal_mismatch =
       counter(r, "frontmcp_session_principal_mismatch_total",
               "Requests that named a session created by another principal (answered 404 like an unknown session).");
+  auto& limited = counters(r, "frontmcp_rate_limited_total",
+                           "Refused by a rate limit, by limit: tool (a tools/call answered with isError, per principal "
+                           "and tool), request (an HTTP request answered 429, per principal or client address).");
+  rate_limited[static_cast<std::size_t>(RateLimited::tool)] = Counter(limited.Add({{"limit", "tool"}}));
+  rate_limited[static_cast<std::size_t>(RateLimited::request)] = Counter(limited.Add({{"limit", "request"}}));
   redis_command_duration = Histogram(histograms(r, "frontmcp_redis_command_duration_seconds",
                                                 "Round trip of Redis commands and pipelines that got replies.")
                                          .Add({}, bounds()));

@@ -92,6 +92,13 @@ inline constexpr std::size_t kRelayRefusals = static_cast<std::size_t>(RelayRefu
 /// The `reason` label value: "unsigned", "forged", "stale", "malformed", "unknown_type".
 std::string_view name_of(RelayRefusal r) noexcept;
 
+/// Which rate limit refused something: frontmcp_rate_limited_total{limit}
+/// (docs/configuration.md "Rate limits").
+enum class RateLimited : std::uint8_t {
+  tool,     ///< "tool": a tools/call answered with isError (ServerOptions::tool_rate)
+  request,  ///< "request": an HTTP request answered 429 (HttpOptions::request_rate)
+};
+
 /// Every metric the server counts as it goes, in its own registry (one per server, so two
 /// servers in a process do not share counts). Those read at scrape time (sessions, open
 /// connections, heartbeat age, readiness, process_*) are added by core/observability.cpp.
@@ -122,6 +129,8 @@ class Metrics {
   Counter session_records_corrupt;
   /// Requests naming a session that belongs to another principal (answered 404).
   Counter session_principal_mismatch;
+  /// Calls and requests refused by a rate limit.
+  std::array<Counter, 2> rate_limited;  // [RateLimited]
 
   void request_done(Method m, bool ok, std::chrono::nanoseconds d) noexcept {
     auto i = static_cast<std::size_t>(m);
@@ -132,6 +141,7 @@ class Metrics {
   void takeover(Takeover path) noexcept { takeovers[static_cast<std::size_t>(path)].inc(); }
   /// A relayed message was refused (and dropped) for `reason`.
   void relay_refused(RelayRefusal reason) noexcept { relay_refusals[static_cast<std::size_t>(reason)].inc(); }
+  void refused_by(RateLimited limit) noexcept { rate_limited[static_cast<std::size_t>(limit)].inc(); }
 
   /// Appends every family of the registry (series sorted by their labels).
   void collect(std::vector<prometheus::MetricFamily>& out) const;

@@ -368,7 +368,8 @@ async function startNodeIncarnation(node) {
         heartbeatIntervalMs: O.heartbeatMs,
         heartbeatTtlMs: O.ttlMs,
         takeoverGracePeriodMs: O.graceMs,
-        args: ['--drain-timeout-ms', String(O.drainTimeoutMs)],
+        // Rate limits off: every client is the anonymous principal from 127.0.0.1 (one bucket).
+        args: ['--drain-timeout-ms', String(O.drainTimeoutMs), '--requests-per-second', '0', '--tool-calls-per-second', '0'],
         logLevel: 'info',
         startTimeoutMs: 15_000,
       });

@@ -18,6 +18,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   INITIALIZED,
+  NO_RATE_LIMITS,
   httpRequest,
   initializeRequest,
   mcpPost,
@@ -167,7 +168,7 @@ describe('HAProxy in front of 3 nodes: affinity and streams', () => {
   const streams = [];
   const clients = [];
   before(async () => {
-    cluster = await startCluster(3, {});
+    cluster = await startCluster(3, { args: [...NO_RATE_LIMITS] });
     lb = await startHaproxy(cluster.nodes);
   });
   after(async () => {
@@ -306,7 +307,7 @@ describe('HAProxy during a rolling restart under load', () => {
   let lb;
   const clients = [];
   before(async () => {
-    cluster = await startCluster(3, {});
+    cluster = await startCluster(3, { args: [...NO_RATE_LIMITS] });
     lb = await startHaproxy(cluster.nodes);
   });
   after(async () => {
@@ -370,9 +371,9 @@ describe('HAProxy health checks follow /readyz', () => {
   let ownRedis;
   let lb;
   before(async () => {
-    cluster = await startCluster(2, {});
+    cluster = await startCluster(2, { args: [...NO_RATE_LIMITS] });
     ownRedis = await startRedis();
-    lonely = await startNode(ownRedis, { nodeId: 'e2e-node-own-redis' });
+    lonely = await startNode(ownRedis, { nodeId: 'e2e-node-own-redis', args: [...NO_RATE_LIMITS] });
     lb = await startHaproxy([...cluster.nodes, lonely]);
   });
   after(async () => {

@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { httpRequest, pollUntil, randomText, withTimeout } from './lib/harness.mjs';
+import { NO_RATE_LIMITS, httpRequest, pollUntil, randomText, withTimeout } from './lib/harness.mjs';
 import { NEXT_SUITE, judge, runSuite } from './lib/conformance.mjs';
 import { startNginx } from './lib/nginx.mjs';
 import { killNode, redisCommand, startCluster } from './lib/cluster.mjs';
@@ -73,7 +73,7 @@ describe('(a) multi-round-trip requests through round-robin NGINX, 3 nodes, no a
   let cluster;
   let nginx;
   before(async () => {
-    cluster = await startCluster(3, { env: NODE_ENV });
+    cluster = await startCluster(3, { env: NODE_ENV, args: [...NO_RATE_LIMITS] });
     nginx = await startNginx(cluster.nodes, { affinity: false });
   });
   after(async () => {
@@ -117,7 +117,7 @@ describe('(a) multi-round-trip requests through round-robin NGINX, 3 nodes, no a
 describe('(b) Redis stalled (SIGSTOP): a modern tools/call needs no Redis', () => {
   let cluster;
   before(async () => {
-    cluster = await startCluster(3, { env: NODE_ENV });
+    cluster = await startCluster(3, { env: NODE_ENV, args: [...NO_RATE_LIMITS] });
   });
   after(async () => {
     cluster?.redis.resume?.();
@@ -158,7 +158,7 @@ describe('(c) conformance 0.2.x --requirements 2026-07-28 through round-robin NG
   let cluster;
   let nginx;
   before(async () => {
-    cluster = await startCluster(3, { env: NODE_ENV });
+    cluster = await startCluster(3, { env: NODE_ENV, args: [...NO_RATE_LIMITS] });
     nginx = await startNginx(cluster.nodes, { affinity: false });
   });
   after(async () => {
@@ -213,7 +213,7 @@ describe('(d) pinned SDK v2 clients through round-robin NGINX across a SIGKILL a
   let nginx;
   let clients = [];
   before(async () => {
-    cluster = await startCluster(3, { env: NODE_ENV });
+    cluster = await startCluster(3, { env: NODE_ENV, args: [...NO_RATE_LIMITS] });
     nginx = await startNginx(cluster.nodes, { affinity: false });
   });
   after(async () => {

@@ -477,6 +477,13 @@ describe('configuration errors stop the server at start with exit 2, naming the 
       /HaConfigurationError: a previous relay secret is set without a current one/,
     ],
     ['a relay secret that is not a string', 'relaySecret = 1234567890123456789\n', /config relaySecret: expected a string/],
+    ['a negative rate', 'toolCallsPerSecond = -1\n', /config toolCallsPerSecond: must be a number >= 0/],
+    ['a fractional burst', 'requestBurst = 2.5\n', /config requestBurst: expected an integer/],
+    [
+      'a per-tool rate limit without perSecond',
+      '[toolRateLimits]\nforecast = { burst = 2 }\n',
+      /config toolRateLimits.forecast: perSecond is missing/,
+    ],
   ];
   for (const [what, toml, message] of cases) {
     it(`${what}`, async () => {
@@ -528,6 +535,61 @@ describe('configuration errors stop the server at start with exit 2, naming the 
       assert.equal(m.families.get('frontmcp_build_info').samples[0].labels.mode, 'standalone', 'the flag wins');
     } finally {
       await s2.stop();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('rate limits (the flags; behaviour in detail: tests/transport/rate_limit_test.cpp)', () => {
+  it('--tool-calls-per-second / --tool-call-burst: a call over the limit is a tool result with isError', async () => {
+    const s = await startServer(['--tool-calls-per-second', '0.01', '--tool-call-burst', '1']);
+    try {
+      const session = await initSession(s.url);
+      await echo(session);
+      const refused = await session.request('tools/call', { name: 'echo', arguments: { text: 'again' } });
+      assert.equal(refused.error, undefined, JSON.stringify(refused));
+      assert.equal(refused.result.isError, true, JSON.stringify(refused));
+      assert.match(
+        refused.result.content[0].text,
+        /^rate limit exceeded for tool "echo": at most 0\.01 calls per second \(burst 1\); retry after \d+\.\d s$/,
+      );
+      const m = await scrape(s.base);
+      assert.equal(m.value('frontmcp_rate_limited_total', { limit: 'tool' }), 1);
+      assert.equal(m.value('frontmcp_rate_limited_total', { limit: 'request' }), 0);
+    } finally {
+      await s.stop();
+    }
+  });
+  it('toolRateLimits in the config file replaces the limit of one tool', async () => {
+    const toml = 'toolCallsPerSecond = 0\n[toolRateLimits]\necho = { perSecond = 0.01, burst = 1 }\n';
+    const s = await startServer(['--config', tmpFile('tool-limits.toml', toml)]);
+    try {
+      const session = await initSession(s.url);
+      await echo(session);
+      const refused = await session.request('tools/call', { name: 'echo', arguments: { text: 'again' } });
+      assert.equal(refused.result?.isError, true, JSON.stringify(refused));
+      assert.match(refused.result.content[0].text, /at most 0\.01 calls per second \(burst 1\)/);
+    } finally {
+      await s.stop();
+    }
+  });
+  it('--requests-per-second / --request-burst: 429 with Retry-After and a JSON-RPC error', async () => {
+    const s = await startServer(['--requests-per-second', '0.01', '--request-burst', '3']);
+    try {
+      const session = await initSession(s.url); // initialize and notifications/initialized: 2
+      await echo(session); // 3
+      const r = await session.post(rpc('ping'));
+      assert.equal(r.status, 429, r.body);
+      const retryAfter = Number(r.headers['retry-after']);
+      assert.ok(retryAfter >= 99 && retryAfter <= 100, r.headers['retry-after']);
+      assert.equal(jsonRpcErrorCode(r.body), -32000);
+      assert.match(JSON.parse(r.body).error.message, /at most 0\.01 requests per second \(burst 3\)/);
+      const m = await scrape(s.base); // /metrics is not counted
+      assert.equal(m.value('frontmcp_rate_limited_total', { limit: 'request' }), 1);
+      assert.equal(m.value('frontmcp_http_responses_total', { code: '429' }), 1);
+    } finally {
+      await s.stop();
     }
   });
 });

@@ -79,9 +79,15 @@ json::value response_to(const std::vector<std::string>& lines, std::int64_t id) 
   return nullptr;
 }
 
-class Stdio : public ::testing::Test {
+ServerSetup default_setup() {
+  return {};
+}
+
+/// `MakeSetup` configures the server (Stdio: the defaults).
+template <ServerSetup (*MakeSetup)()>
+class StdioWith : public ::testing::Test {
  protected:
-  InProcessServer server;  // its io_context runs the handlers; its HTTP side is unused
+  InProcessServer server{MakeSetup()};  // its io_context runs the handlers; its HTTP side is unused
   LineSink sink;
   std::ostream out{&sink};
   int fds[2] = {-1, -1};
@@ -110,6 +116,8 @@ class Stdio : public ::testing::Test {
     fds[1] = -1;
   }
 };
+
+using Stdio = StdioWith<default_setup>;
 
 std::string initialize_line(std::int64_t id) {
   json::object params{{"protocolVersion", "2025-06-18"},
@@ -154,6 +162,39 @@ TEST_F(Stdio, TheSessionEndsAtEndOfInput) {
   ASSERT_EQ(served.wait_for(kIoLimit), std::future_status::ready);
   EXPECT_EQ(served.get(), 0);
   EXPECT_TRUE(server.sessions.all().empty());
+}
+
+ServerSetup one_call_per_second_burst_two() {
+  ServerSetup s;
+  s.options.tool_rate = RateLimit{1, 2};
+  return s;
+}
+using StdioToolLimit = StdioWith<one_call_per_second_burst_two>;
+
+// The tools/call limit applies on stdio too (its principal: the one peer, ""); three calls
+// in a row with burst 2: one is refused with a tool result (isError), in whatever order
+// they ran.
+TEST_F(StdioToolLimit, TheThirdCallInARowIsAToolError) {
+  write_line(initialize_line(1));
+  ASSERT_TRUE(sink.wait_for_lines(1));
+  for (int id = 2; id <= 4; ++id) write_line(call(id, kEcho, json::object{{"text", "x"}}));
+  ASSERT_TRUE(sink.wait_for_lines(4));
+  int refused = 0;
+  for (int id = 2; id <= 4; ++id) {
+    auto r = response_to(sink.lines(), id);
+    ASSERT_TRUE(r.is_object()) << "no response to " << id;
+    auto& result = r.at("result").as_object();
+    if (auto* e = result.if_contains("isError"); e && e->as_bool()) {
+      ++refused;
+      std::string text(result.at("content").at(0).at("text").as_string());
+      EXPECT_TRUE(text.starts_with(R"(rate limit exceeded for tool "echo": at most 1 calls per second (burst 2); )"
+                                   R"(retry after )"))
+          << text;
+    }
+  }
+  EXPECT_EQ(refused, 1);
+  EXPECT_EQ(server.runs(kEcho), 2);
+  EXPECT_EQ(server.metrics.rate_limited[static_cast<std::size_t>(metrics::RateLimited::tool)].value(), 1u);
 }
 
 // ------------------------------------------------------ MCP 2026-07-28 on stdio

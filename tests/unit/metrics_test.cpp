@@ -110,6 +110,19 @@ TEST(Metrics, RelayRefusalsAreCountedByReason) {
   EXPECT_EQ(name_of(RelayRefusal::unsigned_message), "unsigned");
 }
 
+TEST(Metrics, RateLimitRefusalsAreCountedByLimit) {
+  Metrics m;
+  auto out = rendered(m);
+  EXPECT_NE(out.find("# TYPE frontmcp_rate_limited_total counter\n"), std::string::npos);
+  EXPECT_EQ(sample_of(out, R"(frontmcp_rate_limited_total{limit="tool"})"), "0");  // present before any refusal
+  m.refused_by(RateLimited::tool);
+  m.refused_by(RateLimited::request);
+  m.refused_by(RateLimited::request);
+  out = rendered(m);
+  EXPECT_EQ(sample_of(out, R"(frontmcp_rate_limited_total{limit="tool"})"), "1");
+  EXPECT_EQ(sample_of(out, R"(frontmcp_rate_limited_total{limit="request"})"), "2");
+}
+
 TEST(Metrics, ScrapeTimeFamiliesAndEscapedLabelValues) {
   Families f;
   metric(f, "x_up", "Up.", prometheus::MetricType::Gauge, 1);

@@ -297,6 +297,25 @@ TEST_F(MrtrDispatch, TwoRoundsThenCompleteWithTheFirstAnswerFromTheState) {
   EXPECT_EQ(res3.at("content").as_array()[0].at("text"), R"({"name":"Alice"}{"color":"blue"})");
 }
 
+// ServerOptions::tool_rate for stateless calls: keyed by the envelope's principal; each
+// round is a call. A refusal is a complete result with isError (never input_required).
+TEST_F(MrtrDispatch, TheToolLimitKeysStatelessCallsByTheirPrincipal) {
+  options.tool_rate = RateLimit{0.001, 1};  // one call, then nothing for 1000 s
+  envelope.principal = "alice";
+  EXPECT_EQ(call({{"name", "two_questions"}}).at("result").at("resultType"), "input_required");
+  auto refused = call({{"name", "two_questions"}}, 2);
+  const auto& res = refused.at("result").as_object();
+  EXPECT_EQ(res.at("resultType"), "complete");
+  EXPECT_EQ(res.at("isError"), true);
+  std::string text(res.at("content").as_array()[0].at("text").as_string());
+  EXPECT_TRUE(text.starts_with(R"(rate limit exceeded for tool "two_questions": at most 0.001 calls per second )"
+                               R"((burst 1); retry after )"))
+      << text;
+  envelope.principal = "bob";
+  EXPECT_EQ(call({{"name", "two_questions"}}, 3).at("result").at("resultType"), "input_required");
+  EXPECT_EQ(metrics.rate_limited[static_cast<std::size_t>(metrics::RateLimited::tool)].value(), 1u);
+}
+
 TEST_F(MrtrDispatch, ATamperedStateIsAnErrorNotANewRound) {
   auto r1 = call({{"name", "two_questions"}});
   std::string state(r1.at("result").at("requestState").as_string());

@@ -14,6 +14,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** Newest protocol version the server supports (and the SDK sends). */
 export const LATEST_PROTOCOL_VERSION = '2025-11-25';
 
+/**
+ * Flags that turn both rate limits off (docs/configuration.md "Rate limits"), for tests that
+ * put load on a server: all their clients are the anonymous principal from 127.0.0.1, one
+ * bucket of each limit, which a tight loop empties.
+ */
+export const NO_RATE_LIMITS = Object.freeze(['--requests-per-second', '0', '--tool-calls-per-second', '0']);
+
 /** Path of the server under test: $FRONTMCP_SERVER_BIN, else the default build location. */
 export function serverBinary() {
   return process.env.FRONTMCP_SERVER_BIN ?? path.resolve(here, '../../../build/bin/frontmcp-server');
