@@ -155,7 +155,7 @@ struct Flags {
   std::optional<unsigned> threads;
   std::optional<double> tool_calls_per_second, requests_per_second;
   std::optional<std::int64_t> tool_call_burst, request_burst;
-  std::vector<std::string> allowed_hosts, allowed_origins, cors_origins;
+  std::vector<std::string> allowed_hosts, allowed_origins, cors_origins, trusted_proxies;
   bool stdio = false;
   std::array<std::optional<std::int64_t>, kSessionLimitCount> session_limits;
 };
@@ -292,6 +292,8 @@ void apply_file(const std::string& path, AppConfig& cfg) {
       o.http.allowed_origins = list(key, n);
     else if (key == "corsOrigins")
       o.http.cors_allowed_origins = list(key, n);
+    else if (key == "trustedProxies")
+      o.http.trusted_proxies = list(key, n);
     else if (key == "healthzPath")
       o.http.healthz_path = path_value(key, n);
     else if (key == "readyzPath")
@@ -374,6 +376,8 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   app.add_option("--allowed-origin", f.allowed_origins,
                  "Extra Origin accepted by DNS-rebinding protection (repeatable)");
   app.add_option("--cors-origin", f.cors_origins, "Origin allowed by CORS, or * (repeatable)");
+  app.add_option("--trusted-proxy", f.trusted_proxies,
+                 "Proxy (address or network a/len) whose X-Forwarded-For gives the client's address (repeatable)");
   app.add_option("--dns-rebinding-protection", f.dns_rebinding, "true | false (default: true when bound to loopback)");
   app.add_option("--max-header-bytes", f.max_header_bytes, "Largest request header block (default 16384)");
   app.add_option("--drain-timeout-ms", f.drain_timeout_ms,
@@ -464,6 +468,7 @@ AppConfig load_config(int argc, char** argv, int& exit_code) {
   for (auto& h : f.allowed_hosts) o.http.allowed_hosts.push_back(h);
   for (auto& h : f.allowed_origins) o.http.allowed_origins.push_back(h);
   for (auto& h : f.cors_origins) o.http.cors_allowed_origins.push_back(h);
+  for (auto& h : f.trusted_proxies) o.http.trusted_proxies.push_back(h);
   if (f.dns_rebinding) o.http.dns_rebinding_protection = parse_bool(*f.dns_rebinding, "--dns-rebinding-protection");
   if (f.max_header_bytes)
     o.http.max_header_bytes = static_cast<std::size_t>(positive(*f.max_header_bytes, "--max-header-bytes"));

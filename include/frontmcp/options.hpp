@@ -143,6 +143,12 @@ struct HttpOptions {
   /// authorization hook, before the body is parsed; beyond it: 429 + Retry-After, -32000.
   /// Per process (docs/configuration.md "Rate limits"); per_second 0 = no limit.
   RateLimit request_rate{200, 400};
+  /// Proxies whose X-Forwarded-For is believed ("10.0.0.0/8", "127.0.0.1", "fd00::/8"):
+  /// when the peer is one of them, the client's address (the key of request_rate for the
+  /// anonymous principal) is the rightmost X-Forwarded-For entry that is not. Empty (the
+  /// default): X-Forwarded-For is never read, and behind a proxy every anonymous client
+  /// shares the proxy's address. An invalid entry throws std::invalid_argument at start().
+  std::vector<std::string> trusted_proxies;
 
   /// Optional authorization hook, called (on an I/O thread; keep it fast, never block)
   /// for every request to the MCP endpoints after the Host/Origin checks and CORS

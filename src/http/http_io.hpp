@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "http/counters.hpp"
+#include "http/forwarded.hpp"
 #include "http/response_head.hpp"
 #include "session/stream.hpp"
 #include "util/async_event.hpp"
@@ -91,6 +92,8 @@ struct Site {
   /// null when that limit is off.
   std::unique_ptr<util::KeyedRateLimiter> request_limiter =
       options.request_rate.enabled() ? std::make_unique<util::KeyedRateLimiter>(kRateLimitMaxKeys) : nullptr;
+  /// HttpOptions::trusted_proxies, parsed (throws std::invalid_argument on a bad entry).
+  AddressSet trusted_proxies{options.trusted_proxies};
 };
 
 /// One request being answered on one connection.

@@ -183,21 +183,30 @@ std::optional<Denied> authorize(Exchange& ex, std::string_view path) {
 }
 
 /// The key of HttpOptions::request_rate: the principal, or for the anonymous principal ""
-/// the client's address; an IPv6 address counts as its /64 (one host or one home network
-/// usually has a whole /64, so its addresses are one client). "p:" and "a:" keep a
-/// principal that looks like an address apart from the address.
+/// the client's address (behind HttpOptions::trusted_proxies, from X-Forwarded-For); an
+/// IPv6 address counts as its /64 (one host or one home network usually has a whole /64,
+/// so its addresses are one client). "p:" and "a:" keep a principal that looks like an
+/// address apart from the address.
 std::string request_key(const Exchange& ex) {
   if (!ex.principal.empty()) return "p:" + ex.principal;
   boost::system::error_code ec;
   auto peer = ex.stream.socket().remote_endpoint(ec);
   if (ec) return "a:";  // gone already: its answer will not be read anyway
-  auto address = peer.address();
-  if (address.is_v6() && !address.to_v6().is_v4_mapped()) {
+  auto address = unmapped(peer.address());
+  if (!ex.site.trusted_proxies.empty() && ex.site.trusted_proxies.contains(address)) {
+    std::string forwarded;
+    auto [first, last] = ex.req.equal_range("X-Forwarded-For");
+    for (auto f = first; f != last; ++f) {
+      if (!forwarded.empty()) forwarded += ',';
+      forwarded.append(f->value().data(), f->value().size());
+    }
+    address = client_address(address, forwarded, ex.site.trusted_proxies);
+  }
+  if (address.is_v6()) {
     auto bytes = address.to_v6().to_bytes();
     std::fill(bytes.begin() + 8, bytes.end(), 0);
     return "a:" + net::ip::address_v6(bytes).to_string() + "/64";
   }
-  if (address.is_v6()) address = net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6());
   return "a:" + address.to_string();
 }
 

@@ -173,6 +173,26 @@ TEST(RequestRateLimit, EachPrincipalHasItsOwnBucketAndAnonymousOnesShareTheirAdd
   EXPECT_EQ(initialize(server.port(), Fields{{"X-User", "127.0.0.1"}}).status, 200);
 }
 
+// X-Forwarded-For is read only from a trusted proxy (here the test client's 127.0.0.1), and
+// then from the right: each forwarded client has its own bucket; a client that writes the
+// header itself, to a server that trusts no proxy, keeps the bucket of its address.
+TEST(RequestRateLimit, BehindATrustedProxyEachForwardedClientHasItsOwnBucket) {
+  auto setup = limited(kOff, RateLimit{1, 1});
+  setup.options.http.trusted_proxies = {"127.0.0.1"};
+  InProcessServer proxied{setup};
+  auto from = [](const char* forwarded) { return Fields{{"X-Forwarded-For", forwarded}}; };
+  EXPECT_EQ(initialize(proxied.port(), from("198.51.100.1")).status, 200);
+  EXPECT_EQ(initialize(proxied.port(), from("198.51.100.1")).status, 429);
+  EXPECT_EQ(initialize(proxied.port(), from("198.51.100.2")).status, 200) << "another client";
+  EXPECT_EQ(initialize(proxied.port(), from("203.0.113.5, 198.51.100.2")).status, 429)
+      << "what the client wrote left of the proxy's entry is not read";
+  EXPECT_EQ(initialize(proxied.port()).status, 200) << "no header: the proxy's own address";
+
+  InProcessServer direct{limited(kOff, RateLimit{1, 1})};
+  EXPECT_EQ(initialize(direct.port(), from("198.51.100.1")).status, 200);
+  EXPECT_EQ(initialize(direct.port(), from("198.51.100.2")).status, 429) << "no trusted proxy: the header is ignored";
+}
+
 TEST(RequestRateLimit, ZeroTurnsBothLimitsOff) {
   InProcessServer server{limited(kOff, kOff)};
   EXPECT_EQ(server.site.request_limiter, nullptr);
