@@ -270,7 +270,7 @@ std::string short_json(const json::value& v, std::size_t max) {
 std::string types_text(std::uint8_t types) {
   std::string out;
   for (auto [name, bit] : kTypeNames) {
-    if (!(types & bit)) continue;
+    if (!(types & bit) || (bit == kInteger && (types & kNumber))) continue;
     if (!out.empty()) out += " or ";
     out += name;
   }
@@ -615,11 +615,17 @@ class Compiler {
     if (auto* id = o.if_contains("$id"); id && id->is_string()) {
       std::string_view s = id->get_string();
       if (!s.empty() && s.front() != '#') {
-        ids_.emplace(std::string(s.substr(0, s.find('#'))), &v);
+        auto [it, fresh] = ids_.emplace(std::string(s.substr(0, s.find('#'))), &v);
+        if (!fresh && it->second != &v) it->second = nullptr;  // ambiguous: refs to it are refused
         base = &v;
       }
     }
-    if (auto* a = o.if_contains("$anchor"); a && a->is_string()) anchors_.emplace(std::string(a->get_string()), &v);
+    if (auto* a = o.if_contains("$anchor"); a && a->is_string()) {
+      // Anchors are looked up by name in the whole document, not per $id resource: a name
+      // used twice is ambiguous, and a $ref to it is refused.
+      auto [it, fresh] = anchors_.emplace(std::string(a->get_string()), &v);
+      if (!fresh && it->second != &v) it->second = nullptr;
+    }
 
     for (std::string_view refused : {"unevaluatedProperties", "unevaluatedItems"}) {
       if (o.contains(refused)) {
@@ -827,6 +833,10 @@ class Compiler {
         fail("remote $ref " + quote(ref, 200) + " is not supported (only local references such as \"#/$defs/name\")");
         return nullptr;
       }
+      if (!it->second) {
+        fail("$ref " + quote(ref, 200) + ": more than one subschema has this $id");
+        return nullptr;
+      }
       base = it->second;
     }
     if (fragment.empty()) return base;
@@ -834,6 +844,11 @@ class Compiler {
       auto it = anchors_.find(fragment);
       if (it == anchors_.end()) {
         fail("$ref " + quote(ref, 200) + ": no $anchor " + quote(fragment) + " in this schema");
+        return nullptr;
+      }
+      if (!it->second) {
+        fail("$ref " + quote(ref, 200) + ": $anchor " + quote(fragment) +
+             " is defined more than once in this schema (anchors per $id resource are not supported)");
         return nullptr;
       }
       return it->second;

@@ -5,7 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -363,6 +369,9 @@ TEST(JsonSchema, CompileErrorsNameTheLocation) {
             "schema/properties/a~1b/unevaluatedProperties: not supported by this validator (schemas using it are "
             "refused rather than half-checked)");
   EXPECT_NE(compile_error(R"({"$dynamicRef": "#meta"})").find("not supported"), std::string::npos);
+  EXPECT_NE(compile_error(R"({"$defs": {"a": {"$anchor": "x"}, "b": {"$anchor": "x"}}, "$ref": "#x"})")
+                .find("defined more than once"),
+            std::string::npos);
   EXPECT_NE(compile_error(R"({"pattern": ")" + std::string(1001, 'a') + "\"}").find("pattern longer than 1000"),
             std::string::npos);
   // Annotations and unknown keywords are ignored.
@@ -466,5 +475,99 @@ TEST(JsonSchema, ValidatorIsCheapToCopyAndShare) {
   EXPECT_TRUE(copy.validate(json::value(1)));
   EXPECT_FALSE(v.validate(json::value("1")));
 }
+
+// ------------------------------------------------------------------ the official test suite
+
+#ifdef FRONTMCP_SCHEMA_SUITE_DIR
+/// Cases of JSON-Schema-Test-Suite (tests/unit/data/json-schema-test-suite, draft2020-12)
+/// this validator does not pass, by "file: case description" (a whole case) or "file: case
+/// description: test description" (one test), with the reason.
+const std::map<std::string, std::string>& suite_skips() {
+  static const std::map<std::string, std::string> skips = {
+      // Remote references: refused at compile time by design (no network, no registry).
+      {"defs.json: validate definition against metaschema", "remote $ref to the 2020-12 metaschema"},
+      {"ref.json: remote ref, containing refs itself", "remote $ref to the metaschema"},
+      {"ref.json: Recursive references between schemas", "refs between $id resources by relative URI"},
+      {"ref.json: relative refs with absolute uris and defs", "relative $id resolution"},
+      {"ref.json: $id must be resolved against nearest parent, not just immediate parent", "relative $id resolution"},
+      {"ref.json: ref with absolute-path-reference", "relative $id resolution"},
+      {"anchor.json: Location-independent identifier with base URI change in subschema", "relative $id resolution"},
+      {"anchor.json: same $anchor with different base uri", "the same $anchor in two $id resources"},
+      // unevaluatedProperties / unevaluatedItems are refused at compile time by design.
+      {"ref.json: ref creates new scope when adjacent to keywords", "unevaluatedProperties"},
+      {"not.json: collect annotations inside a 'not', even if collection is disabled", "unevaluatedProperties"},
+      {"ref.json: order of evaluation: $id and $ref on nested schema", "relative $id resolution"},
+      {"ref.json: order of evaluation: $id and $anchor and $ref", "the same $anchor in two $id resources"},
+      // Boost.Regex matches bytes: Unicode property escapes are a compile error (not ignored).
+      {"pattern.json: pattern with Unicode property escape requires unicode mode", "\\p{Letter}"},
+      {"patternProperties.json: patternProperties with Unicode property escape", "\\p{Letter}"},
+  };
+  return skips;
+}
+
+struct SuiteCounts {
+  int passed = 0;
+  int skipped = 0;
+};
+
+void run_suite_file(const std::filesystem::path& file, SuiteCounts& counts, std::vector<std::string>& used_skips) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto cases = json::parse(text.str()).as_array();
+  const auto& skips = suite_skips();
+  std::string fname = file.filename().string();
+  for (const auto& c : cases) {
+    std::string desc(c.at("description").as_string());
+    std::string key = fname + ": " + desc;
+    const auto& tests = c.at("tests").as_array();
+    bool skip_case = skips.count(key) != 0;
+    auto v = Validator::compile(c.at("schema"));
+    if (!v) {
+      if (skip_case) {
+        counts.skipped += static_cast<int>(tests.size());
+        used_skips.push_back(key);
+      } else {
+        ADD_FAILURE() << key << ": compile failed: " << v.error().message;
+      }
+      continue;
+    }
+    for (const auto& t : tests) {
+      std::string tkey = key + ": " + std::string(t.at("description").as_string());
+      bool expected = t.at("valid").as_bool();
+      std::vector<Violation> out;
+      bool got = v->validate(t.at("data"), out);
+      EXPECT_EQ(got, v->validate(t.at("data"))) << tkey << " (fast and collecting paths differ)";
+      if (got == expected) {
+        ++counts.passed;
+      } else if (skip_case || skips.count(tkey)) {
+        ++counts.skipped;
+        used_skips.push_back(skip_case ? key : tkey);
+      } else {
+        ADD_FAILURE() << tkey << ": expected " << (expected ? "valid" : "invalid") << ", got "
+                      << (got ? "valid" : Validator::describe(out));
+      }
+    }
+  }
+}
+
+TEST(JsonSchemaSuite, Draft2020_12) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(FRONTMCP_SCHEMA_SUITE_DIR)) {
+    if (e.path().extension() == ".json") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_GE(files.size(), 30u);
+  SuiteCounts counts;
+  std::vector<std::string> used;
+  for (const auto& f : files) run_suite_file(f, counts, used);
+  for (const auto& [key, reason] : suite_skips()) {
+    EXPECT_NE(std::find(used.begin(), used.end(), key), used.end()) << "stale skip (now passes?): " << key;
+  }
+  std::cout << "JSON-Schema-Test-Suite draft2020-12: " << counts.passed << " passed, " << counts.skipped
+            << " skipped in " << files.size() << " files\n";
+  EXPECT_GT(counts.passed, 800);
+}
+#endif
 
 }  // namespace
