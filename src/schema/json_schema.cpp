@@ -57,6 +57,9 @@ constexpr std::pair<std::string_view, Format> kFormatNames[] = {
 
 /// Values whose uniqueness is checked pairwise (no allocation) rather than hashed.
 constexpr std::size_t kUniquePairwiseMax = 16;
+/// Code points of the per-thread buffer a pattern's subject is decoded into that stay
+/// allocated between matches.
+constexpr std::size_t kSubjectBufferKeep = 4096;
 /// Characters of an instance string or a schema value quoted in a message.
 constexpr std::size_t kQuoteMax = 40;
 /// Characters of an enum list quoted in a message.
@@ -109,10 +112,42 @@ struct Node {
   Idx not_schema = kNone, if_schema = kNone, then_schema = kNone, else_schema = kNone;
 };
 
+/// A `pattern`: matched over code points (UTF-32 in a wchar_t, as on Linux), not bytes, so
+/// `.`, character ranges and counts see one character where UTF-8 has several bytes.
 struct Regex {
   std::string source;
-  boost::regex re;
+  boost::wregex re;
 };
+
+static_assert(sizeof(wchar_t) == 4, "patterns are matched as UTF-32 in wchar_t");
+
+/// UTF-8 to UTF-32; an invalid sequence becomes U+FFFD (it cannot match a pattern literal).
+void decode_utf8(std::string_view s, std::wstring& out) {
+  out.clear();
+  for (std::size_t i = 0; i < s.size();) {
+    auto b = static_cast<unsigned char>(s[i]);
+    std::uint32_t cp = 0xFFFD;
+    std::size_t len = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 1) {
+      cp = b;
+    } else if (len != 0 && i + len <= s.size()) {
+      std::uint32_t v = b & (0x7F >> len);
+      bool ok = true;
+      for (std::size_t k = 1; k < len && ok; ++k) {
+        auto c = static_cast<unsigned char>(s[i + k]);
+        ok = (c & 0xC0) == 0x80;
+        v = (v << 6) | (c & 0x3F);
+      }
+      static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+      if (ok && v >= kMin[len] && v <= 0x10FFFF && (v < 0xD800 || v > 0xDFFF)) cp = v;
+      if (!ok) len = 1;
+    } else {
+      len = 1;
+    }
+    out.push_back(static_cast<wchar_t>(cp));
+    i += len;
+  }
+}
 
 // ------------------------------------------------------------------ values and text
 
@@ -569,7 +604,9 @@ class Compiler {
       return fail("pattern longer than " + std::to_string(impl_.limits.max_pattern_length) + " characters");
     }
     try {
-      Regex r{std::string(src), boost::regex(src.begin(), src.end(), boost::regex::ECMAScript)};
+      std::wstring wide;
+      decode_utf8(src, wide);
+      Regex r{std::string(src), boost::wregex(wide.begin(), wide.end(), boost::regex::ECMAScript)};
       impl_.regexes.push_back(std::move(r));
     } catch (const std::exception& e) {
       return fail(quote(src) + " is not a valid regular expression: " + e.what());
@@ -797,7 +834,8 @@ class Compiler {
     if (!compile_sub(o, "if", depth, base, n.if_schema)) return false;
     if (!compile_sub(o, "then", depth, base, n.then_schema)) return false;
     if (!compile_sub(o, "else", depth, base, n.else_schema)) return false;
-    if (n.if_schema == kNone) n.then_schema = n.else_schema = kNone;  // then/else alone do nothing
+    if (n.if_schema == kNone) n.then_schema = n.else_schema = kNone;            // then/else alone do nothing
+    if (n.then_schema == kNone && n.else_schema == kNone) n.if_schema = kNone;  // nor does if alone
 
     impl_.nodes[out] = std::move(n);
     return true;
@@ -1133,7 +1171,12 @@ class Evaluator {
 
   bool match(std::size_t regex, std::string_view s, const PathSeg* path) {
     try {
-      return boost::regex_search(s.begin(), s.end(), c_.impl.regexes[regex].re);
+      // One buffer per thread: no allocation once it has grown to the strings seen.
+      thread_local std::wstring subject;
+      decode_utf8(s, subject);
+      bool found = boost::regex_search(subject.cbegin(), subject.cend(), c_.impl.regexes[regex].re);
+      if (subject.capacity() > kSubjectBufferKeep) std::wstring().swap(subject);
+      return found;
     } catch (const std::exception&) {
       return c_.abort(path, "string too complex to evaluate against pattern " + quote(c_.impl.regexes[regex].source));
     }
@@ -1164,6 +1207,16 @@ class Evaluator {
       if (c_.full()) break;
       c_.out->push_back(std::move(viol));
     }
+  }
+
+  /// propertyNames on one name. Out of line: its buffer stays out of eval()'s frame, which
+  /// is on the stack once per nested evaluation.
+  [[gnu::noinline]] bool property_name_ok(Idx ni, std::string_view key, const PathSeg* path, std::size_t depth) {
+    // The name as a JSON string, from a stack buffer (no allocation for short names).
+    unsigned char buf[256];
+    json::monotonic_resource mr(buf, sizeof buf);
+    json::value name(json::string_view(key), &mr);
+    return quiet(ni, name, path, depth);
   }
 
   /// `contains` on one item: quiet, after the instance depth check of child().
@@ -1342,11 +1395,7 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
             }
           }
           if (n.property_names != kNone) {
-            // The name as a JSON string, from a stack buffer (no allocation for short names).
-            unsigned char buf[256];
-            json::monotonic_resource mr(buf, sizeof buf);
-            json::value name(json::string_view(key), &mr);
-            if (!quiet(n.property_names, name, path, depth)) {
+            if (!property_name_ok(n.property_names, key, path, depth)) {
               FRONTMCP_SCHEMA_CHECK_ABORT();
               FRONTMCP_SCHEMA_FAIL("property name " + quote(key) + " is not allowed by propertyNames");
             }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/json/parse.hpp>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -245,6 +247,13 @@ TEST(JsonSchema, StringKeywords) {
   EXPECT_EQ(errors(p, R"("ABC")"), R"(must match pattern "^[a-z]+\\d$", got string "ABC")");
   EXPECT_TRUE(valid(compiled(R"({"pattern": "b"})"), R"("abc")")) << "patterns are not anchored";
   EXPECT_TRUE(valid(p, "1")) << "pattern ignores non-strings";
+  // Patterns see code points, not UTF-8 bytes.
+  auto cyrillic = compiled("{\"pattern\": \"^[\u0430-\u044f]{3}$\"}");
+  EXPECT_TRUE(valid(cyrillic, "\"\u0434\u0430\u0440\""));
+  EXPECT_FALSE(valid(cyrillic, "\"\u0434\u0430\""));
+  EXPECT_TRUE(valid(compiled(R"({"pattern": "^.$"})"), "\"\u00e9\""));
+  EXPECT_TRUE(valid(compiled(R"({"pattern": "^.$"})"), R"("\ud83d\ude00")")) << "one code point outside the BMP";
+  EXPECT_FALSE(valid(compiled(R"({"pattern": "^a$"})"), R"("a\u0000")"));
 }
 
 TEST(JsonSchema, Formats) {
@@ -398,7 +407,7 @@ TEST(JsonSchemaHostile, SchemaDepthAndSizeBounds) {
   EXPECT_FALSE(Validator::compile(parse_deep(nested(R"({"items":)", "{}", "}", 10000))));
 
   json::object props;
-  for (int i = 0; i < 20000; ++i) props[std::to_string(i)] = json::object{};
+  for (int i = 0; i <= 10000; ++i) props[std::to_string(i)] = json::object{};
   auto big = Validator::compile(json::object{{"properties", props}});
   ASSERT_FALSE(big);
   EXPECT_NE(big.error().message.find("more than 10000 subschemas"), std::string::npos);
@@ -459,6 +468,27 @@ TEST(JsonSchemaHostile, StepBudgetBoundsExponentialCombinators) {
   EXPECT_FALSE(items.validate(json::value(big)));
 }
 
+TEST(JsonSchemaHostile, LongRefChainsHitTheEvaluationDepthBound) {
+  // 2000 definitions, each a $ref to the next: compiled and checked for cycles without
+  // recursion, then cut off at max_eval_depth when evaluated.
+  json::object defs;
+  for (int i = 0; i < 2000; ++i)
+    defs["d" + std::to_string(i)] = json::object{{"$ref", "#/$defs/d" + std::to_string(i + 1)}};
+  defs["d2000"] = json::object{{"type", "integer"}};
+  auto r = Validator::compile(json::object{{"$defs", defs}, {"$ref", "#/$defs/d0"}});
+  ASSERT_TRUE(r) << r.error().message;
+  std::vector<Violation> out;
+  EXPECT_FALSE(r->validate(json::value(1), out));
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out[0].message, "schema evaluation nested deeper than 256 levels");
+  Limits lim;
+  lim.max_eval_depth = 4000;
+  auto deeper = Validator::compile(json::object{{"$defs", defs}, {"$ref", "#/$defs/d0"}}, lim);
+  ASSERT_TRUE(deeper);
+  EXPECT_TRUE(deeper->validate(json::value(1)));
+  EXPECT_FALSE(deeper->validate(json::value("1")));
+}
+
 TEST(JsonSchemaHostile, CatastrophicPatternIsReportedNotFatal) {
   auto v = compiled(R"({"pattern": "^(a+)+$"})");
   std::string s(20000, 'a');
@@ -474,6 +504,30 @@ TEST(JsonSchema, ValidatorIsCheapToCopyAndShare) {
   Validator copy = v;
   EXPECT_TRUE(copy.validate(json::value(1)));
   EXPECT_FALSE(v.validate(json::value("1")));
+}
+
+TEST(JsonSchema, ValidatesFromSeveralThreadsAtOnce) {
+  auto v =
+      compiled(R"({"items": {"type": "string", "pattern": "^[a-z]+[0-9]$", "minLength": 2}, "uniqueItems": true})");
+  json::array good, bad;
+  for (int i = 0; i < 40; ++i)
+    good.push_back(
+        json::value("item" + std::string(1, static_cast<char>('a' + i % 26)) + std::string(i / 26 + 1, 'x') + "7"));
+  bad = good;
+  bad.push_back(json::value("NOPE"));
+  json::value g(good), b(bad);
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        std::vector<Violation> out;
+        if (!v.validate(g) || v.validate(b, out) || out.size() != 1) ++wrong;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 // ------------------------------------------------------------------ the official test suite
