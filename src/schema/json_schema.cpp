@@ -110,6 +110,7 @@ struct Node {
   std::optional<json::value> const_value;
   std::vector<Idx> all_of, any_of, one_of;
   Idx not_schema = kNone, if_schema = kNone, then_schema = kNone, else_schema = kNone;
+  Idx unevaluated_properties = kNone, unevaluated_items = kNone;
 };
 
 /// A `pattern`: matched over code points (UTF-32 in a wchar_t, as on Linux), not bytes, so
@@ -657,19 +658,15 @@ class Compiler {
         base = &v;
       }
     }
-    if (auto* a = o.if_contains("$anchor"); a && a->is_string()) {
-      // Anchors are looked up by name in the whole document, not per $id resource: a name
-      // used twice is ambiguous, and a $ref to it is refused.
-      auto [it, fresh] = anchors_.emplace(std::string(a->get_string()), &v);
-      if (!fresh && it->second != &v) it->second = nullptr;
-    }
-
-    for (std::string_view refused : {"unevaluatedProperties", "unevaluatedItems"}) {
-      if (o.contains(refused)) {
-        At at(*this, std::string(refused));
-        return fail("not supported by this validator (schemas using it are refused rather than half-checked)");
+    // Anchors are looked up by name in the whole document, not per $id resource: a name used
+    // twice is ambiguous, and a $ref to it is refused. A $dynamicAnchor is a plain anchor to $ref.
+    for (std::string_view kw : {"$anchor", "$dynamicAnchor"}) {
+      if (auto* a = o.if_contains(kw); a && a->is_string()) {
+        auto [it, fresh] = anchors_.emplace(std::string(a->get_string()), &v);
+        if (!fresh && it->second != &v) it->second = nullptr;
       }
     }
+
     for (std::string_view refused : {"$dynamicRef", "$recursiveRef"}) {
       if (o.contains(refused)) {
         At at(*this, std::string(refused));
@@ -834,8 +831,9 @@ class Compiler {
     if (!compile_sub(o, "if", depth, base, n.if_schema)) return false;
     if (!compile_sub(o, "then", depth, base, n.then_schema)) return false;
     if (!compile_sub(o, "else", depth, base, n.else_schema)) return false;
-    if (n.if_schema == kNone) n.then_schema = n.else_schema = kNone;            // then/else alone do nothing
-    if (n.then_schema == kNone && n.else_schema == kNone) n.if_schema = kNone;  // nor does if alone
+    if (!compile_sub(o, "unevaluatedProperties", depth, base, n.unevaluated_properties)) return false;
+    if (!compile_sub(o, "unevaluatedItems", depth, base, n.unevaluated_items)) return false;
+    if (n.if_schema == kNone) n.then_schema = n.else_schema = kNone;  // then/else alone do nothing
 
     impl_.nodes[out] = std::move(n);
     return true;
@@ -1146,18 +1144,34 @@ std::uint64_t deep_hash(Ctx& c, const json::value& v, std::size_t depth) {
   return 0;
 }
 
+/// The members of an object (by position) or the items of an array that keywords have
+/// evaluated, for unevaluatedProperties / unevaluatedItems (2020-12 annotations). Only
+/// evaluations under a schema that uses those keywords record them.
+using Marks = std::vector<bool>;
+
+/// Steps charged per member/item of a Marks record made or merged (the budget must bound
+/// the O(size) work of records over big objects too).
+constexpr std::size_t kMarksPerStep = 64;
+
+void merge_marks(Marks& into, const Marks& from) {
+  for (std::size_t i = 0; i < into.size() && i < from.size(); ++i) {
+    if (from[i]) into[i] = true;
+  }
+}
+
 class Evaluator {
  public:
   explicit Evaluator(Ctx& c) : c_(c), nodes_(c.impl.nodes) {}
 
-  bool eval(Idx ni, const json::value& v, const PathSeg* path, std::size_t depth);
+  /// `marks`: where to record the members/items of `v` this evaluation evaluates (null: nobody asks).
+  bool eval(Idx ni, const json::value& v, const PathSeg* path, std::size_t depth, Marks* marks = nullptr);
 
  private:
   /// A sub-evaluation on the bool fast path whatever the current mode.
-  bool quiet(Idx ni, const json::value& v, const PathSeg* path, std::size_t depth) {
+  bool quiet(Idx ni, const json::value& v, const PathSeg* path, std::size_t depth, Marks* marks = nullptr) {
     auto* saved = c_.out;
     c_.out = nullptr;
-    bool ok = eval(ni, v, path, depth);
+    bool ok = eval(ni, v, path, depth, marks);
     c_.out = saved;
     return ok;
   }
@@ -1315,7 +1329,7 @@ class Evaluator {
     if (c_.aborted) return false;     \
   } while (0)
 
-bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::size_t depth) {
+bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::size_t depth, Marks* marks) {
   const Limits& lim = c_.impl.limits;
   if (c_.aborted) return false;
   if (++c_.steps > lim.max_steps) {
@@ -1345,8 +1359,18 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
     c_.report(path, "expected " + types_text(n.types) + ", got " + describe_value(v));
     return false;  // the other keywords would only repeat it
   }
+  // A schema with unevaluatedProperties/Items records what its keywords evaluate (and passes
+  // it on to its caller's record, if any); the others record into their caller's.
+  Marks own;
+  Marks* outer = marks;
+  bool owns = (n.unevaluated_properties != kNone && v.is_object()) || (n.unevaluated_items != kNone && v.is_array());
+  if (owns) {
+    own.assign(v.is_object() ? v.get_object().size() : v.get_array().size(), false);
+    c_.steps += own.size() / kMarksPerStep;
+    marks = &own;
+  }
   if (n.ref != kNone) {
-    if (!eval(n.ref, v, path, depth)) {
+    if (!eval(n.ref, v, path, depth, marks)) {
       FRONTMCP_SCHEMA_CHECK_ABORT();
       if (!c_.out || c_.full()) return false;
       ok = false;
@@ -1359,7 +1383,9 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
       bool per_member = !n.properties.empty() || !n.pattern_properties.empty() || n.additional_properties != kNone ||
                         n.property_names != kNone;
       if (per_member) {
+        std::size_t index = 0;
         for (const auto& [key, member] : o) {
+          std::size_t at = index++;
           if (++c_.steps > lim.max_steps)
             return c_.abort(path, "validation budget exceeded (" + std::to_string(lim.max_steps) + " steps)");
           PathSeg seg{path, key, 0, false};
@@ -1368,6 +1394,7 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
                                      [](const auto& p, std::string_view k) { return std::string_view(p.first) < k; });
           if (it != n.properties.end() && it->first == std::string_view(key)) {
             matched = true;
+            if (marks) (*marks)[at] = true;
             if (!child(it->second, member, seg, depth)) {
               FRONTMCP_SCHEMA_CHECK_ABORT();
               if (!c_.out || c_.full()) return false;
@@ -1379,6 +1406,7 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
             FRONTMCP_SCHEMA_CHECK_ABORT();
             if (!m) continue;
             matched = true;
+            if (marks) (*marks)[at] = true;
             if (!child(sub, member, seg, depth)) {
               FRONTMCP_SCHEMA_CHECK_ABORT();
               if (!c_.out || c_.full()) return false;
@@ -1386,6 +1414,7 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
             }
           }
           if (!matched && n.additional_properties != kNone) {
+            if (marks) (*marks)[at] = true;
             if (nodes_[n.additional_properties].boolean == 0) {
               FRONTMCP_SCHEMA_FAIL("unknown property " + quote(key) + " (additionalProperties is false)");
             } else if (!child(n.additional_properties, member, seg, depth)) {
@@ -1422,7 +1451,7 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
         }
       }
       for (const auto& [key, sub] : n.dependent_schemas) {
-        if (o.contains(key) && !eval(sub, v, path, depth)) {
+        if (o.contains(key) && !eval(sub, v, path, depth, marks)) {
           FRONTMCP_SCHEMA_CHECK_ABORT();
           if (!c_.out || c_.full()) return false;
           ok = false;
@@ -1447,6 +1476,7 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
           continue;
         }
         PathSeg seg{path, {}, i, true};
+        if (marks) (*marks)[i] = true;
         if (nodes_[sub].boolean == 0) {
           FRONTMCP_SCHEMA_FAIL("unexpected item at index " + std::to_string(i) + " (only " +
                                std::to_string(n.prefix_items.size()) + " allowed)");
@@ -1463,7 +1493,10 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
         for (std::size_t i = 0; i < a.size(); ++i) {
           PathSeg seg{path, {}, i, true};
           if (depth + 1 > lim.max_instance_depth) return child(n.contains, a[i], seg, depth);
-          if (eval_quiet_child(n.contains, a[i], seg, depth)) ++count;
+          if (eval_quiet_child(n.contains, a[i], seg, depth)) {
+            ++count;
+            if (marks) (*marks)[i] = true;
+          }
           FRONTMCP_SCHEMA_CHECK_ABORT();
         }
         if (count < n.min_contains) {
@@ -1558,7 +1591,7 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
   }
 
   for (Idx sub : n.all_of) {
-    if (!eval(sub, v, path, depth)) {
+    if (!eval(sub, v, path, depth, marks)) {
       FRONTMCP_SCHEMA_CHECK_ABORT();
       if (!c_.out || c_.full()) return false;
       ok = false;
@@ -1567,7 +1600,15 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
   if (!n.any_of.empty()) {
     bool any = false;
     for (Idx sub : n.any_of) {
-      if (quiet(sub, v, path, depth)) {
+      if (marks) {
+        // Annotations of every passing branch count: no short cut.
+        Marks branch(marks->size(), false);
+        c_.steps += 2 * marks->size() / kMarksPerStep;
+        if (quiet(sub, v, path, depth, &branch)) {
+          any = true;
+          merge_marks(*marks, branch);
+        }
+      } else if (quiet(sub, v, path, depth)) {
         any = true;
         break;
       }
@@ -1581,13 +1622,20 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
   }
   if (!n.one_of.empty()) {
     std::size_t matched = 0, first = 0, second = 0;
+    Marks branch, matched_marks;
     for (std::size_t i = 0; i < n.one_of.size(); ++i) {
-      if (quiet(n.one_of[i], v, path, depth)) {
+      if (marks) {
+        branch.assign(marks->size(), false);
+        c_.steps += 2 * marks->size() / kMarksPerStep;
+      }
+      if (quiet(n.one_of[i], v, path, depth, marks ? &branch : nullptr)) {
         (matched == 0 ? first : second) = i;
+        if (marks && matched == 0) matched_marks.swap(branch);
         if (++matched == 2) break;
       }
       FRONTMCP_SCHEMA_CHECK_ABORT();
     }
+    if (marks && matched == 1) merge_marks(*marks, matched_marks);
     if (matched == 0) {
       FRONTMCP_SCHEMA_FAIL("must match exactly one of oneOf's " + std::to_string(n.one_of.size()) +
                            " schemas, matched 0");
@@ -1605,14 +1653,59 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
     if (m) FRONTMCP_SCHEMA_FAIL("must not match the \"not\" schema, got " + describe_value(v));
   }
   if (n.if_schema != kNone) {
-    bool cond = quiet(n.if_schema, v, path, depth);
+    Marks cond_marks;
+    if (marks) {
+      cond_marks.assign(marks->size(), false);
+      c_.steps += 2 * marks->size() / kMarksPerStep;
+    }
+    bool cond = quiet(n.if_schema, v, path, depth, marks ? &cond_marks : nullptr);
     FRONTMCP_SCHEMA_CHECK_ABORT();
+    if (cond && marks) merge_marks(*marks, cond_marks);
     Idx branch = cond ? n.then_schema : n.else_schema;
-    if (branch != kNone && !eval(branch, v, path, depth)) {
+    if (branch != kNone && !eval(branch, v, path, depth, marks)) {
       FRONTMCP_SCHEMA_CHECK_ABORT();
-      if (!c_.out) return false;
+      if (!c_.out || c_.full()) return false;
       ok = false;
     }
+  }
+
+  // Last: unevaluatedProperties / unevaluatedItems see what every other keyword (and the
+  // passing subschemas of the in-place applicators) evaluated.
+  if (owns) {
+    if (v.is_object() && n.unevaluated_properties != kNone) {
+      std::size_t at = 0;
+      for (const auto& [key, member] : v.get_object()) {
+        if (own[at]) {
+          ++at;
+          continue;
+        }
+        own[at++] = true;
+        PathSeg seg{path, key, 0, false};
+        if (nodes_[n.unevaluated_properties].boolean == 0) {
+          FRONTMCP_SCHEMA_FAIL("unknown property " + quote(key) + " (unevaluatedProperties is false)");
+        } else if (!child(n.unevaluated_properties, member, seg, depth)) {
+          FRONTMCP_SCHEMA_CHECK_ABORT();
+          if (!c_.out || c_.full()) return false;
+          ok = false;
+        }
+      }
+    }
+    if (v.is_array() && n.unevaluated_items != kNone) {
+      const json::array& a = v.get_array();
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        if (own[i]) continue;
+        own[i] = true;
+        PathSeg seg{path, {}, i, true};
+        if (nodes_[n.unevaluated_items].boolean == 0) {
+          FRONTMCP_SCHEMA_FAIL("unexpected item at index " + std::to_string(i) + " (unevaluatedItems is false)");
+        } else if (!child(n.unevaluated_items, a[i], seg, depth)) {
+          FRONTMCP_SCHEMA_CHECK_ABORT();
+          if (!c_.out || c_.full()) return false;
+          ok = false;
+        }
+      }
+    }
+    if (outer) merge_marks(*outer, own);
   }
   return ok;
 }

@@ -6,8 +6,8 @@
 // Built for hostile input: the schema's depth and size are bounded at compile time, $ref
 // cycles that never consume input are refused, and every validate() call is bounded in
 // instance depth, evaluation depth and steps (Limits), so no input recurses or loops
-// without bound. Remote $refs, $dynamicRef and unevaluatedProperties/unevaluatedItems
-// are refused at compile time rather than silently ignored.
+// without bound. Remote $refs and $dynamicRef are refused at compile time rather than
+// silently ignored.
 #include <boost/json/value.hpp>
 #include <cstddef>
 #include <frontmcp/result.hpp>
@@ -59,7 +59,8 @@ class Validator {
                                    std::string_view root_name = "schema");
 
   /// Whether `instance` is valid. Allocates nothing when it is, except in Boost.Regex for
-  /// `pattern` / `patternProperties` and for uniqueItems over more than 16 items.
+  /// `pattern` / `patternProperties`, for uniqueItems over more than 16 items, and for the
+  /// records of evaluated members/items under unevaluatedProperties / unevaluatedItems.
   bool validate(const json::value& instance) const;
   /// Same, and appends up to Limits::max_violations violations to `out` when invalid.
   bool validate(const json::value& instance, std::vector<Violation>& out) const;
