@@ -1178,12 +1178,12 @@ class Evaluator {
 
   bool child(Idx ni, const json::value& v, const PathSeg& seg, std::size_t depth) {
     if (depth + 1 > c_.impl.limits.max_instance_depth) {
-      return c_.abort(&seg, "nested deeper than " + std::to_string(c_.impl.limits.max_instance_depth) + " levels");
+      return instance_too_deep(&seg);
     }
     return eval(ni, v, &seg, depth + 1);
   }
 
-  bool match(std::size_t regex, std::string_view s, const PathSeg* path) {
+  [[gnu::noinline]] bool match(std::size_t regex, std::string_view s, const PathSeg* path) {
     try {
       // One buffer per thread: no allocation once it has grown to the strings seen.
       thread_local std::wstring subject;
@@ -1221,6 +1221,24 @@ class Evaluator {
       if (c_.full()) break;
       c_.out->push_back(std::move(viol));
     }
+  }
+
+  // Out of line, cold: the messages' temporaries stay out of eval()'s frame.
+  [[gnu::noinline, gnu::cold]] bool budget_exceeded(const PathSeg* path) {
+    return c_.abort(path, "validation budget exceeded (" + std::to_string(c_.impl.limits.max_steps) + " steps)");
+  }
+  [[gnu::noinline, gnu::cold]] bool instance_too_deep(const PathSeg* path) {
+    return c_.abort(path, "nested deeper than " + std::to_string(c_.impl.limits.max_instance_depth) + " levels");
+  }
+  [[gnu::noinline, gnu::cold]] bool eval_too_deep(const PathSeg* path) {
+    return c_.abort(
+        path, "schema evaluation nested deeper than " + std::to_string(c_.impl.limits.max_eval_depth) + " levels");
+  }
+  [[gnu::noinline, gnu::cold]] void report_false_schema(const PathSeg* path, const json::value& v) {
+    c_.report(path, "no value allowed here (the schema is false), got " + describe_value(v));
+  }
+  [[gnu::noinline, gnu::cold]] void report_type(const PathSeg* path, std::uint8_t types, const json::value& v) {
+    c_.report(path, "expected " + types_text(types) + ", got " + describe_value(v));
   }
 
   /// propertyNames on one name. Out of line: its buffer stays out of eval()'s frame, which
@@ -1316,11 +1334,13 @@ class Evaluator {
 
 // In collecting mode a failed check records a violation and evaluation goes on (all
 // violations in one pass); on the fast path it returns false at once.
-#define FRONTMCP_SCHEMA_FAIL(message)             \
-  do {                                            \
-    if (!c_.out) return false;                    \
-    ok = false;                                   \
-    if (c_.report(path, (message))) return false; \
+// The message is built in an out-of-line lambda: its string temporaries stay out of
+// eval()'s frame, which is on the stack once per nested evaluation.
+#define FRONTMCP_SCHEMA_FAIL(message)                                                                 \
+  do {                                                                                                \
+    if (!c_.out) return false;                                                                        \
+    ok = false;                                                                                       \
+    if ([&]() __attribute__((noinline, cold)) { return c_.report(path, (message)); }()) return false; \
   } while (0)
 
 // Sub-evaluation results: an abort (budget, depth) ends everything at once.
@@ -1332,9 +1352,7 @@ class Evaluator {
 bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::size_t depth, Marks* marks) {
   const Limits& lim = c_.impl.limits;
   if (c_.aborted) return false;
-  if (++c_.steps > lim.max_steps) {
-    return c_.abort(path, "validation budget exceeded (" + std::to_string(lim.max_steps) + " steps)");
-  }
+  if (++c_.steps > lim.max_steps) return budget_exceeded(path);
   struct DepthGuard {
     explicit DepthGuard(std::size_t& d) : d_(d) { ++d_; }
     ~DepthGuard() { --d_; }
@@ -1342,21 +1360,19 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
     DepthGuard& operator=(const DepthGuard&) = delete;
     std::size_t& d_;
   } guard(c_.eval_depth);
-  if (c_.eval_depth > lim.max_eval_depth) {
-    return c_.abort(path, "schema evaluation nested deeper than " + std::to_string(lim.max_eval_depth) + " levels");
-  }
+  if (c_.eval_depth > lim.max_eval_depth) return eval_too_deep(path);
 
   const Node& n = nodes_[ni];
   if (n.boolean >= 0) {
     if (n.boolean) return true;
     if (!c_.out) return false;
-    c_.report(path, "no value allowed here (the schema is false), got " + describe_value(v));
+    report_false_schema(path, v);
     return false;
   }
   bool ok = true;
   if (n.types && !(n.types & type_bits(v))) {
     if (!c_.out) return false;
-    c_.report(path, "expected " + types_text(n.types) + ", got " + describe_value(v));
+    report_type(path, n.types, v);
     return false;  // the other keywords would only repeat it
   }
   // A schema with unevaluatedProperties/Items records what its keywords evaluate (and passes
@@ -1384,10 +1400,12 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
                         n.property_names != kNone;
       if (per_member) {
         std::size_t index = 0;
-        for (const auto& [key, member] : o) {
+        for (const json::key_value_pair& kv : o) {
+          // Plain variables, not structured bindings: clang 14 cannot capture those in lambdas.
+          std::string_view key = kv.key();
+          const json::value& member = kv.value();
           std::size_t at = index++;
-          if (++c_.steps > lim.max_steps)
-            return c_.abort(path, "validation budget exceeded (" + std::to_string(lim.max_steps) + " steps)");
+          if (++c_.steps > lim.max_steps) return budget_exceeded(path);
           PathSeg seg{path, key, 0, false};
           bool matched = false;
           auto it = std::lower_bound(n.properties.begin(), n.properties.end(), std::string_view(key),
@@ -1442,7 +1460,9 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
         FRONTMCP_SCHEMA_FAIL("must have at most " + std::to_string(*n.max_properties) + " properties, got " +
                              std::to_string(o.size()));
       }
-      for (const auto& [key, names] : n.dependent_required) {
+      for (const auto& dep : n.dependent_required) {
+        const std::string& key = dep.first;
+        const std::vector<std::string>& names = dep.second;
         if (!o.contains(key)) continue;
         for (const auto& name : names) {
           if (!o.contains(name)) {
@@ -1674,7 +1694,9 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
   if (owns) {
     if (v.is_object() && n.unevaluated_properties != kNone) {
       std::size_t at = 0;
-      for (const auto& [key, member] : v.get_object()) {
+      for (const json::key_value_pair& kv : v.get_object()) {
+        std::string_view key = kv.key();
+        const json::value& member = kv.value();
         if (own[at]) {
           ++at;
           continue;
