@@ -652,7 +652,10 @@ class Compiler {
 
     if (auto* id = o.if_contains("$id"); id && id->is_string()) {
       std::string_view s = id->get_string();
-      if (!s.empty() && s.front() != '#') {
+      if (s.size() > 1 && s.front() == '#') {  // draft-06/07: a plain-name fragment $id is an anchor
+        auto [it, fresh] = anchors_.emplace(std::string(s.substr(1)), &v);
+        if (!fresh && it->second != &v) it->second = nullptr;
+      } else if (!s.empty() && s.front() != '#') {
         auto [it, fresh] = ids_.emplace(std::string(s.substr(0, s.find('#'))), &v);
         if (!fresh && it->second != &v) it->second = nullptr;  // ambiguous: refs to it are refused
         base = &v;

@@ -365,11 +365,13 @@ TEST(JsonSchema, UnevaluatedPropertiesAndItems) {
 TEST(JsonSchema, RefForms) {
   auto v = compiled(R"({
     "definitions": {"pos": {"minimum": 0}},
-    "$defs": {"a~b/c%": {"type": "string"}, "named": {"$anchor": "nm", "type": "boolean"}},
+    "$defs": {"a~b/c%": {"type": "string"}, "named": {"$anchor": "nm", "type": "boolean"},
+              "old": {"$id": "#draft7", "type": "null"}},
     "properties": {
       "p": {"$ref": "#/definitions/pos"},
       "q": {"$ref": "#/$defs/a~0b~1c%25"},
       "r": {"$ref": "#nm"},
+      "r7": {"$ref": "#draft7"},
       "s": {"$ref": "#/properties/p"},
       "t": {"type": "array", "items": {"$ref": "#"}}
     }
@@ -378,6 +380,8 @@ TEST(JsonSchema, RefForms) {
   EXPECT_FALSE(valid(v, R"({"p": -1})"));
   EXPECT_FALSE(valid(v, R"({"q": 1})"));
   EXPECT_FALSE(valid(v, R"({"r": 1})"));
+  EXPECT_TRUE(valid(v, R"({"r7": null})"));
+  EXPECT_FALSE(valid(v, R"({"r7": 1})"));
   EXPECT_FALSE(valid(v, R"({"s": -2})"));
   EXPECT_EQ(errors(v, R"({"t": [{"p": -3}]})"), "t[0].p: must be >= 0, got -3");
   auto with_id = compiled(R"({"$id": "https://example.com/s.json", "$defs": {"x": {"type": "integer"}},
