@@ -57,6 +57,9 @@ constexpr std::pair<std::string_view, Format> kFormatNames[] = {
 
 /// Values whose uniqueness is checked pairwise (no allocation) rather than hashed.
 constexpr std::size_t kUniquePairwiseMax = 16;
+/// Code points of the per-thread buffer a pattern's subject is decoded into that stay
+/// allocated between matches.
+constexpr std::size_t kSubjectBufferKeep = 4096;
 /// Characters of an instance string or a schema value quoted in a message.
 constexpr std::size_t kQuoteMax = 40;
 /// Characters of an enum list quoted in a message.
@@ -107,12 +110,45 @@ struct Node {
   std::optional<json::value> const_value;
   std::vector<Idx> all_of, any_of, one_of;
   Idx not_schema = kNone, if_schema = kNone, then_schema = kNone, else_schema = kNone;
+  Idx unevaluated_properties = kNone, unevaluated_items = kNone;
 };
 
+/// A `pattern`: matched over code points (UTF-32 in a wchar_t, as on Linux), not bytes, so
+/// `.`, character ranges and counts see one character where UTF-8 has several bytes.
 struct Regex {
   std::string source;
-  boost::regex re;
+  boost::wregex re;
 };
+
+static_assert(sizeof(wchar_t) == 4, "patterns are matched as UTF-32 in wchar_t");
+
+/// UTF-8 to UTF-32; an invalid sequence becomes U+FFFD (it cannot match a pattern literal).
+void decode_utf8(std::string_view s, std::wstring& out) {
+  out.clear();
+  for (std::size_t i = 0; i < s.size();) {
+    auto b = static_cast<unsigned char>(s[i]);
+    std::uint32_t cp = 0xFFFD;
+    std::size_t len = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 1) {
+      cp = b;
+    } else if (len != 0 && i + len <= s.size()) {
+      std::uint32_t v = b & (0x7F >> len);
+      bool ok = true;
+      for (std::size_t k = 1; k < len && ok; ++k) {
+        auto c = static_cast<unsigned char>(s[i + k]);
+        ok = (c & 0xC0) == 0x80;
+        v = (v << 6) | (c & 0x3F);
+      }
+      static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+      if (ok && v >= kMin[len] && v <= 0x10FFFF && (v < 0xD800 || v > 0xDFFF)) cp = v;
+      if (!ok) len = 1;
+    } else {
+      len = 1;
+    }
+    out.push_back(static_cast<wchar_t>(cp));
+    i += len;
+  }
+}
 
 // ------------------------------------------------------------------ values and text
 
@@ -270,7 +306,7 @@ std::string short_json(const json::value& v, std::size_t max) {
 std::string types_text(std::uint8_t types) {
   std::string out;
   for (auto [name, bit] : kTypeNames) {
-    if (!(types & bit)) continue;
+    if (!(types & bit) || (bit == kInteger && (types & kNumber))) continue;
     if (!out.empty()) out += " or ";
     out += name;
   }
@@ -569,7 +605,9 @@ class Compiler {
       return fail("pattern longer than " + std::to_string(impl_.limits.max_pattern_length) + " characters");
     }
     try {
-      Regex r{std::string(src), boost::regex(src.begin(), src.end(), boost::regex::ECMAScript)};
+      std::wstring wide;
+      decode_utf8(src, wide);
+      Regex r{std::string(src), boost::wregex(wide.begin(), wide.end(), boost::regex::ECMAScript)};
       impl_.regexes.push_back(std::move(r));
     } catch (const std::exception& e) {
       return fail(quote(src) + " is not a valid regular expression: " + e.what());
@@ -614,19 +652,24 @@ class Compiler {
 
     if (auto* id = o.if_contains("$id"); id && id->is_string()) {
       std::string_view s = id->get_string();
-      if (!s.empty() && s.front() != '#') {
-        ids_.emplace(std::string(s.substr(0, s.find('#'))), &v);
+      if (s.size() > 1 && s.front() == '#') {  // draft-06/07: a plain-name fragment $id is an anchor
+        auto [it, fresh] = anchors_.emplace(std::string(s.substr(1)), &v);
+        if (!fresh && it->second != &v) it->second = nullptr;
+      } else if (!s.empty() && s.front() != '#') {
+        auto [it, fresh] = ids_.emplace(std::string(s.substr(0, s.find('#'))), &v);
+        if (!fresh && it->second != &v) it->second = nullptr;  // ambiguous: refs to it are refused
         base = &v;
       }
     }
-    if (auto* a = o.if_contains("$anchor"); a && a->is_string()) anchors_.emplace(std::string(a->get_string()), &v);
-
-    for (std::string_view refused : {"unevaluatedProperties", "unevaluatedItems"}) {
-      if (o.contains(refused)) {
-        At at(*this, std::string(refused));
-        return fail("not supported by this validator (schemas using it are refused rather than half-checked)");
+    // Anchors are looked up by name in the whole document, not per $id resource: a name used
+    // twice is ambiguous, and a $ref to it is refused. A $dynamicAnchor is a plain anchor to $ref.
+    for (std::string_view kw : {"$anchor", "$dynamicAnchor"}) {
+      if (auto* a = o.if_contains(kw); a && a->is_string()) {
+        auto [it, fresh] = anchors_.emplace(std::string(a->get_string()), &v);
+        if (!fresh && it->second != &v) it->second = nullptr;
       }
     }
+
     for (std::string_view refused : {"$dynamicRef", "$recursiveRef"}) {
       if (o.contains(refused)) {
         At at(*this, std::string(refused));
@@ -791,6 +834,8 @@ class Compiler {
     if (!compile_sub(o, "if", depth, base, n.if_schema)) return false;
     if (!compile_sub(o, "then", depth, base, n.then_schema)) return false;
     if (!compile_sub(o, "else", depth, base, n.else_schema)) return false;
+    if (!compile_sub(o, "unevaluatedProperties", depth, base, n.unevaluated_properties)) return false;
+    if (!compile_sub(o, "unevaluatedItems", depth, base, n.unevaluated_items)) return false;
     if (n.if_schema == kNone) n.then_schema = n.else_schema = kNone;  // then/else alone do nothing
 
     impl_.nodes[out] = std::move(n);
@@ -827,6 +872,10 @@ class Compiler {
         fail("remote $ref " + quote(ref, 200) + " is not supported (only local references such as \"#/$defs/name\")");
         return nullptr;
       }
+      if (!it->second) {
+        fail("$ref " + quote(ref, 200) + ": more than one subschema has this $id");
+        return nullptr;
+      }
       base = it->second;
     }
     if (fragment.empty()) return base;
@@ -834,6 +883,11 @@ class Compiler {
       auto it = anchors_.find(fragment);
       if (it == anchors_.end()) {
         fail("$ref " + quote(ref, 200) + ": no $anchor " + quote(fragment) + " in this schema");
+        return nullptr;
+      }
+      if (!it->second) {
+        fail("$ref " + quote(ref, 200) + ": $anchor " + quote(fragment) +
+             " is defined more than once in this schema (anchors per $id resource are not supported)");
         return nullptr;
       }
       return it->second;
@@ -1093,32 +1147,53 @@ std::uint64_t deep_hash(Ctx& c, const json::value& v, std::size_t depth) {
   return 0;
 }
 
+/// The members of an object (by position) or the items of an array that keywords have
+/// evaluated, for unevaluatedProperties / unevaluatedItems (2020-12 annotations). Only
+/// evaluations under a schema that uses those keywords record them.
+using Marks = std::vector<bool>;
+
+/// Steps charged per member/item of a Marks record made or merged (the budget must bound
+/// the O(size) work of records over big objects too).
+constexpr std::size_t kMarksPerStep = 64;
+
+void merge_marks(Marks& into, const Marks& from) {
+  for (std::size_t i = 0; i < into.size() && i < from.size(); ++i) {
+    if (from[i]) into[i] = true;
+  }
+}
+
 class Evaluator {
  public:
   explicit Evaluator(Ctx& c) : c_(c), nodes_(c.impl.nodes) {}
 
-  bool eval(Idx ni, const json::value& v, const PathSeg* path, std::size_t depth);
+  /// `marks`: where to record the members/items of `v` this evaluation evaluates (null: nobody asks).
+  bool eval(Idx ni, const json::value& v, const PathSeg* path, std::size_t depth, Marks* marks = nullptr);
 
  private:
   /// A sub-evaluation on the bool fast path whatever the current mode.
-  bool quiet(Idx ni, const json::value& v, const PathSeg* path, std::size_t depth) {
+  bool quiet(Idx ni, const json::value& v, const PathSeg* path, std::size_t depth, Marks* marks = nullptr) {
     auto* saved = c_.out;
     c_.out = nullptr;
-    bool ok = eval(ni, v, path, depth);
+    bool ok = eval(ni, v, path, depth, marks);
     c_.out = saved;
     return ok;
   }
 
   bool child(Idx ni, const json::value& v, const PathSeg& seg, std::size_t depth) {
     if (depth + 1 > c_.impl.limits.max_instance_depth) {
-      return c_.abort(&seg, "nested deeper than " + std::to_string(c_.impl.limits.max_instance_depth) + " levels");
+      return instance_too_deep(&seg);
     }
     return eval(ni, v, &seg, depth + 1);
   }
 
-  bool match(std::size_t regex, std::string_view s, const PathSeg* path) {
+  [[gnu::noinline]] bool match(std::size_t regex, std::string_view s, const PathSeg* path) {
     try {
-      return boost::regex_search(s.begin(), s.end(), c_.impl.regexes[regex].re);
+      // One buffer per thread: no allocation once it has grown to the strings seen.
+      thread_local std::wstring subject;
+      decode_utf8(s, subject);
+      bool found = boost::regex_search(subject.cbegin(), subject.cend(), c_.impl.regexes[regex].re);
+      if (subject.capacity() > kSubjectBufferKeep) std::wstring().swap(subject);
+      return found;
     } catch (const std::exception&) {
       return c_.abort(path, "string too complex to evaluate against pattern " + quote(c_.impl.regexes[regex].source));
     }
@@ -1149,6 +1224,34 @@ class Evaluator {
       if (c_.full()) break;
       c_.out->push_back(std::move(viol));
     }
+  }
+
+  // Out of line, cold: the messages' temporaries stay out of eval()'s frame.
+  [[gnu::noinline, gnu::cold]] bool budget_exceeded(const PathSeg* path) {
+    return c_.abort(path, "validation budget exceeded (" + std::to_string(c_.impl.limits.max_steps) + " steps)");
+  }
+  [[gnu::noinline, gnu::cold]] bool instance_too_deep(const PathSeg* path) {
+    return c_.abort(path, "nested deeper than " + std::to_string(c_.impl.limits.max_instance_depth) + " levels");
+  }
+  [[gnu::noinline, gnu::cold]] bool eval_too_deep(const PathSeg* path) {
+    return c_.abort(
+        path, "schema evaluation nested deeper than " + std::to_string(c_.impl.limits.max_eval_depth) + " levels");
+  }
+  [[gnu::noinline, gnu::cold]] void report_false_schema(const PathSeg* path, const json::value& v) {
+    c_.report(path, "no value allowed here (the schema is false), got " + describe_value(v));
+  }
+  [[gnu::noinline, gnu::cold]] void report_type(const PathSeg* path, std::uint8_t types, const json::value& v) {
+    c_.report(path, "expected " + types_text(types) + ", got " + describe_value(v));
+  }
+
+  /// propertyNames on one name. Out of line: its buffer stays out of eval()'s frame, which
+  /// is on the stack once per nested evaluation.
+  [[gnu::noinline]] bool property_name_ok(Idx ni, std::string_view key, const PathSeg* path, std::size_t depth) {
+    // The name as a JSON string, from a stack buffer (no allocation for short names).
+    unsigned char buf[256];
+    json::monotonic_resource mr(buf, sizeof buf);
+    json::value name(json::string_view(key), &mr);
+    return quiet(ni, name, path, depth);
   }
 
   /// `contains` on one item: quiet, after the instance depth check of child().
@@ -1234,11 +1337,13 @@ class Evaluator {
 
 // In collecting mode a failed check records a violation and evaluation goes on (all
 // violations in one pass); on the fast path it returns false at once.
-#define FRONTMCP_SCHEMA_FAIL(message)             \
-  do {                                            \
-    if (!c_.out) return false;                    \
-    ok = false;                                   \
-    if (c_.report(path, (message))) return false; \
+// The message is built in an out-of-line lambda: its string temporaries stay out of
+// eval()'s frame, which is on the stack once per nested evaluation.
+#define FRONTMCP_SCHEMA_FAIL(message)                                                                 \
+  do {                                                                                                \
+    if (!c_.out) return false;                                                                        \
+    ok = false;                                                                                       \
+    if ([&]() __attribute__((noinline, cold)) { return c_.report(path, (message)); }()) return false; \
   } while (0)
 
 // Sub-evaluation results: an abort (budget, depth) ends everything at once.
@@ -1247,12 +1352,10 @@ class Evaluator {
     if (c_.aborted) return false;     \
   } while (0)
 
-bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::size_t depth) {
+bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::size_t depth, Marks* marks) {
   const Limits& lim = c_.impl.limits;
   if (c_.aborted) return false;
-  if (++c_.steps > lim.max_steps) {
-    return c_.abort(path, "validation budget exceeded (" + std::to_string(lim.max_steps) + " steps)");
-  }
+  if (++c_.steps > lim.max_steps) return budget_exceeded(path);
   struct DepthGuard {
     explicit DepthGuard(std::size_t& d) : d_(d) { ++d_; }
     ~DepthGuard() { --d_; }
@@ -1260,25 +1363,33 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
     DepthGuard& operator=(const DepthGuard&) = delete;
     std::size_t& d_;
   } guard(c_.eval_depth);
-  if (c_.eval_depth > lim.max_eval_depth) {
-    return c_.abort(path, "schema evaluation nested deeper than " + std::to_string(lim.max_eval_depth) + " levels");
-  }
+  if (c_.eval_depth > lim.max_eval_depth) return eval_too_deep(path);
 
   const Node& n = nodes_[ni];
   if (n.boolean >= 0) {
     if (n.boolean) return true;
     if (!c_.out) return false;
-    c_.report(path, "no value allowed here (the schema is false), got " + describe_value(v));
+    report_false_schema(path, v);
     return false;
   }
   bool ok = true;
   if (n.types && !(n.types & type_bits(v))) {
     if (!c_.out) return false;
-    c_.report(path, "expected " + types_text(n.types) + ", got " + describe_value(v));
+    report_type(path, n.types, v);
     return false;  // the other keywords would only repeat it
   }
+  // A schema with unevaluatedProperties/Items records what its keywords evaluate (and passes
+  // it on to its caller's record, if any); the others record into their caller's.
+  Marks own;
+  Marks* outer = marks;
+  bool owns = (n.unevaluated_properties != kNone && v.is_object()) || (n.unevaluated_items != kNone && v.is_array());
+  if (owns) {
+    own.assign(v.is_object() ? v.get_object().size() : v.get_array().size(), false);
+    c_.steps += own.size() / kMarksPerStep;
+    marks = &own;
+  }
   if (n.ref != kNone) {
-    if (!eval(n.ref, v, path, depth)) {
+    if (!eval(n.ref, v, path, depth, marks)) {
       FRONTMCP_SCHEMA_CHECK_ABORT();
       if (!c_.out || c_.full()) return false;
       ok = false;
@@ -1291,15 +1402,20 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
       bool per_member = !n.properties.empty() || !n.pattern_properties.empty() || n.additional_properties != kNone ||
                         n.property_names != kNone;
       if (per_member) {
-        for (const auto& [key, member] : o) {
-          if (++c_.steps > lim.max_steps)
-            return c_.abort(path, "validation budget exceeded (" + std::to_string(lim.max_steps) + " steps)");
+        std::size_t index = 0;
+        for (const json::key_value_pair& kv : o) {
+          // Plain variables, not structured bindings: clang 14 cannot capture those in lambdas.
+          std::string_view key = kv.key();
+          const json::value& member = kv.value();
+          std::size_t at = index++;
+          if (++c_.steps > lim.max_steps) return budget_exceeded(path);
           PathSeg seg{path, key, 0, false};
           bool matched = false;
           auto it = std::lower_bound(n.properties.begin(), n.properties.end(), std::string_view(key),
                                      [](const auto& p, std::string_view k) { return std::string_view(p.first) < k; });
           if (it != n.properties.end() && it->first == std::string_view(key)) {
             matched = true;
+            if (marks) (*marks)[at] = true;
             if (!child(it->second, member, seg, depth)) {
               FRONTMCP_SCHEMA_CHECK_ABORT();
               if (!c_.out || c_.full()) return false;
@@ -1311,6 +1427,7 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
             FRONTMCP_SCHEMA_CHECK_ABORT();
             if (!m) continue;
             matched = true;
+            if (marks) (*marks)[at] = true;
             if (!child(sub, member, seg, depth)) {
               FRONTMCP_SCHEMA_CHECK_ABORT();
               if (!c_.out || c_.full()) return false;
@@ -1318,6 +1435,7 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
             }
           }
           if (!matched && n.additional_properties != kNone) {
+            if (marks) (*marks)[at] = true;
             if (nodes_[n.additional_properties].boolean == 0) {
               FRONTMCP_SCHEMA_FAIL("unknown property " + quote(key) + " (additionalProperties is false)");
             } else if (!child(n.additional_properties, member, seg, depth)) {
@@ -1327,11 +1445,7 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
             }
           }
           if (n.property_names != kNone) {
-            // The name as a JSON string, from a stack buffer (no allocation for short names).
-            unsigned char buf[256];
-            json::monotonic_resource mr(buf, sizeof buf);
-            json::value name(json::string_view(key), &mr);
-            if (!quiet(n.property_names, name, path, depth)) {
+            if (!property_name_ok(n.property_names, key, path, depth)) {
               FRONTMCP_SCHEMA_CHECK_ABORT();
               FRONTMCP_SCHEMA_FAIL("property name " + quote(key) + " is not allowed by propertyNames");
             }
@@ -1349,7 +1463,9 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
         FRONTMCP_SCHEMA_FAIL("must have at most " + std::to_string(*n.max_properties) + " properties, got " +
                              std::to_string(o.size()));
       }
-      for (const auto& [key, names] : n.dependent_required) {
+      for (const auto& dep : n.dependent_required) {
+        const std::string& key = dep.first;
+        const std::vector<std::string>& names = dep.second;
         if (!o.contains(key)) continue;
         for (const auto& name : names) {
           if (!o.contains(name)) {
@@ -1358,7 +1474,7 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
         }
       }
       for (const auto& [key, sub] : n.dependent_schemas) {
-        if (o.contains(key) && !eval(sub, v, path, depth)) {
+        if (o.contains(key) && !eval(sub, v, path, depth, marks)) {
           FRONTMCP_SCHEMA_CHECK_ABORT();
           if (!c_.out || c_.full()) return false;
           ok = false;
@@ -1383,6 +1499,7 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
           continue;
         }
         PathSeg seg{path, {}, i, true};
+        if (marks) (*marks)[i] = true;
         if (nodes_[sub].boolean == 0) {
           FRONTMCP_SCHEMA_FAIL("unexpected item at index " + std::to_string(i) + " (only " +
                                std::to_string(n.prefix_items.size()) + " allowed)");
@@ -1399,7 +1516,10 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
         for (std::size_t i = 0; i < a.size(); ++i) {
           PathSeg seg{path, {}, i, true};
           if (depth + 1 > lim.max_instance_depth) return child(n.contains, a[i], seg, depth);
-          if (eval_quiet_child(n.contains, a[i], seg, depth)) ++count;
+          if (eval_quiet_child(n.contains, a[i], seg, depth)) {
+            ++count;
+            if (marks) (*marks)[i] = true;
+          }
           FRONTMCP_SCHEMA_CHECK_ABORT();
         }
         if (count < n.min_contains) {
@@ -1494,7 +1614,7 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
   }
 
   for (Idx sub : n.all_of) {
-    if (!eval(sub, v, path, depth)) {
+    if (!eval(sub, v, path, depth, marks)) {
       FRONTMCP_SCHEMA_CHECK_ABORT();
       if (!c_.out || c_.full()) return false;
       ok = false;
@@ -1503,7 +1623,15 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
   if (!n.any_of.empty()) {
     bool any = false;
     for (Idx sub : n.any_of) {
-      if (quiet(sub, v, path, depth)) {
+      if (marks) {
+        // Annotations of every passing branch count: no short cut.
+        Marks branch(marks->size(), false);
+        c_.steps += 2 * marks->size() / kMarksPerStep;
+        if (quiet(sub, v, path, depth, &branch)) {
+          any = true;
+          merge_marks(*marks, branch);
+        }
+      } else if (quiet(sub, v, path, depth)) {
         any = true;
         break;
       }
@@ -1517,13 +1645,20 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
   }
   if (!n.one_of.empty()) {
     std::size_t matched = 0, first = 0, second = 0;
+    Marks branch, matched_marks;
     for (std::size_t i = 0; i < n.one_of.size(); ++i) {
-      if (quiet(n.one_of[i], v, path, depth)) {
+      if (marks) {
+        branch.assign(marks->size(), false);
+        c_.steps += 2 * marks->size() / kMarksPerStep;
+      }
+      if (quiet(n.one_of[i], v, path, depth, marks ? &branch : nullptr)) {
         (matched == 0 ? first : second) = i;
+        if (marks && matched == 0) matched_marks.swap(branch);
         if (++matched == 2) break;
       }
       FRONTMCP_SCHEMA_CHECK_ABORT();
     }
+    if (marks && matched == 1) merge_marks(*marks, matched_marks);
     if (matched == 0) {
       FRONTMCP_SCHEMA_FAIL("must match exactly one of oneOf's " + std::to_string(n.one_of.size()) +
                            " schemas, matched 0");
@@ -1541,14 +1676,61 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
     if (m) FRONTMCP_SCHEMA_FAIL("must not match the \"not\" schema, got " + describe_value(v));
   }
   if (n.if_schema != kNone) {
-    bool cond = quiet(n.if_schema, v, path, depth);
+    Marks cond_marks;
+    if (marks) {
+      cond_marks.assign(marks->size(), false);
+      c_.steps += 2 * marks->size() / kMarksPerStep;
+    }
+    bool cond = quiet(n.if_schema, v, path, depth, marks ? &cond_marks : nullptr);
     FRONTMCP_SCHEMA_CHECK_ABORT();
+    if (cond && marks) merge_marks(*marks, cond_marks);
     Idx branch = cond ? n.then_schema : n.else_schema;
-    if (branch != kNone && !eval(branch, v, path, depth)) {
+    if (branch != kNone && !eval(branch, v, path, depth, marks)) {
       FRONTMCP_SCHEMA_CHECK_ABORT();
-      if (!c_.out) return false;
+      if (!c_.out || c_.full()) return false;
       ok = false;
     }
+  }
+
+  // Last: unevaluatedProperties / unevaluatedItems see what every other keyword (and the
+  // passing subschemas of the in-place applicators) evaluated.
+  if (owns) {
+    if (v.is_object() && n.unevaluated_properties != kNone) {
+      std::size_t at = 0;
+      for (const json::key_value_pair& kv : v.get_object()) {
+        std::string_view key = kv.key();
+        const json::value& member = kv.value();
+        if (own[at]) {
+          ++at;
+          continue;
+        }
+        own[at++] = true;
+        PathSeg seg{path, key, 0, false};
+        if (nodes_[n.unevaluated_properties].boolean == 0) {
+          FRONTMCP_SCHEMA_FAIL("unknown property " + quote(key) + " (unevaluatedProperties is false)");
+        } else if (!child(n.unevaluated_properties, member, seg, depth)) {
+          FRONTMCP_SCHEMA_CHECK_ABORT();
+          if (!c_.out || c_.full()) return false;
+          ok = false;
+        }
+      }
+    }
+    if (v.is_array() && n.unevaluated_items != kNone) {
+      const json::array& a = v.get_array();
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        if (own[i]) continue;
+        own[i] = true;
+        PathSeg seg{path, {}, i, true};
+        if (nodes_[n.unevaluated_items].boolean == 0) {
+          FRONTMCP_SCHEMA_FAIL("unexpected item at index " + std::to_string(i) + " (unevaluatedItems is false)");
+        } else if (!child(n.unevaluated_items, a[i], seg, depth)) {
+          FRONTMCP_SCHEMA_CHECK_ABORT();
+          if (!c_.out || c_.full()) return false;
+          ok = false;
+        }
+      }
+    }
+    if (outer) merge_marks(*outer, own);
   }
   return ok;
 }
