@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per steady-state tools/call echo, counted by callgrind (the VM's timing noise
 # is larger than the differences this is for). One binary per run:
-#   bench/instructions_per_request.sh BIN [session|modern] [CLIENTS]
+#   [LIMITS=off|high] bench/instructions_per_request.sh BIN [session|modern] [CLIENTS]
 # Prints "<protocol> requests N instructions/request M". Needs valgrind and mcp_load
 # (LOAD=path, default build/bin/mcp_load). Every wait is bounded.
 set -euo pipefail
@@ -11,10 +11,15 @@ CLIENTS=${3:-2}
 LOAD=${LOAD:-build/bin/mcp_load}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-# The rate limits off (one client address), where the binary has them.
+# The rate limits (where the binary has them) off, or so high that they count every
+# request and refuse none (LIMITS=high: what they cost).
 limits=()
 if "$BIN" --help 2>/dev/null | grep -q -- --requests-per-second; then
-  limits=(--requests-per-second 0 --tool-calls-per-second 0)
+  if [ "${LIMITS:-off}" = high ]; then
+    limits=(--requests-per-second 1000000000 --tool-calls-per-second 1000000000)
+  else
+    limits=(--requests-per-second 0 --tool-calls-per-second 0)
+  fi
 fi
 valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" "$BIN" --port 0 --threads 1 --log-level warn \
   "${limits[@]}" > "$dir/server.log" 2>&1 &

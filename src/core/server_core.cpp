@@ -1,5 +1,6 @@
 #include "core/server_core.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -42,6 +43,16 @@ std::unique_ptr<SessionBackend> make_backend(const ServerOptions& o, const std::
   }
   return nullptr;
 }
+
+/// The bounds of every tool's argument validation. The step budget grows with what a body
+/// may hold (one step per two bytes: an array of small numbers near the body limit still
+/// validates against a plain `items` schema), about 20 ms of CPU at the 4 MiB default;
+/// never below the validator's own default. docs/json-schema.md.
+schema::Limits tool_schema_limits(std::size_t max_body_bytes) {
+  schema::Limits limits;
+  limits.max_steps = std::max(limits.max_steps, max_body_bytes / 2);
+  return limits;
+}
 }  // namespace
 
 ServerCore::ServerCore(ServerOptions opts, std::string node)
@@ -50,7 +61,7 @@ ServerCore::ServerCore(ServerOptions opts, std::string node)
       dns_rebinding_protection(
           options.http.dns_rebinding_protection.value_or(http::is_loopback_host(options.http.host))),
       probes_host_checked(dns_rebinding_protection && http::is_loopback_host(options.http.host)),
-      registry(options.session.page_size),
+      registry(options.session.page_size, tool_schema_limits(options.http.max_body_bytes)),
       backend(make_backend(options, node_id, metrics)),
       events(backend ? backend->event_store()
                      : std::make_shared<session::MemoryEventStore>(session::event_limits(options.session))),

@@ -88,11 +88,11 @@ void Registry::add_tool(Tool t) {
   if (!headers) throw std::invalid_argument("tool '" + t.name + "': " + headers.error().message);
   auto d = describe(t);
   // Compiled once here, from what tools/list shows (an empty inputSchema is {"type":"object"}).
-  auto input = schema::Validator::compile(d.at("inputSchema"), {}, "inputSchema");
+  auto input = schema::Validator::compile(d.at("inputSchema"), schema_limits_, "inputSchema");
   if (!input) throw std::invalid_argument("tool '" + t.name + "': " + input.error().message);
   std::optional<schema::Validator> output;
   if (t.output_schema) {
-    auto compiled = schema::Validator::compile(d.at("outputSchema"), {}, "outputSchema");
+    auto compiled = schema::Validator::compile(d.at("outputSchema"), schema_limits_, "outputSchema");
     if (!compiled) throw std::invalid_argument("tool '" + t.name + "': " + compiled.error().message);
     output = std::move(compiled).value();
   }

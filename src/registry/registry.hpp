@@ -52,7 +52,10 @@ constexpr ListKind list_kind(frontmcp::ListKind k) noexcept {
 
 class Registry {
  public:
-  explicit Registry(std::size_t page_size) : page_size_(page_size == 0 ? 1 : page_size) {}
+  /// `schema_limits`: what the tools' schemas are compiled with (their bounds hold for every
+  /// call's arguments).
+  explicit Registry(std::size_t page_size, schema::Limits schema_limits = {})
+      : page_size_(page_size == 0 ? 1 : page_size), schema_limits_(schema_limits) {}
 
   /// Throws std::invalid_argument on an empty or duplicate name/URI, a bad template, a
   /// tool whose inputSchema or outputSchema is not a schema the validator accepts
@@ -100,6 +103,7 @@ class Registry {
   static bool erase(Table<T>& t, std::string_view key);
 
   std::size_t page_size_;
+  schema::Limits schema_limits_;
   mutable std::shared_mutex mu_;
   Table<ToolEntry> tools_;
   Table<Resource> resources_;

@@ -303,6 +303,19 @@ std::string short_json(const json::value& v, std::size_t max) {
   return s;
 }
 
+/// "; known: \"city\", \"days\"" for a message about an unknown property, so that a model
+/// that misspelt a name sees the right one; "" when the object declares no properties.
+std::string known_properties(const Node& n) {
+  constexpr std::size_t kListed = 12;
+  std::string out;
+  for (std::size_t i = 0; i < n.properties.size() && i < kListed; ++i) {
+    out += i == 0 ? "; known: " : ", ";
+    out += quote(n.properties[i].first);
+  }
+  if (n.properties.size() > kListed) out += ", ...";
+  return out;
+}
+
 std::string types_text(std::uint8_t types) {
   std::string out;
   for (auto [name, bit] : kTypeNames) {
@@ -1437,7 +1450,8 @@ bool Evaluator::eval(Idx ni, const json::value& v, const PathSeg* path, std::siz
           if (!matched && n.additional_properties != kNone) {
             if (marks) (*marks)[at] = true;
             if (nodes_[n.additional_properties].boolean == 0) {
-              FRONTMCP_SCHEMA_FAIL("unknown property " + quote(key) + " (additionalProperties is false)");
+              FRONTMCP_SCHEMA_FAIL("unknown property " + quote(key) + " (additionalProperties is false" +
+                                   known_properties(n) + ")");
             } else if (!child(n.additional_properties, member, seg, depth)) {
               FRONTMCP_SCHEMA_CHECK_ABORT();
               if (!c_.out || c_.full()) return false;

@@ -73,7 +73,8 @@ TEST(JsonSchema, ToolInputMessages) {
   EXPECT_TRUE(valid(v, R"({"city": "Oslo", "days": 3.0})")) << "2020-12: 3.0 is an integer";
   EXPECT_EQ(errors(v, R"({"days": "3"})"),
             R"(days: expected integer, got string "3"; missing required property "city")");
-  EXPECT_EQ(errors(v, R"({"city": "Oslo", "nmae": 1})"), R"(unknown property "nmae" (additionalProperties is false))");
+  EXPECT_EQ(errors(v, R"({"city": "Oslo", "nmae": 1})"),
+            R"(unknown property "nmae" (additionalProperties is false; known: "city", "days"))");
   EXPECT_EQ(errors(v, R"({"city": "Oslo", "days": 0})"), "days: must be >= 1, got 0");
   EXPECT_EQ(errors(v, R"([1])"), "expected object, got array");
   EXPECT_EQ(errors(v, R"("x")"), R"(expected object, got string "x")");

@@ -598,11 +598,11 @@ TEST_F(TypedDispatch, BadArgumentsAreAToolErrorNamingTheMember) {
     "isError":true})"));
   EXPECT_EQ(result_of(call_tool("forecast", R"({"city":"Paris","dayz":3})")), json::parse(R"json({
     "content":[{"type":"text",
-      "text":"Invalid arguments for tool forecast: dayz: unknown member (expected one of: city, days)"}],
+      "text":"Invalid arguments for tool forecast: unknown property \"dayz\" (additionalProperties is false; known: \"city\", \"days\")"}],
     "isError":true})json"));
   // The async path says the same.
   EXPECT_EQ(result_of(call_tool("slow", R"({"city":7})")), json::parse(R"({
-    "content":[{"type":"text","text":"Invalid arguments for tool slow: city: expected string, got number 7"}],
+    "content":[{"type":"text","text":"Invalid arguments for tool slow: city: expected string, got integer 7"}],
     "isError":true})"));
 }
 
