@@ -4,13 +4,12 @@
 # A binary with rate limits (--requests-per-second, --tool-calls-per-second) runs with both off
 # (the load is one anonymous client address; checked with --help, so older binaries work too).
 set -u
+. "$(dirname "$0")/lib.sh"
 : "${OLD:?path of the old frontmcp-server}" "${NEW:?path of the new frontmcp-server}" "${LOAD:?path of mcp_load}"
 run() {  # run BIN CLIENTS -> prints req/s
   local out; out=$(mktemp)
-  local limits=()
-  if "$1" --help 2>/dev/null | grep -q -- --requests-per-second; then
-    limits=(--requests-per-second 0 --tool-calls-per-second 0)
-  fi
+  local limits
+  read -ra limits <<< "$(rate_limit_flags "$1")"
   taskset -c 0 "$1" --port 0 --threads 1 --log-level error --max-sessions 20000 "${limits[@]}" > "$out" 2>/dev/null &
   local pid=$!
   local url=""

@@ -39,8 +39,10 @@ PID=""
 cleanup() { [[ -z $PID ]] || { kill -KILL "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }; }
 trap cleanup EXIT
 
+. "$(dirname "$0")/lib.sh"
+read -ra LIMIT_FLAGS <<< "$(rate_limit_flags "$SERVER")"
 ALLOC_COUNT_FILE=$COUNTS LD_PRELOAD=$SHIM "$SERVER" --host 127.0.0.1 --port 0 --threads "$FRONTMCP_THREADS" \
-  --log-level warn >"$DIR/server.out" 2>"$DIR/server.err" &
+  --log-level warn "${LIMIT_FLAGS[@]}" >"$DIR/server.out" 2>"$DIR/server.err" &
 PID=$!
 URL=""
 for _ in $(seq 150); do

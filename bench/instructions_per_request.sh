@@ -11,16 +11,8 @@ CLIENTS=${3:-2}
 LOAD=${LOAD:-build/bin/mcp_load}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-# The rate limits (where the binary has them) off, or so high that they count every
-# request and refuse none (LIMITS=high: what they cost).
-limits=()
-if "$BIN" --help 2>/dev/null | grep -q -- --requests-per-second; then
-  if [ "${LIMITS:-off}" = high ]; then
-    limits=(--requests-per-second 1000000000 --tool-calls-per-second 1000000000)
-  else
-    limits=(--requests-per-second 0 --tool-calls-per-second 0)
-  fi
-fi
+. "$(dirname "$0")/lib.sh"
+read -ra limits <<< "$(rate_limit_flags "$BIN" "${LIMITS:-off}")"
 valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" "$BIN" --port 0 --threads 1 --log-level warn \
   "${limits[@]}" > "$dir/server.log" 2>&1 &
 pid=$!

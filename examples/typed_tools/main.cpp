@@ -41,8 +41,10 @@ BOOST_DESCRIBE_STRUCT(ForecastArgs, (), (city, days, unit))
 //   {"content":[{"type":"text",
 //     "text":"Invalid arguments for tool forecast: days: expected integer, got string \"3\""}],
 //    "isError":true}
-// and the handler does not run. (The server may refuse such a call first by checking it
-// against inputSchema; either way the model reads which member was wrong.)
+// and the handler does not run: the server checks every call against inputSchema first
+// (docs/json-schema.md), and a misspelt member is named with the known ones:
+//   "Invalid arguments for tool forecast: unknown property \"dayz\" (additionalProperties is
+//    false; known: \"city\", \"days\", \"unit\")"
 
 ToolResult forecast(const ForecastArgs& a) {
   int days = a.days.value_or(3);

@@ -110,6 +110,32 @@ for (const mode of ['auto', 'sse', 'json']) {
       assert.ok(textOf(result).length > 0);
     });
 
+    // Issue 14: the arguments are checked against the tool's inputSchema before the handler
+    // runs; the model reads every problem with its place, as a tool error.
+    it('arguments that do not match the inputSchema are a tool error naming each problem', async () => {
+      const { client } = await connect();
+      const wrongType = await client.callTool({ name: 'echo', arguments: { text: 42 } }, undefined, REQ);
+      assert.equal(wrongType.isError, true);
+      assert.equal(textOf(wrongType), 'Invalid arguments for tool echo: text: expected string, got integer 42');
+      const schemaTool = 'json_schema_2020_12_tool';
+      const misspelt = await client.callTool({ name: schemaTool, arguments: { nmae: 1, phone: 'x' } }, undefined, REQ);
+      assert.equal(misspelt.isError, true);
+      assert.match(textOf(misspelt), /unknown property "nmae" \(additionalProperties is false; known: .*"name"/);
+      const nested = await client.callTool(
+        { name: schemaTool, arguments: { address: { street: 5 }, email: 'a@b.c' } },
+        undefined,
+        REQ,
+      );
+      assert.equal(nested.isError, true);
+      assert.equal(textOf(nested), `Invalid arguments for tool ${schemaTool}: address.street: expected string, got integer 5`);
+      const fine = await client.callTool(
+        { name: schemaTool, arguments: { name: 'Ada', address: { street: 'Main St' }, email: 'a@b.c' } },
+        undefined,
+        REQ,
+      );
+      assert.notEqual(fine.isError, true, textOf(fine));
+    });
+
     it('an unknown tool is a JSON-RPC error -32602', async () => {
       const { client } = await connect();
       await rejectsWithCode(client.callTool({ name: 'no_such_tool', arguments: {} }, undefined, REQ), -32602);

@@ -1,0 +1,14 @@
+# Sourced by the bench scripts.
+
+# rate_limit_flags BIN [off|high]: the flags that turn a binary's rate limits off (the load
+# comes from one anonymous address, far above the defaults), or set them so high that they
+# count every request and refuse none ("high": what they cost). Nothing for a binary
+# without rate limits (asked with --help), so older binaries run too.
+rate_limit_flags() {
+  "$1" --help 2>/dev/null | grep -q -- --requests-per-second || return 0
+  if [ "${2:-off}" = high ]; then
+    echo --requests-per-second 1000000000 --tool-calls-per-second 1000000000
+  else
+    echo --requests-per-second 0 --tool-calls-per-second 0
+  fi
+}
