@@ -6,7 +6,8 @@
 #
 # Usage: bench/count_allocs.sh [--server PATH] [--load PATH] [--shim PATH] [--max-per-request N]
 # Env: CLIENTS=32 DURATION=3 WARMUP=1 FRONTMCP_THREADS=1 (same defaults from build-bench/),
-#   PROTOCOL=session (or modern: the stateless 2026-07-28 tools/call, mcp_load --protocol modern).
+#   PROTOCOL=session (or modern: the stateless 2026-07-28 tools/call, mcp_load --protocol modern),
+#   LIMITS=off (the rate limits; high: on, but refusing nothing, bench/lib.sh).
 # With --max-per-request it exits 1 above N (ctest integration.alloc_budget: a coroutine
 # frame that stops being recycled, say, adds ~8 per request).
 set -euo pipefail
@@ -40,7 +41,7 @@ cleanup() { [[ -z $PID ]] || { kill -KILL "$PID" 2>/dev/null || true; wait "$PID
 trap cleanup EXIT
 
 . "$(dirname "$0")/lib.sh"
-read -ra LIMIT_FLAGS <<< "$(rate_limit_flags "$SERVER")"
+read -ra LIMIT_FLAGS <<< "$(rate_limit_flags "$SERVER" "${LIMITS:-off}")"
 ALLOC_COUNT_FILE=$COUNTS LD_PRELOAD=$SHIM "$SERVER" --host 127.0.0.1 --port 0 --threads "$FRONTMCP_THREADS" \
   --log-level warn "${LIMIT_FLAGS[@]}" >"$DIR/server.out" 2>"$DIR/server.err" &
 PID=$!

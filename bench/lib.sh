@@ -1,13 +1,15 @@
 # Sourced by the bench scripts.
 
 # rate_limit_flags BIN [off|high]: the flags that turn a binary's rate limits off (the load
-# comes from one anonymous address, far above the defaults), or set them so high that they
-# count every request and refuse none ("high": what they cost). Nothing for a binary
-# without rate limits (asked with --help), so older binaries run too.
+# comes from one anonymous address, far above the defaults), or make them count every
+# request and refuse none ("high": what they cost): a burst of 10^9 refilled at 1/s, so a
+# bucket is never empty in a run and, once used, not full either (a full bucket may be
+# forgotten and made anew, which a rate of 10^9/s would do on every request). Nothing for
+# a binary without rate limits (asked with --help), so older binaries run too.
 rate_limit_flags() {
   "$1" --help 2>/dev/null | grep -q -- --requests-per-second || return 0
   if [ "${2:-off}" = high ]; then
-    echo --requests-per-second 1000000000 --tool-calls-per-second 1000000000
+    echo --requests-per-second 1 --request-burst 1000000000 --tool-calls-per-second 1 --tool-call-burst 1000000000
   else
     echo --requests-per-second 0 --tool-calls-per-second 0
   fi

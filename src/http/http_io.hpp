@@ -112,6 +112,9 @@ struct Exchange {
   bool keep_alive = true;
   /// Who sent the request (AuthDecision::principal; "" without an authorization hook).
   std::string principal = {};
+  /// The connection's peer (IPv4-mapped addresses as IPv4), read once per connection;
+  /// unspecified when it was already gone.
+  net::ip::address peer = {};
 };
 
 /// One header, built outside co_await expressions (g++ 12 miscompiles braced string

@@ -223,6 +223,8 @@ net::awaitable<void> run_connection(const Site& site, std::shared_ptr<Connection
   beast::flat_buffer buffer;
   auto waker = std::make_shared<util::Waker>(stream.get_executor());
   const auto& opt = site.options;
+  boost::system::error_code peer_ec;
+  const net::ip::address peer = unmapped(stream.socket().remote_endpoint(peer_ec).address());
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
@@ -260,7 +262,9 @@ net::awaitable<void> run_connection(const Site& site, std::shared_ptr<Connection
     }
     Request req = parser.release();
     conn->deadline.never();  // handlers may take long; each write sets its own deadline
-    Exchange ex{site, stream, buffer, conn->deadline, req, waker, {}, req.keep_alive() && !site.draining.load()};
+    Exchange ex{site,          stream, buffer, conn->deadline,
+                req,           waker,  {},     req.keep_alive() && !site.draining.load(),
+                std::string(), peer};
     Answer answer = co_await route(ex);
     bool keep = answer.reply ? co_await write_reply(ex, std::move(*answer.reply)) : answer.keep;
     ++conn->served;

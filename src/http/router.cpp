@@ -148,9 +148,7 @@ std::optional<Denied> authorize(Exchange& ex, std::string_view path) {
   std::string method(ex.req.method_string());
   ar.method = method;
   ar.path = path;
-  boost::system::error_code ec;
-  auto peer = ex.stream.socket().remote_endpoint(ec);
-  std::string remote = ec ? std::string() : peer.address().to_string();
+  std::string remote = ex.peer.is_unspecified() ? std::string() : ex.peer.to_string();
   ar.remote_address = remote;
   ar.session_id = header(ex.req, "Mcp-Session-Id");
   std::string query_sid;
@@ -189,10 +187,8 @@ std::optional<Denied> authorize(Exchange& ex, std::string_view path) {
 /// address apart from the address.
 std::string request_key(const Exchange& ex) {
   if (!ex.principal.empty()) return "p:" + ex.principal;
-  boost::system::error_code ec;
-  auto peer = ex.stream.socket().remote_endpoint(ec);
-  if (ec) return "a:";  // gone already: its answer will not be read anyway
-  auto address = unmapped(peer.address());
+  if (ex.peer.is_unspecified()) return "a:";  // gone already: its answer will not be read anyway
+  auto address = ex.peer;
   if (!ex.site.trusted_proxies.empty() && ex.site.trusted_proxies.contains(address)) {
     std::string forwarded;
     auto [first, last] = ex.req.equal_range("X-Forwarded-For");
@@ -202,12 +198,18 @@ std::string request_key(const Exchange& ex) {
     }
     address = client_address(address, forwarded, ex.site.trusted_proxies);
   }
-  if (address.is_v6()) {
+  // The address's bytes, not its text (to_string cost ~1,900 instructions a request): "4"
+  // and the 4 bytes of an IPv4 address, "6" and the first 8 of an IPv6 one. Short enough
+  // for the string's inline buffer: no allocation.
+  std::string key = "a:";
+  if (address.is_v4()) {
+    auto bytes = address.to_v4().to_bytes();
+    key.append(1, '4').append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  } else {
     auto bytes = address.to_v6().to_bytes();
-    std::fill(bytes.begin() + 8, bytes.end(), 0);
-    return "a:" + net::ip::address_v6(bytes).to_string() + "/64";
+    key.append(1, '6').append(reinterpret_cast<const char*>(bytes.data()), 8);
   }
-  return "a:" + address.to_string();
+  return key;
 }
 
 /// HttpOptions::request_rate: a 429 with Retry-After (whole seconds) when the request's

@@ -4,6 +4,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
 #include <exception>
 
 #include "protocol/context_impl.hpp"
@@ -378,6 +379,11 @@ std::optional<ToolResult> check_output(const registry::ToolEntry& entry, const T
 }
 }  // namespace
 
+namespace {
+/// Bytes of a tool-limit key composed on the stack (a longer one goes to the heap).
+constexpr std::size_t kInlineRateKey = 128;
+}  // namespace
+
 std::optional<json::value> Dispatcher::tool_rate_refusal(const ContextImpl& ctx, const std::string& tool) {
   auto o = options_.tool_rates.find(tool);
   const RateLimit& limit = o != options_.tool_rates.end() ? o->second : options_.tool_rate;
@@ -387,12 +393,31 @@ std::optional<json::value> Dispatcher::tool_rate_refusal(const ContextImpl& ctx,
   // anonymous session "s" and its id, so that anonymous clients do not share one budget
   // (a client that opens sessions to start afresh meets the request limit, and max_sessions).
   // Anonymous stateless requests share the anonymous principal's (docs/configuration.md).
-  std::string key = std::to_string(tool.size()) + ":" + tool;
+  // This runs on every tools/call.
+  std::string principal;
+  std::string_view session_id;
   if (const auto& s = ctx.session()) {
-    key += s->principal().empty() ? "s" + s->id() : "p" + s->principal();
+    principal = s->principal();
+    if (principal.empty()) session_id = s->id();
   } else if (const auto* env = ctx.modern()) {
-    key += "p" + env->principal;
+    principal = env->principal;
   }
+  // Composed on the stack when it fits (a tool name and a session id do): no allocation.
+  char length[24];
+  auto end = std::to_chars(length, length + sizeof length, tool.size()).ptr;
+  const std::string_view parts[] = {std::string_view(length, static_cast<std::size_t>(end - length)), ":", tool,
+                                    session_id.empty() ? "p" : "s", session_id.empty() ? principal : session_id};
+  std::size_t size = 0;
+  for (auto part : parts) size += part.size();
+  char inline_key[kInlineRateKey];
+  std::string heap_key;
+  char* out = inline_key;
+  if (size > sizeof inline_key) {
+    heap_key.resize(size);
+    out = heap_key.data();
+  }
+  for (auto part : parts) out = std::copy(part.begin(), part.end(), out);
+  const std::string_view key(size > sizeof inline_key ? heap_key.data() : inline_key, size);
   auto d = tool_limiter_.take(key, limit);
   if (d.allowed) return std::nullopt;
   metrics_.refused_by(metrics::RateLimited::tool);
