@@ -2,14 +2,15 @@
 # Interleaved A/B of two frontmcp-server binaries, tools/call echo: server on CPU 0
 # (--threads 1), mcp_load on CPU 1. Usage: OLD=path NEW=path LOAD=path [CLIENTS_LIST="32 256"] [ROUNDS=3] bench/ab_compare.sh
 # A binary with rate limits (--requests-per-second, --tool-calls-per-second) runs with both off
-# (the load is one anonymous client address; checked with --help, so older binaries work too).
+# (the load is one anonymous client address; checked with --help, so older binaries work too);
+# LIMITS=high: on, counting every request, refusing none (bench/lib.sh).
 set -u
 . "$(dirname "$0")/lib.sh"
 : "${OLD:?path of the old frontmcp-server}" "${NEW:?path of the new frontmcp-server}" "${LOAD:?path of mcp_load}"
 run() {  # run BIN CLIENTS -> prints req/s
   local out; out=$(mktemp)
   local limits
-  read -ra limits <<< "$(rate_limit_flags "$1")"
+  read -ra limits <<< "$(rate_limit_flags "$1" "${LIMITS:-off}")"
   taskset -c 0 "$1" --port 0 --threads 1 --log-level error --max-sessions 20000 "${limits[@]}" > "$out" 2>/dev/null &
   local pid=$!
   local url=""
