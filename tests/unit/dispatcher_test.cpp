@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "dispatcher_rig.hpp"
 #include "protocol/versions.hpp"
 #include "registry/registry.hpp"
 #include "session/event_store.hpp"
@@ -45,30 +46,7 @@ std::vector<std::string> ids(const std::vector<std::shared_ptr<Session>>& list) 
   return out;
 }
 
-/// Records what a request sends while it runs.
-class RecordingOutbound final : public session::Outbound {
- public:
-  std::vector<json::value> sent;       // notifications and server->client requests
-  std::vector<json::value> responses;  // send_response
-  int disconnects = 0;
-  /// Called after each send() (e.g. to answer a server->client request).
-  std::function<void(const json::value&)> on_send;
-
-  void send(const json::value& msg) override {
-    sent.push_back(msg);
-    if (on_send) on_send(msg);
-  }
-  void send_response(const json::value& msg) override { responses.push_back(msg); }
-  void disconnect() override { ++disconnects; }
-
-  std::vector<json::value> with_method(std::string_view method) const {
-    std::vector<json::value> out;
-    for (const auto& m : sent) {
-      if (auto p = m.as_object().if_contains("method"); p && p->as_string() == method) out.push_back(m);
-    }
-    return out;
-  }
-};
+using test::RecordingOutbound;
 
 ServerOptions make_options() {
   ServerOptions o;
@@ -80,17 +58,9 @@ ServerOptions make_options() {
 
 using ToolHandler = Handler<ToolResult, Context&, const json::object&>;
 
-class DispatcherTest : public ::testing::Test {
+class DispatcherTest : public ::testing::Test, protected test::DispatcherRig {
  protected:
-  ServerOptions options = make_options();
-  registry::Registry registry{options.session.page_size};
-  std::shared_ptr<session::MemoryEventStore> events = std::make_shared<session::MemoryEventStore>(100);
-  session::SessionManager sessions{10, events, "node-test"};
-  session::LocalMessageBus bus{sessions};
-  session::LocalDirectory directory{sessions};
-  metrics::Metrics metrics;
-  protocol::Dispatcher dispatcher{registry, sessions, bus, directory, options, "node-test", metrics};
-  std::shared_ptr<RecordingOutbound> out = std::make_shared<RecordingOutbound>();
+  DispatcherTest() : DispatcherRig(make_options()) {}
   net::io_context ioc;
 
   /// An initialized session with the given client capabilities.

@@ -10,6 +10,7 @@
 #include <boost/json/serialize.hpp>
 #include <frontmcp/definitions.hpp>
 
+#include "dispatcher_rig.hpp"
 #include "protocol/dispatcher.hpp"
 #include "session/event_store.hpp"
 #include "test_util.hpp"
@@ -228,20 +229,15 @@ Task<Result<ToolResult>> needs_sampling(Context& ctx, const json::object&) {
   co_return ToolResult::text("sampled");
 }
 
-class MrtrDispatch : public ::testing::Test {
+ServerOptions mrtr_options() {
+  ServerOptions o;
+  o.stateless.request_state_secret = std::string(32, 's');
+  return o;
+}
+
+class MrtrDispatch : public ::testing::Test, protected test::DispatcherRig {
  protected:
-  ServerOptions options = [] {
-    ServerOptions o;
-    o.stateless.request_state_secret = std::string(32, 's');
-    return o;
-  }();
-  registry::Registry registry{options.session.page_size};
-  std::shared_ptr<session::MemoryEventStore> events = std::make_shared<session::MemoryEventStore>(100);
-  session::SessionManager sessions{10, events, "node-test"};
-  session::LocalMessageBus bus{sessions};
-  session::LocalDirectory directory{sessions};
-  metrics::Metrics metrics;
-  protocol::Dispatcher dispatcher{registry, sessions, bus, directory, options, "node-test", metrics};
+  MrtrDispatch() : DispatcherRig(mrtr_options()) {}
   modern::Envelope envelope = [] {
     modern::Envelope e;
     e.protocol_version = "2026-07-28";

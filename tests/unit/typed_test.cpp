@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "dispatcher_rig.hpp"
 #include "protocol/dispatcher.hpp"
 #include "protocol/versions.hpp"
 #include "registry/registry.hpp"
@@ -480,13 +481,7 @@ TEST(TypedServer, MakeToolFillsTheSchemas) {
 
 // ------------------------------------------------------------------ through the dispatcher
 
-class RecordingOutbound final : public session::Outbound {
- public:
-  std::vector<json::value> sent;
-  void send(const json::value& msg) override { sent.push_back(msg); }
-  void send_response(const json::value&) override {}
-  void disconnect() override {}
-};
+using test::RecordingOutbound;
 
 /// A typed async tool: a coroutine (free function) that really suspends, reports
 /// progress and returns a struct.
@@ -517,17 +512,8 @@ Task<PromptResult> async_greeting(Context&, const GreetArgs& a) {
   co_return PromptResult{"greeting", {{"user", content::text("Hi " + a.name)}}};
 }
 
-class TypedDispatch : public ::testing::Test {
+class TypedDispatch : public ::testing::Test, protected test::DispatcherRig {
  protected:
-  ServerOptions options;
-  registry::Registry registry{options.session.page_size};
-  std::shared_ptr<session::MemoryEventStore> events = std::make_shared<session::MemoryEventStore>(100);
-  session::SessionManager sessions{10, events, "node-test"};
-  session::LocalMessageBus bus{sessions};
-  session::LocalDirectory directory{sessions};
-  metrics::Metrics metrics;
-  protocol::Dispatcher dispatcher{registry, sessions, bus, directory, options, "node-test", metrics};
-  std::shared_ptr<RecordingOutbound> out = std::make_shared<RecordingOutbound>();
   net::io_context ioc;
 
   void SetUp() override {
