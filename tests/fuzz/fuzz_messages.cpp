@@ -1,14 +1,20 @@
 // libFuzzer target: everything that reads untrusted bytes before a handler runs —
-// JSON-RPC bodies, message classification, initialize params, event ids, URI templates.
+// JSON-RPC bodies, message classification, initialize params, event ids, URI templates,
+// and the JSON Schema validator (a schema line, then an instance: compiled, validated on
+// both paths, which must agree).
 // Built with clang (-fsanitize=fuzzer,address,undefined) by `make fuzz` / `make test`.
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string_view>
+#include <vector>
 
 #include "protocol/jsonrpc.hpp"
 #include "protocol/versions.hpp"
 #include "registry/uri_template.hpp"
+#include "schema/json_schema.hpp"
 #include "session/session_state.hpp"
 #include "session/stream.hpp"
 
@@ -39,6 +45,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto tpl = registry::UriTemplate::parse(text.substr(0, split));
   if (tpl && split != std::string_view::npos) {
     if (auto vars = tpl->match(text.substr(split + 1))) (void)tpl->match(tpl->expand(*vars));
+  }
+
+  if (split != std::string_view::npos) {
+    boost::system::error_code ec;
+    json::value schema = json::parse(text.substr(0, split), ec);
+    json::value instance = ec ? json::value() : json::parse(text.substr(split + 1), ec);
+    if (!ec) {
+      if (auto v = schema::Validator::compile(schema)) {
+        std::vector<schema::Violation> violations;
+        bool fast = v->validate(instance);
+        bool full = v->validate(instance, violations);
+        // The two paths must agree, and a failure must say why.
+        if (fast != full || (!full && violations.empty())) std::abort();
+        (void)schema::Validator::describe(violations);
+      }
+    }
   }
   return 0;
 }
