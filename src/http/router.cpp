@@ -221,6 +221,12 @@ std::optional<Reply> check_request_rate(const Exchange& ex) {
   auto d = limiter->take(request_key(ex), limit);
   if (d.allowed) return std::nullopt;
   ex.site.metrics.refused_by(metrics::RateLimited::request);
+  // Logged once a second at most (a flood is what this answers); the rest at debug.
+  static util::LogThrottle throttle(std::chrono::seconds(1));
+  std::string who = ex.principal.empty() ? ex.peer.to_string() : ex.principal;
+  util::log_event(throttle.allow() ? spdlog::level::warn : spdlog::level::debug,
+                  "request rate limit exceeded: answered 429",
+                  {{ex.principal.empty() ? std::string_view("remote") : std::string_view("principal"), who}});
   return error_reply(status::too_many_requests, errc::kServerError,
                      "Too Many Requests: rate limit exceeded: " + util::describe(limit, "requests") +
                          " per client; retry after " + util::seconds_text(d.retry_after) + " s",

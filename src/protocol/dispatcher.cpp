@@ -421,6 +421,11 @@ std::optional<json::value> Dispatcher::tool_rate_refusal(const ContextImpl& ctx,
   auto d = tool_limiter_.take(key, limit);
   if (d.allowed) return std::nullopt;
   metrics_.refused_by(metrics::RateLimited::tool);
+  // Logged once a second at most (a loop is what this answers); the rest at debug.
+  static util::LogThrottle throttle(std::chrono::seconds(1));
+  util::log_event(
+      throttle.allow() ? spdlog::level::warn : spdlog::level::debug, "tool rate limit exceeded: answered isError",
+      {{"tool", tool}, {session_id.empty() ? "principal" : "session", session_id.empty() ? principal : session_id}});
   // A result the model reads and can act on (wait, or do something else), not a JSON-RPC
   // error: the call was valid, only too frequent.
   return json::value(ToolResult::error("rate limit exceeded for tool \"" + tool +
