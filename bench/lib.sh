@@ -14,3 +14,14 @@ rate_limit_flags() {
     echo --requests-per-second 0 --tool-calls-per-second 0
   fi
 }
+
+# Processes a script started (PIDS+=($!)), all killed on exit: call kill_on_exit once.
+PIDS=()
+kill_started() {
+  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+kill_on_exit() { trap kill_started EXIT; }
+
+# A free TCP port on 127.0.0.1 (the kernel's choice).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

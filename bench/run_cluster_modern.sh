@@ -30,13 +30,8 @@ for f in "$SERVER" "$LOAD"; do [[ -x $f ]] || { echo "run_cluster_modern.sh: $f 
 command -v nginx >/dev/null || { echo "run_cluster_modern.sh: nginx is not installed" >&2; exit 2; }
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/lib.sh"
+kill_on_exit
 
 REDIS_PORT=$(free_port)
 taskset -c "$SERVER_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \

@@ -26,14 +26,8 @@ OUT=$(mktemp -d /tmp/frontmcp-dist-bench.XXXXXX)
 for f in "$SERVER" "$LOAD"; do [[ -x $f ]] || { echo "run_distributed.sh: $f is not executable (build it first)" >&2; exit 2; }; done
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/lib.sh"
+kill_on_exit
 
 # Starts a frontmcp node; sets URL. Args: log name, then extra flags.
 start_node() {
