@@ -29,6 +29,25 @@ const SECRET = 'e2e-request-state-secret-0123456789abcdef';
 const NODE_ENV = { FRONTMCP_REQUEST_STATE_SECRET: SECRET };
 const ELICIT = { elicitation: {} };
 
+/**
+ * Three nodes behind round-robin NGINX (no affinity) for the enclosing describe block: the
+ * hooks are registered here, and the returned object holds `cluster` and `nginx` once
+ * `before` ran. `beforeClose(rr)` runs first in `after` (clients to close, Redis to resume).
+ */
+function roundRobinCluster({ beforeClose } = {}) {
+  const rr = { cluster: undefined, nginx: undefined };
+  before(async () => {
+    rr.cluster = await startCluster(3, { env: NODE_ENV, args: [...NO_RATE_LIMITS] });
+    rr.nginx = await startNginx(rr.cluster.nodes, { affinity: false });
+  });
+  after(async () => {
+    await beforeClose?.(rr);
+    await rr.nginx?.close();
+    await rr.cluster?.close();
+  });
+  return rr;
+}
+
 async function echo(url, what) {
   const text = randomText('modern');
   const r = await modernCall(url, 'tools/call', { name: 'echo', arguments: { text } }, { timeoutMs: 5_000 });
@@ -70,35 +89,26 @@ async function sessionKeys(redis) {
 }
 
 describe('(a) multi-round-trip requests through round-robin NGINX, 3 nodes, no affinity', () => {
-  let cluster;
-  let nginx;
-  before(async () => {
-    cluster = await startCluster(3, { env: NODE_ENV, args: [...NO_RATE_LIMITS] });
-    nginx = await startNginx(cluster.nodes, { affinity: false });
-  });
-  after(async () => {
-    await nginx?.close();
-    await cluster?.close();
-  });
+  const rr = roundRobinCluster();
 
   it('rounds verified by whichever node gets them; a node SIGKILLed between rounds changes nothing', async () => {
     // Three requests per flow on three round-robin nodes: every round meets another node.
-    for (let i = 0; i < 3; i++) await multiRound(nginx.url);
+    for (let i = 0; i < 3; i++) await multiRound(rr.nginx.url);
     let killed;
-    await multiRound(nginx.url, async (round) => {
+    await multiRound(rr.nginx.url, async (round) => {
       if (round === 1) {
-        killed = cluster.nodes[0];
+        killed = rr.cluster.nodes[0];
         await killNode(killed, 'SIGKILL');
       }
     });
-    for (let i = 0; i < 6; i++) await echo(nginx.url, `echo ${i} after ${killed.nodeId} died`);
-    assert.deepEqual(await sessionKeys(cluster.redis), [], 'no session record for modern requests');
+    for (let i = 0; i < 6; i++) await echo(rr.nginx.url, `echo ${i} after ${killed.nodeId} died`);
+    assert.deepEqual(await sessionKeys(rr.cluster.redis), [], 'no session record for modern requests');
   });
 
   it('a retry with another node secret is refused, never a new round', async () => {
-    const stranger = await cluster.add({ nodeId: 'e2e-stranger', env: { FRONTMCP_REQUEST_STATE_SECRET: 'x'.repeat(40) } });
+    const stranger = await rr.cluster.add({ nodeId: 'e2e-stranger', env: { FRONTMCP_REQUEST_STATE_SECRET: 'x'.repeat(40) } });
     const name = 'test_input_required_result_tampered_state';
-    const r1 = await modernCall(cluster.nodes[1].url, 'tools/call', { name, arguments: {} }, { capabilities: ELICIT });
+    const r1 = await modernCall(rr.cluster.nodes[1].url, 'tools/call', { name, arguments: {} }, { capabilities: ELICIT });
     assert.equal(r1.message?.result?.resultType, 'input_required', r1.body);
     const retry = {
       name,
@@ -106,7 +116,7 @@ describe('(a) multi-round-trip requests through round-robin NGINX, 3 nodes, no a
       inputResponses: { confirm: { action: 'accept', content: { ok: true } } },
       requestState: r1.message.result.requestState,
     };
-    const own = await modernCall(cluster.nodes[2].url, 'tools/call', retry, { capabilities: ELICIT });
+    const own = await modernCall(rr.cluster.nodes[2].url, 'tools/call', retry, { capabilities: ELICIT });
     assert.equal(own.message?.result?.content?.[0]?.text, 'integrity-ok: state verified', own.body);
     const other = await modernCall(stranger.url, 'tools/call', retry, { capabilities: ELICIT });
     assert.equal(other.status, 200, other.body);
@@ -155,20 +165,11 @@ describe('(b) Redis stalled (SIGSTOP): a modern tools/call needs no Redis', () =
 // (c) ------------------------------------------------------------------------------------------
 
 describe('(c) conformance 0.2.x --requirements 2026-07-28 through round-robin NGINX, 3 nodes', () => {
-  let cluster;
-  let nginx;
-  before(async () => {
-    cluster = await startCluster(3, { env: NODE_ENV, args: [...NO_RATE_LIMITS] });
-    nginx = await startNginx(cluster.nodes, { affinity: false });
-  });
-  after(async () => {
-    await nginx?.close();
-    await cluster?.close();
-  });
+  const rr = roundRobinCluster();
 
   it('every scored scenario passes', async (t) => {
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'frontmcp-conformance-2026-lb-'));
-    const { output } = await runSuite([NEXT_SUITE, 'server', '--url', nginx.url, '--requirements', '2026-07-28', '-o', outDir], 120_000);
+    const { output } = await runSuite([NEXT_SUITE, 'server', '--url', rr.nginx.url, '--requirements', '2026-07-28', '-o', outDir], 120_000);
     const { scored } = judge('2026-07-28', outDir);
     const failing = scored.filter((v) => !v.ok);
     t.diagnostic(`2026-07-28 through NGINX (3 nodes, round robin): ${scored.length - failing.length} of ${scored.length} scored scenarios passed`);
@@ -209,30 +210,24 @@ async function pinnedRound(clients, what) {
 }
 
 describe('(d) pinned SDK v2 clients through round-robin NGINX across a SIGKILL and a Redis stall', () => {
-  let cluster;
-  let nginx;
   let clients = [];
-  before(async () => {
-    cluster = await startCluster(3, { env: NODE_ENV, args: [...NO_RATE_LIMITS] });
-    nginx = await startNginx(cluster.nodes, { affinity: false });
-  });
-  after(async () => {
-    await Promise.all(clients.map((c) => withTimeout(c.close(), 5_000, 'client.close()').catch(() => {})));
-    cluster?.redis.resume?.();
-    await nginx?.close();
-    await cluster?.close();
+  const rr = roundRobinCluster({
+    beforeClose: async ({ cluster }) => {
+      await Promise.all(clients.map((c) => withTimeout(c.close(), 5_000, 'client.close()').catch(() => {})));
+      cluster?.redis.resume?.();
+    },
   });
 
   it('every call succeeds before, after the SIGKILL of a node, and during a Redis stall', async () => {
-    clients = await Promise.all([0, 1, 2].map((i) => pinnedClient(nginx.url, `c${i}`)));
+    clients = await Promise.all([0, 1, 2].map((i) => pinnedClient(rr.nginx.url, `c${i}`)));
     await pinnedRound(clients, 'before');
-    await killNode(cluster.nodes[1], 'SIGKILL');
+    await killNode(rr.cluster.nodes[1], 'SIGKILL');
     for (let i = 0; i < 3; i++) await pinnedRound(clients, `after the SIGKILL (${i})`);
-    await cluster.redis.pause();
+    await rr.cluster.redis.pause();
     try {
       for (let i = 0; i < 3; i++) await pinnedRound(clients, `during the Redis stall (${i})`);
     } finally {
-      await cluster.redis.resume();
+      await rr.cluster.redis.resume();
     }
     await pinnedRound(clients, 'after the stall');
   });
