@@ -13,8 +13,7 @@ run() {  # run BIN CLIENTS -> prints req/s
   read -ra limits <<< "$(rate_limit_flags "$1" "${LIMITS:-off}")"
   taskset -c 0 "$1" --port 0 --threads 1 --log-level error --max-sessions 20000 "${limits[@]}" > "$out" 2>/dev/null &
   local pid=$!
-  local url=""
-  for _ in $(seq 1 100); do url=$(grep -o -m1 "http://[^ ]*/mcp" "$out" || true); [ -n "$url" ] && break; sleep 0.05; done
+  local url; url=$(listening_url "$out" $pid 5)
   taskset -c 1 "$LOAD" --url "$url" --clients "$2" --duration-s 4 --warmup-s 1 --json 2>/dev/null | grep -o "\"throughput_rps\":[0-9.]*" | cut -d: -f2
   kill -9 $pid; wait $pid 2>/dev/null; rm -f "$out"
 }

@@ -45,13 +45,7 @@ read -ra LIMIT_FLAGS <<< "$(rate_limit_flags "$SERVER" "${LIMITS:-off}")"
 ALLOC_COUNT_FILE=$COUNTS LD_PRELOAD=$SHIM "$SERVER" --host 127.0.0.1 --port 0 --threads "$FRONTMCP_THREADS" \
   --log-level warn "${LIMIT_FLAGS[@]}" >"$DIR/server.out" 2>"$DIR/server.err" &
 PID=$!
-URL=""
-for _ in $(seq 150); do
-  URL=$(grep -o 'http://[0-9.]*:[0-9]*/mcp' "$DIR/server.out" 2>/dev/null | head -1 || true)
-  [[ -n $URL ]] && break
-  kill -0 "$PID" 2>/dev/null || break
-  sleep 0.1
-done
+URL=$(listening_url "$DIR/server.out" "$PID" 15)
 [[ -n $URL ]] || { echo "count_allocs.sh: server did not start" >&2; cat "$DIR/server.err" >&2; exit 1; }
 
 # snapshot N: asks for the count and waits (≤ 5 s) until it is line N of the file.

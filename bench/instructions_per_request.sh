@@ -16,12 +16,7 @@ read -ra limits <<< "$(rate_limit_flags "$BIN" "${LIMITS:-off}")"
 valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" "$BIN" --port 0 --threads 1 --log-level warn \
   "${limits[@]}" > "$dir/server.log" 2>&1 &
 pid=$!
-url=""
-for _ in $(seq 1 240); do  # valgrind starts slowly: up to 60 s
-  url=$(grep -o -m1 "http://[^ ]*/mcp" "$dir/server.log" || true)
-  [ -n "$url" ] && break
-  sleep 0.25
-done
+url=$(listening_url "$dir/server.log" $pid 60)  # valgrind starts slowly
 [ -n "$url" ] || { echo "server did not start" >&2; cat "$dir/server.log" >&2; kill -9 $pid; exit 1; }
 timeout 120 "$LOAD" --url "$url" --clients "$CLIENTS" --duration-s 1 --warmup-s 0 --protocol "$PROTOCOL" --json > /dev/null
 callgrind_control -z $pid > /dev/null 2>&1

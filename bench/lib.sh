@@ -25,3 +25,16 @@ kill_on_exit() { trap kill_started EXIT; }
 
 # A free TCP port on 127.0.0.1 (the kernel's choice).
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# listening_url FILE PID SECONDS: the "http://.../mcp" a starting frontmcp-server prints to
+# FILE, once it is there; "" when PID exits first or SECONDS pass.
+listening_url() {
+  local file=$1 pid=$2 url=""
+  for _ in $(seq $(($3 * 10))); do
+    url=$(grep -o -m1 'http://[^ ]*/mcp' "$file" 2>/dev/null || true)
+    [ -n "$url" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$url"
+}

@@ -87,6 +87,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+. "$(dirname "$0")/lib.sh"
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
 # start_server NAME CMD... : starts pinned, waits (≤ 15 s) for the "listening on" line.
@@ -94,13 +95,7 @@ start_server() {
   local name=$1; shift
   "${PIN_SERVER[@]}" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" &
   SERVER_PID=$!
-  SERVER_URL=""
-  for _ in $(seq 150); do
-    SERVER_URL=$(grep -o 'http://[0-9.]*:[0-9]*/mcp' "$OUT/$name.out" 2>/dev/null | head -1 || true)
-    [[ -n $SERVER_URL ]] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
+  SERVER_URL=$(listening_url "$OUT/$name.out" "$SERVER_PID" 15)
   if [[ -z $SERVER_URL ]]; then
     log "$name did not start; stderr:"; cat "$OUT/$name.err" >&2; exit 1
   fi
