@@ -347,14 +347,15 @@ Task<Result<R>> invoke(const Handler<R, A...>& h, A... args) {
 }  // namespace
 
 namespace {
-constexpr std::chrono::seconds kBadArgumentsLogInterval{1};
+/// At most one info/warn line a second about what a client or a handler does on every call.
+constexpr std::chrono::seconds kPerCallLogInterval{1};
 
 /// What a model reads when its arguments do not fit the tool's inputSchema: every problem
 /// (up to schema::Limits::max_violations) with its place, in one line.
 /// Logged once (at info, or at debug beyond one a second: a client decides how often).
 json::value invalid_arguments(const Tool& tool, const std::vector<schema::Violation>& violations) {
   std::string why = schema::Validator::describe(violations);
-  static util::LogThrottle throttle(kBadArgumentsLogInterval);
+  static util::LogThrottle throttle(kPerCallLogInterval);
   util::log_event(throttle.allow() ? spdlog::level::info : spdlog::level::debug,
                   "tools/call with arguments that do not match the inputSchema: answered isError",
                   {{"tool", tool.name}, {"why", why}});
@@ -373,13 +374,14 @@ std::optional<ToolResult> check_output(const registry::ToolEntry& entry, const T
   } else {
     return std::nullopt;
   }
-  util::log_event(spdlog::level::warn, "tool result does not match its outputSchema: answered isError",
+  // A broken handler fails every call: logged at warn once a second at most, like the rest.
+  static util::LogThrottle throttle(kPerCallLogInterval);
+  util::log_event(throttle.allow() ? spdlog::level::warn : spdlog::level::debug,
+                  "tool result does not match its outputSchema: answered isError",
                   {{"tool", entry.def.name}, {"why", why}});
   return ToolResult::error("Tool " + entry.def.name + " returned " + why);
 }
-}  // namespace
 
-namespace {
 /// Bytes of a tool-limit key composed on the stack (a longer one goes to the heap).
 constexpr std::size_t kInlineRateKey = 128;
 }  // namespace
@@ -411,18 +413,15 @@ std::optional<json::value> Dispatcher::tool_rate_refusal(const ContextImpl& ctx,
   for (auto part : parts) size += part.size();
   char inline_key[kInlineRateKey];
   std::string heap_key;
-  char* out = inline_key;
-  if (size > sizeof inline_key) {
-    heap_key.resize(size);
-    out = heap_key.data();
-  }
+  char* const begin = size <= sizeof inline_key ? inline_key : (heap_key.resize(size), heap_key.data());
+  char* out = begin;
   for (auto part : parts) out = std::copy(part.begin(), part.end(), out);
-  const std::string_view key(size > sizeof inline_key ? heap_key.data() : inline_key, size);
+  const std::string_view key(begin, size);
   auto d = tool_limiter_.take(key, limit);
   if (d.allowed) return std::nullopt;
   metrics_.refused_by(metrics::RateLimited::tool);
   // Logged once a second at most (a loop is what this answers); the rest at debug.
-  static util::LogThrottle throttle(std::chrono::seconds(1));
+  static util::LogThrottle throttle(kPerCallLogInterval);
   util::log_event(
       throttle.allow() ? spdlog::level::warn : spdlog::level::debug, "tool rate limit exceeded: answered isError",
       {{"tool", tool}, {session_id.empty() ? "principal" : "session", session_id.empty() ? principal : session_id}});
