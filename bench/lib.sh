@@ -38,3 +38,16 @@ listening_url() {
   done
   echo "$url"
 }
+
+# start_redis DIR [CPU]: a private redis-server on a free loopback port (pinned to CPU when
+# given), persisting nothing, logging to DIR/redis.log; sets REDIS_PORT once it answers PING
+# (≤ 10 s, else exits).
+start_redis() {
+  local pin=()
+  [ -n "${2:-}" ] && pin=(taskset -c "$2")
+  REDIS_PORT=$(free_port)
+  "${pin[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$1" \
+    >"$1/redis.log" 2>&1 &
+  PIDS+=($!)
+  timeout 10 bash -c "until redis-cli -p $REDIS_PORT ping 2>/dev/null | grep -q PONG; do sleep 0.05; done"
+}

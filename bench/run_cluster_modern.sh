@@ -33,11 +33,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 . "$(dirname "$0")/lib.sh"
 kill_on_exit
 
-REDIS_PORT=$(free_port)
-taskset -c "$SERVER_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-  --dir "$OUT" >"$OUT/redis.log" 2>&1 &
-PIDS+=($!)
-timeout 10 bash -c "until redis-cli -p $REDIS_PORT ping 2>/dev/null | grep -q PONG; do sleep 0.05; done"
+start_redis "$OUT" "$SERVER_CPU"
 
 UPSTREAMS=""
 for n in 1 2 3; do

@@ -42,11 +42,7 @@ start_node() {
   URL="http://127.0.0.1:$port/mcp"
 }
 
-REDIS_PORT=$(free_port)
-taskset -c "$SERVER_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-  --dir "$OUT" >"$OUT/redis.log" 2>&1 &
-PIDS+=($!)
-timeout 10 bash -c "until redis-cli -p $REDIS_PORT ping 2>/dev/null | grep -q PONG; do sleep 0.05; done"
+start_redis "$OUT" "$SERVER_CPU"
 REDIS="redis://127.0.0.1:$REDIS_PORT"
 
 declare -A RPS P99

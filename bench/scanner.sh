@@ -14,10 +14,8 @@ OUT=$(mktemp -d /tmp/frontmcp-scan-bench.XXXXXX)
 . "$(dirname "$0")/lib.sh"
 kill_on_exit
 
-RP=$(free_port)
-redis-server --port "$RP" --bind 127.0.0.1 --save '' --appendonly no --dir "$OUT" >"$OUT/redis.log" 2>&1 &
-PIDS+=($!)
-timeout 10 bash -c "until redis-cli -p $RP ping 2>/dev/null | grep -q PONG; do sleep 0.05; done"
+start_redis "$OUT"
+RP=$REDIS_PORT
 cli() { redis-cli -p "$RP" "$@"; }
 
 # N session records owned by "dead-node", written in one pipe (same layout as save.lua).
