@@ -10,7 +10,7 @@ PROTOCOL=${2:-session}
 CLIENTS=${3:-2}
 LOAD=${LOAD:-build/bin/mcp_load}
 dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+trap '[ -n "${KEEP:-}" ] && cp "$dir"/cg.out* "$KEEP"/ 2>/dev/null; rm -rf "$dir"' EXIT
 . "$(dirname "$0")/lib.sh"
 read -ra limits <<< "$(rate_limit_flags "$BIN" "${LIMITS:-off}")"
 valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" "$BIN" --port 0 --threads 1 --log-level warn \

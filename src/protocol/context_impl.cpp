@@ -46,7 +46,7 @@ using session::Session;
 ContextImpl::ContextImpl(Dispatcher& d, std::shared_ptr<Session> s, std::shared_ptr<session::Outbound> out,
                          json::value request_id, json::value progress_token,
                          std::shared_ptr<session::InFlight> inflight, const modern::Envelope* modern,
-                         mrtr::Round* round)
+                         mrtr::Round* round, const json::object* modern_meta)
     : dispatcher_(d),
       session_(std::move(s)),
       out_(std::move(out)),
@@ -54,6 +54,7 @@ ContextImpl::ContextImpl(Dispatcher& d, std::shared_ptr<Session> s, std::shared_
       progress_token_(std::move(progress_token)),
       inflight_(std::move(inflight)),
       modern_(modern),
+      modern_meta_(modern_meta),
       round_(round),
       protocol_version_(session_  ? session_->protocol_version()
                         : modern_ ? modern_->protocol_version
@@ -63,8 +64,8 @@ const session::SessionState& ContextImpl::snapshot() const {
   if (!state_ && modern_) {
     // What the modern request's _meta says of its client, in place of a session's state.
     state_ = std::make_unique<session::SessionState>();
-    state_->client_capabilities = modern_->client_capabilities;
-    state_->client_info = modern_->client_info;
+    state_->client_capabilities = modern::client_capabilities_of(modern_meta_);
+    state_->client_info = modern::client_info_of(modern_meta_);
   }
   if (!state_) state_ = std::make_unique<session::SessionState>(session_ ? session_->state() : session::SessionState{});
   return *state_;

@@ -19,7 +19,8 @@ class ContextImpl final : public Context {
  public:
   ContextImpl(Dispatcher& d, std::shared_ptr<session::Session> s, std::shared_ptr<session::Outbound> out,
               json::value request_id, json::value progress_token, std::shared_ptr<session::InFlight> inflight,
-              const modern::Envelope* modern = nullptr, mrtr::Round* round = nullptr);
+              const modern::Envelope* modern = nullptr, mrtr::Round* round = nullptr,
+              const json::object* modern_meta = nullptr);
 
   std::string_view session_id() const override;
   std::string_view node_id() const override;
@@ -56,6 +57,9 @@ class ContextImpl final : public Context {
   json::value progress_token_;
   std::shared_ptr<session::InFlight> inflight_;
   const modern::Envelope* modern_;
+  /// A modern request's params._meta (its client's capabilities and identity), in the
+  /// request message the dispatcher owns while this context lives; else null.
+  const json::object* modern_meta_;
   mrtr::Round* round_;  // a stateless tools/call, prompts/get or resources/read; else null
   const session::SessionState& snapshot() const;
   // Copied on first use only; behind a pointer because a ContextImpl lives in the

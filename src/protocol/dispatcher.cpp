@@ -70,7 +70,7 @@ struct ModernRound {
 /// verify (never a new round) or malformed fields.
 Result<std::unique_ptr<ModernRound>> begin_round(const mrtr::StateSealer& sealer, std::string_view method,
                                                  const json::object& params, const modern::Envelope& env,
-                                                 std::size_t max_inputs) {
+                                                 const json::object& client_capabilities, std::size_t max_inputs) {
   json::object earlier;
   bool retried = false;
   if (auto st = params.if_contains("requestState"); st && !st->is_null()) {
@@ -88,7 +88,7 @@ Result<std::unique_ptr<ModernRound>> begin_round(const mrtr::StateSealer& sealer
     retried = true;
   }
   auto r = std::make_unique<ModernRound>(
-      ModernRound{mrtr::Round(std::move(earlier), responses, env.client_capabilities, max_inputs), std::string(method),
+      ModernRound{mrtr::Round(std::move(earlier), responses, client_capabilities, max_inputs), std::string(method),
                   params, env.principal});
   if (retried) r->round.set_retried();
   return r;
@@ -211,8 +211,9 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
   static const json::object kEmpty;
   const json::object& params = m.params ? *m.params : kEmpty;
   json::value token;
-  if (auto meta = params.if_contains("_meta"); meta && meta->is_object()) {
-    if (auto t = meta->get_object().if_contains("progressToken")) token = *t;
+  const json::object* meta = modern::meta_of(&params);
+  if (meta) {
+    if (auto t = meta->if_contains("progressToken")) token = *t;
   }
   std::string key = session::id_key(id);
   if (session) {
@@ -221,11 +222,13 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
   }
   std::unique_ptr<ModernRound> round;
   if (modern && mrtr::allows_input(m.method)) {
-    auto begun = begin_round(*sealer_, m.method, params, *modern, options_.stateless.max_input_requests);
+    auto begun = begin_round(*sealer_, m.method, params, *modern, modern::client_capabilities_of(meta),
+                             options_.stateless.max_input_requests);
     if (!begun) co_return make_error(id, begun.error());
     round = std::move(*begun);
   }
-  ContextImpl ctx(*this, session, out, id, std::move(token), inflight, modern, round ? &round->round : nullptr);
+  ContextImpl ctx(*this, session, out, id, std::move(token), inflight, modern, round ? &round->round : nullptr,
+                  modern ? meta : nullptr);
   Result<json::value> r = Error::internal("unreachable");
   try {
     r = co_await call(m.method, ctx, params);
@@ -289,7 +292,7 @@ json::value Dispatcher::respond(std::string_view method, const json::value& id, 
                                         "(NaN or infinity)"));
 }
 
-bool Dispatcher::runs_synchronously(const Message& m) const {
+bool Dispatcher::runs_synchronously(const Message& m, const registry::ToolEntry* tool) const {
   static const json::object kEmpty;
   const json::object& p = m.params ? *m.params : kEmpty;
   auto str = [&](std::string_view key) -> std::string_view {
@@ -297,6 +300,7 @@ bool Dispatcher::runs_synchronously(const Message& m) const {
     return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
   };
   if (m.method == "tools/call") {
+    if (tool) return !tool->def.handler.is_async();
     auto t = registry_.tool(str("name"));
     return !t || !t->handler.is_async();
   }
@@ -436,7 +440,9 @@ std::optional<json::value> Dispatcher::tool_rate_refusal(const ContextImpl& ctx,
 Task<Result<json::value>> Dispatcher::tools_call(ContextImpl& ctx, const json::object& params) {
   auto name = params.if_contains("name");
   if (!name || !name->is_string()) co_return Error::invalid_params("tools/call: name must be a string");
-  auto entry = registry_.tool_entry(name->get_string());
+  // A modern request's transport looked the tool up already (its Mcp-Param-* checks).
+  const auto* env = ctx.modern();
+  auto entry = env && env->tool ? env->tool : registry_.tool_entry(name->get_string());
   if (!entry) co_return Error::invalid_params("Unknown tool: " + std::string(name->get_string()));
   const Tool& tool = entry->def;
   if (auto refused = tool_rate_refusal(ctx, tool.name)) co_return std::move(*refused);

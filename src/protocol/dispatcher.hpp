@@ -104,7 +104,8 @@ class Dispatcher {
   /// True when serving `m` cannot suspend: the method is built in, or its user handler is
   /// a plain function. Such a request can run inline on the connection (no spawn), since
   /// it can neither wait for the client nor need its stream pumped while it runs.
-  bool runs_synchronously(const Message& m) const;
+  /// `tool`: a tools/call's tool when the caller has looked it up (called_tool), else null.
+  bool runs_synchronously(const Message& m, const registry::ToolEntry* tool = nullptr) const;
 
   /// Notifications and responses from the client. Never fails (bad ones are logged).
   void handle_notification(const std::shared_ptr<session::Session>& session, const Message& m);

@@ -24,12 +24,6 @@ Refusal refuse(unsigned status, int code, std::string message, const json::value
   return Refusal{status, code, std::move(message), std::move(data), id};
 }
 
-const json::object* meta_of(const json::object* params) {
-  if (!params) return nullptr;
-  auto m = params->if_contains("_meta");
-  return m && m->is_object() ? &m->get_object() : nullptr;
-}
-
 std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -82,10 +76,10 @@ const json::value* name_in_body(const Message& m) {
   return nullptr;
 }
 
-/// Checks one standard header against its body value; a refusal when they differ.
-std::optional<Refusal> check_header(const HeaderLookup& header, std::string_view name, std::string_view body,
+/// Checks one standard header (`raw`: its value, nullopt when absent) against its body
+/// value; a refusal when they differ.
+std::optional<Refusal> check_header(std::optional<std::string_view> raw, std::string_view name, std::string_view body,
                                     const json::value& id) {
-  auto raw = header(name);
   if (!raw) {
     return refuse(kBadRequest, kHeaderMismatch, "Header mismatch: required header " + std::string(name) + " is missing",
                   id);
@@ -106,7 +100,58 @@ std::optional<Refusal> check_header(const HeaderLookup& header, std::string_view
   return std::nullopt;
 }
 
+/// The protocol fields of a request's _meta, found in one pass over its members (the four
+/// keys differ in length, so a key is compared with one candidate at most).
+struct MetaFields {
+  const json::value* version = nullptr;
+  const json::value* capabilities = nullptr;
+  const json::value* client_info = nullptr;
+  const json::value* log_level = nullptr;
+
+  static MetaFields of(const json::object& meta) noexcept {
+    static_assert(
+        kMetaVersion.size() != kMetaCapabilities.size() && kMetaVersion.size() != kMetaClientInfo.size() &&
+            kMetaVersion.size() != kMetaLogLevel.size() && kMetaCapabilities.size() != kMetaClientInfo.size() &&
+            kMetaCapabilities.size() != kMetaLogLevel.size() && kMetaClientInfo.size() != kMetaLogLevel.size(),
+        "the _meta keys must differ in length");
+    MetaFields f;
+    for (const auto& kv : meta) {
+      std::string_view k = kv.key();
+      const json::value** slot = k.size() == kMetaVersion.size()        ? &f.version
+                                 : k.size() == kMetaCapabilities.size() ? &f.capabilities
+                                 : k.size() == kMetaClientInfo.size()   ? &f.client_info
+                                 : k.size() == kMetaLogLevel.size()     ? &f.log_level
+                                                                        : nullptr;
+      if (!slot) continue;  // (a parsed object holds no duplicate keys)
+      std::string_view want = slot == &f.version        ? kMetaVersion
+                              : slot == &f.capabilities ? kMetaCapabilities
+                              : slot == &f.client_info  ? kMetaClientInfo
+                                                        : kMetaLogLevel;
+      if (k == want) *slot = &kv.value();
+    }
+    return f;
+  }
+};
+
+const json::object kNoObject;
+
 }  // namespace
+
+const json::object* meta_of(const json::object* params) noexcept {
+  if (!params) return nullptr;
+  auto m = params->if_contains("_meta");
+  return m && m->is_object() ? &m->get_object() : nullptr;
+}
+
+const json::object& client_capabilities_of(const json::object* meta) noexcept {
+  auto v = meta ? meta->if_contains(kMetaCapabilities) : nullptr;
+  return v && v->is_object() ? v->get_object() : kNoObject;
+}
+
+const json::object& client_info_of(const json::object* meta) noexcept {
+  auto v = meta ? meta->if_contains(kMetaClientInfo) : nullptr;
+  return v && v->is_object() ? v->get_object() : kNoObject;
+}
 
 json::value error_message(const Refusal& r) {
   return make_error(r.id, Error{r.code, r.message, r.data});
@@ -154,7 +199,7 @@ std::optional<std::string> header_value(std::string_view raw) {
   return std::string(v);
 }
 
-std::variant<Envelope, Refusal> check_request(const Message& m, const HeaderLookup& header, bool completions) {
+std::variant<Envelope, Refusal> check_request(const Message& m, const RequestHeaders* headers, bool completions) {
   const json::value id = m.id ? *m.id : json::value();
   // 1. The required _meta fields (-32602, HTTP 400).
   auto meta = meta_of(m.params);
@@ -162,27 +207,28 @@ std::variant<Envelope, Refusal> check_request(const Message& m, const HeaderLook
     return refuse(kBadRequest, errc::kInvalidParams, "Invalid params: " + why, id);
   };
   if (!meta) return invalid("params._meta is required (the per-request protocol fields)");
+  const auto fields = MetaFields::of(*meta);
   Envelope env;
-  auto pv = meta->if_contains(kMetaVersion);
-  if (!pv || !pv->is_string()) return invalid("_meta[\"" + std::string(kMetaVersion) + "\"] must be a string");
-  env.protocol_version = std::string(pv->get_string());
-  auto caps = meta->if_contains(kMetaCapabilities);
-  if (!caps || !caps->is_object()) {
+  if (!fields.version || !fields.version->is_string()) {
+    return invalid("_meta[\"" + std::string(kMetaVersion) + "\"] must be a string");
+  }
+  env.protocol_version = std::string(fields.version->get_string());
+  if (!fields.capabilities || !fields.capabilities->is_object()) {
     return invalid("_meta[\"" + std::string(kMetaCapabilities) + "\"] must be an object");
   }
-  env.client_capabilities = caps->get_object();
-  if (auto info = meta->if_contains(kMetaClientInfo)) {
-    if (!info->is_object()) return invalid("_meta[\"" + std::string(kMetaClientInfo) + "\"] must be an object");
-    env.client_info = info->get_object();
+  if (fields.client_info && !fields.client_info->is_object()) {
+    return invalid("_meta[\"" + std::string(kMetaClientInfo) + "\"] must be an object");
   }
-  if (auto lv = meta->if_contains(kMetaLogLevel)) {
+  if (auto lv = fields.log_level) {
     auto level = lv->is_string() ? parse_log_level(lv->get_string()) : std::nullopt;
     if (!level) return invalid("_meta[\"" + std::string(kMetaLogLevel) + "\"] is not a logging level");
     env.log_level = level;
   }
   // 2. MCP-Protocol-Version equals _meta (-32020; a missing header too).
-  if (header) {
-    if (auto r = check_header(header, "MCP-Protocol-Version", env.protocol_version, id)) return std::move(*r);
+  if (headers) {
+    if (auto r = check_header(headers->protocol_version, "MCP-Protocol-Version", env.protocol_version, id)) {
+      return std::move(*r);
+    }
   }
   // 3. A version this server serves (-32022).
   if (env.protocol_version != kVersion) return unsupported_version(env.protocol_version, id);
@@ -191,10 +237,10 @@ std::variant<Envelope, Refusal> check_request(const Message& m, const HeaderLook
     return refuse(kNotFound, errc::kMethodNotFound, "Method not found: " + std::string(m.method), id);
   }
   // 5. Mcp-Method equals the body's method (case-sensitive), Mcp-Name its name or uri.
-  if (!header) return env;
-  if (auto r = check_header(header, "Mcp-Method", m.method, id)) return std::move(*r);
+  if (!headers) return env;
+  if (auto r = check_header(headers->method, "Mcp-Method", m.method, id)) return std::move(*r);
   if (auto body = name_in_body(m); body && body->is_string()) {
-    if (auto r = check_header(header, "Mcp-Name", body->get_string(), id)) return std::move(*r);
+    if (auto r = check_header(headers->name, "Mcp-Name", body->get_string(), id)) return std::move(*r);
   }
   return env;
 }

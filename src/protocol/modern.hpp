@@ -7,6 +7,7 @@
 #include <boost/json/value.hpp>
 #include <frontmcp/log_level.hpp>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,10 @@
 #include <vector>
 
 #include "protocol/jsonrpc.hpp"
+
+namespace frontmcp::registry {
+struct ToolEntry;
+}
 
 namespace frontmcp::protocol::modern {
 
@@ -65,28 +70,47 @@ enum class Era { legacy, modern };
 std::variant<Era, Refusal> classify_era(const std::vector<Message>& msgs, bool is_batch,
                                         std::string_view version_header);
 
-/// What a modern request says about its client (params._meta).
+/// What a modern request says about its client (params._meta), as far as it is not read
+/// from the message itself: the client's capabilities and identity stay in the message
+/// (client_capabilities_of, client_info_of), which the dispatcher owns while it serves it.
 struct Envelope {
   std::string protocol_version;
-  json::object client_capabilities;
-  json::object client_info;
   std::optional<LogLevel> log_level;
   /// Who sent it (AuthDecision::principal; set by the transport): a multi-round-trip
   /// request's requestState is bound to it.
   std::string principal;
+  /// A tools/call's tool, looked up once by the transport for its checks (Mcp-Param-*) and
+  /// then served from it: null when the request is no tools/call or names no tool.
+  std::shared_ptr<const registry::ToolEntry> tool;
 };
 
 /// A request header: its value, nullopt when absent.
 using HeaderLookup = std::function<std::optional<std::string_view>(std::string_view name)>;
 
+/// The request headers the checks read: the three standard ones, found by the transport
+/// in one pass over the fields, and a lookup for the others (Mcp-Param-*, rare).
+struct RequestHeaders {
+  std::optional<std::string_view> protocol_version;  // MCP-Protocol-Version
+  std::optional<std::string_view> method;            // Mcp-Method
+  std::optional<std::string_view> name;              // Mcp-Name
+  HeaderLookup other;
+};
+
+/// params._meta of a request (null when absent or not an object).
+const json::object* meta_of(const json::object* params) noexcept;
+/// The client capabilities and client info of a modern request's `_meta` (an empty object
+/// when absent: check_request has refused a request whose fields are not objects).
+const json::object& client_capabilities_of(const json::object* meta) noexcept;
+const json::object& client_info_of(const json::object* meta) noexcept;
+
 /// The methods of the stateless generation this server serves (completion/complete only
 /// with a completion handler).
 bool known_method(std::string_view method, bool completions) noexcept;
 
-/// The checks of a modern request, in the spec's order; the envelope when it passes. An
-/// empty `header` (stdio, which has no headers) skips the header rungs (MCP-Protocol-Version,
+/// The checks of a modern request, in the spec's order; the envelope when it passes.
+/// `headers` null (stdio, which has no headers) skips the header rungs (MCP-Protocol-Version,
 /// Mcp-Method, Mcp-Name): the _meta, version and method rungs remain.
-std::variant<Envelope, Refusal> check_request(const Message& m, const HeaderLookup& header, bool completions);
+std::variant<Envelope, Refusal> check_request(const Message& m, const RequestHeaders* headers, bool completions);
 
 /// -32022 for `requested` (data: the supported versions and the requested one).
 Refusal unsupported_version(std::string requested, const json::value& id);

@@ -107,13 +107,16 @@ std::optional<modern::Refusal> check_param_headers(const std::vector<ParamHeader
   return std::nullopt;
 }
 
-std::optional<modern::Refusal> check_param_headers(const registry::Registry& registry, const Message& m,
-                                                   const modern::HeaderLookup& header) {
-  if (m.method != "tools/call" || !m.params) return std::nullopt;
+std::shared_ptr<const registry::ToolEntry> called_tool(const registry::Registry& registry, const Message& m) {
+  if (m.method != "tools/call" || !m.params) return nullptr;
   auto name = m.params->if_contains("name");
-  if (!name || !name->is_string()) return std::nullopt;
-  auto tool = registry.tool_entry(name->get_string());
-  if (!tool || tool->param_headers.empty()) return std::nullopt;
+  if (!name || !name->is_string()) return nullptr;
+  return registry.tool_entry(name->get_string());
+}
+
+std::optional<modern::Refusal> check_param_headers(const registry::ToolEntry* tool, const Message& m,
+                                                   const modern::HeaderLookup& header) {
+  if (!tool || tool->param_headers.empty() || !m.params) return std::nullopt;
   auto args = m.params->if_contains("arguments");
   return check_param_headers(tool->param_headers, args ? args->if_object() : nullptr, header,
                              m.id ? *m.id : json::value());

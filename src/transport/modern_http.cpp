@@ -48,12 +48,14 @@ status status_of(const std::string& body) {
   return missing ? status::bad_request : status::ok;
 }
 
-/// The modern checks, then the Mcp-Param-* headers of a tools/call (x-mcp-header).
+/// The modern checks, then the Mcp-Param-* headers of a tools/call (x-mcp-header). The
+/// envelope carries the called tool, looked up here once for the whole request.
 std::variant<protocol::modern::Envelope, protocol::modern::Refusal> checked_request(
-    Deps& deps, const protocol::Message& m, const protocol::modern::HeaderLookup& header) {
-  auto checked = protocol::modern::check_request(m, header, deps.dispatcher.has_completion());
-  if (std::holds_alternative<protocol::modern::Envelope>(checked)) {
-    if (auto refused = protocol::check_param_headers(deps.dispatcher.registry(), m, header)) return std::move(*refused);
+    Deps& deps, const protocol::Message& m, const protocol::modern::RequestHeaders& headers) {
+  auto checked = protocol::modern::check_request(m, &headers, deps.dispatcher.has_completion());
+  if (auto* env = std::get_if<protocol::modern::Envelope>(&checked)) {
+    env->tool = protocol::called_tool(deps.dispatcher.registry(), m);
+    if (auto refused = protocol::check_param_headers(env->tool.get(), m, headers.other)) return std::move(*refused);
   }
   return checked;
 }
@@ -154,39 +156,33 @@ bool iequal_lower(std::string_view a, std::string_view lower) noexcept {
 
 /// The standard headers of a modern request, found in one pass over the fields (a lookup
 /// by name in Beast's field set compares case-insensitively along a tree: a few of them
-/// cost more than the rest of the request's checks).
-struct StandardHeaders {
-  /// Lowercase, for iequal_lower.
-  static constexpr std::string_view kNames[3] = {"mcp-protocol-version", "mcp-method", "mcp-name"};
-  std::optional<std::string_view> values[3];
-  /// Which of kNames `name` can be, by its length alone (kNames differ in length); 3: none.
-  static constexpr std::size_t candidate(std::size_t length) noexcept {
-    return length == kNames[0].size() ? 0 : length == kNames[1].size() ? 1 : length == kNames[2].size() ? 2 : 3;
+/// cost more than the rest of the request's checks). Other headers (Mcp-Param-*, rare) are
+/// looked up by name.
+protocol::modern::RequestHeaders request_headers(const http::Request& req) {
+  // Lowercase, for iequal_lower; they differ in length, so a name is compared with one.
+  constexpr std::string_view kVersion = "mcp-protocol-version", kMethod = "mcp-method", kName = "mcp-name";
+  static_assert(kVersion.size() != kMethod.size() && kVersion.size() != kName.size() && kMethod.size() != kName.size(),
+                "the standard headers' names must differ in length");
+  protocol::modern::RequestHeaders h;
+  for (const auto& f : req) {
+    // None of the three is in Beast's table of known fields, so a known one (Host,
+    // Accept, Content-Type ...) is skipped without looking at its name.
+    if (f.name() != boost::beast::http::field::unknown) continue;
+    auto n = f.name_string();
+    const std::string_view name(n.data(), n.size());
+    auto& slot = name.size() == kVersion.size()  ? h.protocol_version
+                 : name.size() == kMethod.size() ? h.method
+                                                 : h.name;
+    const std::string_view want = &slot == &h.protocol_version ? kVersion : &slot == &h.method ? kMethod : kName;
+    if (!slot && iequal_lower(name, want)) slot = std::string_view(f.value().data(), f.value().size());
   }
-  /// The three are looked for here first; nullptr for another name.
-  const std::optional<std::string_view>* find(std::string_view name) const noexcept {
-    std::size_t i = candidate(name.size());
-    return i < 3 && iequal_lower(name, kNames[i]) ? &values[i] : nullptr;
-  }
-  static StandardHeaders of(const http::Request& req) {
-    StandardHeaders h;
-    for (const auto& f : req) {
-      // None of the three is in Beast's table of known fields, so a known one (Host,
-      // Accept, Content-Type ...) is skipped without looking at its name.
-      if (f.name() != boost::beast::http::field::unknown) continue;
-      auto n = f.name_string();
-      std::size_t i = candidate(n.size());
-      if (i < 3 && !h.values[i] && iequal_lower(std::string_view(n.data(), n.size()), kNames[i])) {
-        h.values[i] = std::string_view(f.value().data(), f.value().size());
-      }
-    }
-    return h;
-  }
-};
-static_assert(StandardHeaders::candidate(StandardHeaders::kNames[0].size()) == 0 &&
-                  StandardHeaders::candidate(StandardHeaders::kNames[1].size()) == 1 &&
-                  StandardHeaders::candidate(StandardHeaders::kNames[2].size()) == 2,
-              "the standard headers' names must differ in length");
+  h.other = [&req](std::string_view name) -> std::optional<std::string_view> {
+    auto it = req.find(name);
+    if (it == req.end()) return std::nullopt;
+    return std::string_view(it->value().data(), it->value().size());
+  };
+  return h;
+}
 
 /// The frames of a finished request as an SSE body without event ids (what a handler sent,
 /// then its response).
@@ -223,33 +219,24 @@ net::awaitable<http::Answer> handle_modern_post(Deps& deps, Exchange& ex, Inboun
   // The stateless generation has no client-to-server notifications on HTTP: accepted,
   // nothing to do.
   if (m.kind == MessageKind::notification) co_return http::Answer::of(http::Reply{status::accepted, {}, {}, {}});
-  auto standard = StandardHeaders::of(ex.req);
-  protocol::modern::HeaderLookup header = [&ex, &standard](std::string_view name) -> std::optional<std::string_view> {
-    if (auto* known = standard.find(name)) return *known;
-    auto it = ex.req.find(name);  // Mcp-Param-*: rare
-    if (it == ex.req.end()) return std::nullopt;
-    return std::string_view(it->value().data(), it->value().size());
-  };
-  auto checked = checked_request(deps, m, header);
+  auto checked = checked_request(deps, m, request_headers(ex.req));
   if (auto* refused = std::get_if<protocol::modern::Refusal>(&checked)) {
     co_return http::Answer::of(refusal_reply(*refused));
   }
   if (m.method == "subscriptions/listen") co_return co_await handle_listen(deps, ex, m);
-  if (deps.dispatcher.runs_synchronously(m)) {
-    auto& envelope = std::get<protocol::modern::Envelope>(checked);
-    envelope.principal = ex.principal;
+  auto& envelope = std::get<protocol::modern::Envelope>(checked);
+  envelope.principal = ex.principal;
+  if (deps.dispatcher.runs_synchronously(m, envelope.tool.get())) {
     co_return co_await answer_modern_inline(deps, ex, envelope, std::string(m.method),
                                             std::move(in.parsed.messages.front()));
   }
-  auto envelope =
-      std::make_shared<protocol::modern::Envelope>(std::get<protocol::modern::Envelope>(std::move(checked)));
-  envelope->principal = ex.principal;
+  auto shared_envelope = std::make_shared<protocol::modern::Envelope>(std::move(envelope));
   auto store = std::make_shared<session::MemoryEventStore>(session::event_limits(deps.options.session));
   auto stream = std::make_shared<session::SseStream>(std::string(), kModernStreamIndex, std::move(store));
   auto inflight = std::make_shared<session::InFlight>();
   auto exec = co_await net::this_coro::executor;
   net::co_spawn(exec,
-                protocol::Dispatcher::serve_modern(deps.dispatcher, std::move(envelope),
+                protocol::Dispatcher::serve_modern(deps.dispatcher, std::move(shared_envelope),
                                                    std::move(in.parsed.messages.front()), stream, inflight),
                 util::LogEscaped{"modern request task"});
   co_return http::Answer::written(co_await answer_modern(deps, ex, std::move(stream), std::move(inflight)));

@@ -198,7 +198,7 @@ void serve_modern_message(Deps& deps, const net::any_io_executor& ex, Generation
     out->send_response(modern::error_message(modern::unsupported_version(std::move(requested), id)));
     return;
   }
-  auto checked = modern::check_request(m, modern::HeaderLookup{}, deps.dispatcher.has_completion());
+  auto checked = modern::check_request(m, nullptr, deps.dispatcher.has_completion());
   if (auto* refused = std::get_if<modern::Refusal>(&checked)) {
     out->send_response(modern::error_message(*refused));
     return;

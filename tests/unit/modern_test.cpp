@@ -48,18 +48,20 @@ struct Headers {
     h["Mcp-Method"] = std::string(method);
     if (!name.empty()) h["Mcp-Name"] = name;
   }
-  HeaderLookup lookup() const {
-    return [this](std::string_view n) -> std::optional<std::string_view> {
-      auto it = h.find(std::string(n));
-      if (it == h.end()) return std::nullopt;
-      return std::string_view(it->second);
-    };
+  std::optional<std::string_view> get(const std::string& n) const {
+    auto it = h.find(n);
+    if (it == h.end()) return std::nullopt;
+    return std::string_view(it->second);
+  }
+  RequestHeaders request_headers() const {
+    return RequestHeaders{get("MCP-Protocol-Version"), get("Mcp-Method"), get("Mcp-Name"), {}};
   }
 };
 
 std::variant<Envelope, Refusal> check(const std::string& body, const Headers& headers, bool completions = false) {
   Body b(body);
-  return check_request(b.msg(), headers.lookup(), completions);
+  auto rh = headers.request_headers();
+  return check_request(b.msg(), &rh, completions);
 }
 
 Refusal refused(const std::variant<Envelope, Refusal>& r) {
@@ -122,9 +124,33 @@ TEST(ModernLadder, WellFormedRequestGivesItsEnvelope) {
   ASSERT_TRUE(std::holds_alternative<Envelope>(r));
   const auto& env = std::get<Envelope>(r);
   EXPECT_EQ(env.protocol_version, "2026-07-28");
-  EXPECT_TRUE(env.client_capabilities.contains("sampling"));
-  EXPECT_EQ(env.client_info.at("name").as_string(), "t");
   EXPECT_FALSE(env.log_level);
+  // The client's capabilities and identity are read from the message itself.
+  Body b(request(7, "tools/list"));
+  auto meta = meta_of(b.msg().params);
+  ASSERT_TRUE(meta);
+  EXPECT_TRUE(client_capabilities_of(meta).contains("sampling"));
+  EXPECT_EQ(client_info_of(meta).at("name").as_string(), "t");
+  EXPECT_TRUE(client_capabilities_of(nullptr).empty());
+}
+
+TEST(ModernLadder, MetaFieldsAreFoundAmongOtherKeysOfTheSameLength) {
+  // Keys as long as the protocol's, but other: they are not taken for them.
+  const std::string meta = R"("_meta":{"io.modelcontextprotocol/protocolVersioN":"1999-01-01",)"
+                           R"("io.modelcontextprotocol/clientCapabilitieX":5,)"
+                           R"("io.modelcontextprotocol/clientInfX":5,)"
+                           R"("io.modelcontextprotocol/logLeveX":5,"progressToken":"t",)"
+                           R"("io.modelcontextprotocol/clientCapabilities":{},)"
+                           R"("io.modelcontextprotocol/logLevel":"error",)"
+                           R"("io.modelcontextprotocol/protocolVersion":"2026-07-28"})";
+  auto r = check(request(8, "tools/list", {}, meta), Headers("tools/list"));
+  ASSERT_TRUE(std::holds_alternative<Envelope>(r));
+  EXPECT_EQ(std::get<Envelope>(r).protocol_version, "2026-07-28");
+  EXPECT_EQ(std::get<Envelope>(r).log_level, frontmcp::LogLevel::error);
+  // Without the real capabilities key, its look-alike does not stand in for it.
+  const std::string without = R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
+                              R"("io.modelcontextprotocol/clientCapabilitieX":{}})";
+  EXPECT_EQ(refused(check(request(9, "tools/list", {}, without), Headers("tools/list"))).code, -32602);
 }
 
 TEST(ModernLadder, ClientInfoIsOptionalAndLogLevelIsParsed) {
@@ -135,7 +161,10 @@ TEST(ModernLadder, ClientInfoIsOptionalAndLogLevelIsParsed) {
                  Headers("server/discover"));
   ASSERT_TRUE(std::holds_alternative<Envelope>(r));
   EXPECT_EQ(std::get<Envelope>(r).log_level, frontmcp::LogLevel::warning);
-  EXPECT_TRUE(std::get<Envelope>(r).client_info.empty());
+  Body b(request(105, "server/discover", {},
+                 R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
+                 R"("io.modelcontextprotocol/clientCapabilities":{}})"));
+  EXPECT_TRUE(client_info_of(meta_of(b.msg().params)).empty());
 }
 
 TEST(ModernLadder, MissingMetaFieldsAreInvalidParams400) {

@@ -241,9 +241,10 @@ class MrtrDispatch : public ::testing::Test, protected test::DispatcherRig {
   modern::Envelope envelope = [] {
     modern::Envelope e;
     e.protocol_version = "2026-07-28";
-    e.client_capabilities = {{"elicitation", json::object{}}};
     return e;
   }();
+  /// What every call's _meta declares of its client (the dispatcher reads it there).
+  json::object client_capabilities{{"elicitation", json::object{}}};
 
   void SetUp() override {
     for (auto [name, fn] : {std::pair{"two_questions", &two_questions}, std::pair{"needs_sampling", &needs_sampling}}) {
@@ -255,6 +256,8 @@ class MrtrDispatch : public ::testing::Test, protected test::DispatcherRig {
   }
 
   json::value call(json::object params, std::int64_t id = 1) {
+    params["_meta"] =
+        json::object{{modern::kMetaVersion, modern::kVersion}, {modern::kMetaCapabilities, client_capabilities}};
     auto msg = make_request(id, "tools/call", std::move(params));
     auto r =
         test::run_task(dispatcher.handle_request(nullptr, std::move(msg), std::make_shared<NullOutbound>(), &envelope));

@@ -240,15 +240,19 @@ TEST(ParamHeaders, RequestLevelCheckFindsTheTool) {
       "params":{"name":"t","arguments":{"region":"x"}}})");
   auto m = classify(body);
   ASSERT_TRUE(m);
-  auto r = check_param_headers(reg, *m, Fields{}.lookup());
+  auto tool = called_tool(reg, *m);
+  ASSERT_TRUE(tool);
+  EXPECT_EQ(tool->def.name, "t");
+  auto r = check_param_headers(tool.get(), *m, Fields{}.lookup());
   ASSERT_TRUE(r);
   EXPECT_EQ(r->id, json::value("r1"));
-  EXPECT_FALSE(check_param_headers(reg, *m, Fields{{{"Mcp-Param-Region", "x"}}}.lookup()));
-  // Other methods and unknown tools pass (the dispatcher answers those).
+  EXPECT_FALSE(check_param_headers(tool.get(), *m, Fields{{{"Mcp-Param-Region", "x"}}}.lookup()));
+  // Other methods and unknown tools have no tool, and pass (the dispatcher answers those).
   auto other = json::parse(R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"nope"}})");
-  EXPECT_FALSE(check_param_headers(reg, *classify(other), Fields{}.lookup()));
-  auto list = json::parse(R"({"jsonrpc":"2.0","id":3,"method":"tools/list"})");
-  EXPECT_FALSE(check_param_headers(reg, *classify(list), Fields{}.lookup()));
+  EXPECT_FALSE(called_tool(reg, *classify(other)));
+  EXPECT_FALSE(check_param_headers(nullptr, *classify(other), Fields{}.lookup()));
+  auto list = json::parse(R"({"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"name":"t"}})");
+  EXPECT_FALSE(called_tool(reg, *classify(list)));
 }
 
 }  // namespace
