@@ -4,6 +4,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 #include <charconv>
 #include <exception>
 
@@ -215,8 +216,9 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
   if (meta) {
     if (auto t = meta->if_contains("progressToken")) token = *t;
   }
-  std::string key = session::id_key(id);
+  std::string key;  // a session's name for the request (its in-flight table)
   if (session) {
+    key = session::id_key(id);
     session->touch();
     inflight = session->begin_request(key);
   }
@@ -255,6 +257,10 @@ Task<void> Dispatcher::serve_modern(Dispatcher& d, std::shared_ptr<modern::Envel
   stream->finish();
 }
 
+/// serialize_modern's stack buffer: a typical response fits (a larger one is serialized
+/// into a string first, then spliced).
+constexpr std::size_t kSpliceBuffer = 4096;
+
 std::string Dispatcher::serialize_modern(std::string_view method, json::value response) const {
   // Spliced when the result is the response's last member (make_result) and carries none
   // of the decoration: the text then ends with the result's and the response's "}}".
@@ -264,13 +270,26 @@ std::string Dispatcher::serialize_modern(std::string_view method, json::value re
   const bool cacheable = modern::is_cacheable(method);
   if (result && !result->contains("_meta") && !result->contains("resultType") &&
       !(cacheable && (result->contains("ttlMs") || result->contains("cacheScope")))) {
-    std::string text = json::serialize(response);
-    if (text.size() >= 2 && text.compare(text.size() - 2, 2, "}}") == 0) {
-      std::string suffix = result->empty() ? std::string() : std::string(",");
-      suffix += decoration_text_;
-      if (cacheable) suffix += cache_hints_text_;
-      text.insert(text.size() - 2, suffix);
-      return text;
+    // Serialized into a buffer on the stack, then copied once into a string sized for the
+    // text and its decoration (json::serialize and an insert would allocate twice).
+    json::serializer sr;
+    sr.reset(&response);
+    char buf[kSpliceBuffer];
+    std::string_view head = sr.read(buf, sizeof buf);
+    std::string text;
+    if (!sr.done()) {
+      text.assign(head);
+      while (!sr.done()) text.append(sr.read(buf, sizeof buf));
+      head = text;
+    }
+    if (head.size() >= 2 && head.substr(head.size() - 2) == "}}") {
+      std::string_view comma = result->empty() ? std::string_view() : std::string_view(",");
+      std::string_view hints = cacheable ? std::string_view(cache_hints_text_) : std::string_view();
+      std::string spliced;
+      spliced.reserve(head.size() + comma.size() + decoration_text_.size() + hints.size());
+      spliced.append(head.substr(0, head.size() - 2)).append(comma).append(decoration_text_).append(hints);
+      spliced.append("}}");
+      return spliced;
     }
   }
   if (auto* obj = response.if_object()) {

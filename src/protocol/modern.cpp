@@ -168,11 +168,15 @@ bool has_claim(const json::object* params) noexcept {
 
 std::variant<Era, Refusal> classify_era(const std::vector<Message>& msgs, bool is_batch,
                                         std::string_view version_header) {
-  bool claim = false;
-  for (const auto& m : msgs) {
-    if ((m.kind == MessageKind::request || m.kind == MessageKind::notification) && has_claim(m.params)) claim = true;
-  }
   bool modern_header = !version_header.empty() && is_modern_version(trim_ows(version_header));
+  // Under a modern header the claim changes nothing (a batch is refused, a single message
+  // is modern whatever its _meta says): it is not looked for.
+  bool claim = false;
+  if (!modern_header) {
+    for (const auto& m : msgs) {
+      if ((m.kind == MessageKind::request || m.kind == MessageKind::notification) && has_claim(m.params)) claim = true;
+    }
+  }
   if (is_batch && (claim || modern_header)) {
     return refuse(kBadRequest, errc::kInvalidRequest,
                   "Invalid Request: JSON-RPC batches are not allowed in protocol version " + std::string(kVersion),
