@@ -213,8 +213,16 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
   const json::object& params = m.params ? *m.params : kEmpty;
   json::value token;
   const json::object* meta = modern::meta_of(&params);
+  const json::object* capabilities = nullptr;  // a modern request's
   if (meta) {
-    if (auto t = meta->if_contains("progressToken")) token = *t;
+    // One pass over _meta for what the dispatcher reads of it.
+    for (const auto& kv : *meta) {
+      if (kv.key() == "progressToken") {
+        token = kv.value();
+      } else if (modern && kv.key() == modern::kMetaCapabilities && kv.value().is_object()) {
+        capabilities = &kv.value().get_object();
+      }
+    }
   }
   std::string key;  // a session's name for the request (its in-flight table)
   if (session) {
@@ -224,7 +232,8 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
   }
   std::unique_ptr<ModernRound> round;
   if (modern && mrtr::allows_input(m.method)) {
-    auto begun = begin_round(*sealer_, m.method, params, *modern, modern::client_capabilities_of(meta),
+    static const json::object kNoCapabilities;
+    auto begun = begin_round(*sealer_, m.method, params, *modern, capabilities ? *capabilities : kNoCapabilities,
                              options_.stateless.max_input_requests);
     if (!begun) co_return make_error(id, begun.error());
     round = std::move(*begun);

@@ -106,10 +106,12 @@ const json::object& client_info_of(const json::object* meta) noexcept;
 /// The methods of the stateless generation this server serves (completion/complete only
 /// with a completion handler).
 bool known_method(std::string_view method, bool completions) noexcept;
+inline constexpr std::string_view kCompletionMethod = "completion/complete";
 
 /// The checks of a modern request, in the spec's order; the envelope when it passes.
 /// `headers` null (stdio, which has no headers) skips the header rungs (MCP-Protocol-Version,
 /// Mcp-Method, Mcp-Name): the _meta, version and method rungs remain.
+/// `completions`: whether completion/complete is served (only read for that method).
 std::variant<Envelope, Refusal> check_request(const Message& m, const RequestHeaders* headers, bool completions);
 
 /// -32022 for `requested` (data: the supported versions and the requested one).

@@ -37,22 +37,31 @@ http::Reply refusal_reply(const protocol::modern::Refusal& r) {
 
 /// The HTTP status of a JSON response: 400 for a handler's missing client capability
 /// (-32021: the spec makes it an HTTP error while nothing else was sent), else 200.
+status status_of(const json::value& response) {
+  const auto* o = response.if_object();
+  if (!o || o->empty() || (o->end() - 1)->key() == "result") return status::ok;  // make_result's order
+  auto* e = o->if_contains("error");
+  auto* code = e && e->is_object() ? e->get_object().if_contains("code") : nullptr;
+  bool missing = code && code->is_int64() && code->get_int64() == errc::kMissingRequiredClientCapability;
+  return missing ? status::bad_request : status::ok;
+}
+
+/// The same for a response's text.
 status status_of(const std::string& body) {
   constexpr std::string_view kCode = "-32021";  // the cheap test first: most bodies are results
   if (body.find(kCode) == std::string::npos) return status::ok;
   boost::system::error_code ec;
   auto v = json::parse(body, ec);
-  auto* e = !ec && v.is_object() ? v.get_object().if_contains("error") : nullptr;
-  auto* code = e && e->is_object() ? e->get_object().if_contains("code") : nullptr;
-  bool missing = code && code->is_int64() && code->get_int64() == errc::kMissingRequiredClientCapability;
-  return missing ? status::bad_request : status::ok;
+  return ec ? status::ok : status_of(v);
 }
 
 /// The modern checks, then the Mcp-Param-* headers of a tools/call (x-mcp-header). The
 /// envelope carries the called tool, looked up here once for the whole request.
 std::variant<protocol::modern::Envelope, protocol::modern::Refusal> checked_request(
     Deps& deps, const protocol::Message& m, const protocol::modern::RequestHeaders& headers) {
-  auto checked = protocol::modern::check_request(m, &headers, deps.dispatcher.has_completion());
+  // (has_completion takes the registry's lock: asked only when it matters)
+  const bool completions = m.method == protocol::modern::kCompletionMethod && deps.dispatcher.has_completion();
+  auto checked = protocol::modern::check_request(m, &headers, completions);
   if (auto* env = std::get_if<protocol::modern::Envelope>(&checked)) {
     env->tool = protocol::called_tool(deps.dispatcher.registry(), m);
     if (auto refused = protocol::check_param_headers(env->tool.get(), m, headers.other)) return std::move(*refused);
@@ -209,8 +218,8 @@ net::awaitable<http::Answer> answer_modern_inline(Deps& deps, Exchange& ex, cons
     out->response = json::parse(deps.dispatcher.serialize_modern(method, std::move(*response)));
     co_return http::Answer::written(co_await answer_as_stream(deps, ex, *out));
   }
+  auto st = status_of(*response);
   std::string body = deps.dispatcher.serialize_modern(method, std::move(*response));
-  auto st = status_of(body);
   co_return http::Answer::of(http::Reply{st, std::move(body), "application/json", {}});
 }
 
