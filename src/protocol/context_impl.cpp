@@ -46,7 +46,7 @@ using session::Session;
 ContextImpl::ContextImpl(Dispatcher& d, std::shared_ptr<Session> s, std::shared_ptr<session::Outbound> out,
                          json::value request_id, json::value progress_token,
                          std::shared_ptr<session::InFlight> inflight, const modern::Envelope* modern,
-                         mrtr::Round* round, const json::object* modern_meta)
+                         std::unique_ptr<mrtr::Round> round, bool may_ask, const json::object* modern_meta)
     : dispatcher_(d),
       session_(std::move(s)),
       out_(std::move(out)),
@@ -55,7 +55,8 @@ ContextImpl::ContextImpl(Dispatcher& d, std::shared_ptr<Session> s, std::shared_
       inflight_(std::move(inflight)),
       modern_(modern),
       modern_meta_(modern_meta),
-      round_(round),
+      round_(std::move(round)),
+      may_ask_(may_ask),
       protocol_version_(session_  ? session_->protocol_version()
                         : modern_ ? modern_->protocol_version
                                   : std::string(kLatestVersion)) {}
@@ -150,12 +151,18 @@ Task<Result<json::value>> ContextImpl::request_input(std::string key, std::strin
   if (modern_) {
     // Multi-round-trip requests (protocol/mrtr.hpp): answered from what the client sent,
     // or the round ends; never a wait.
-    if (!round_) {
+    if (!may_ask_) {
       co_return Error{errc::kServerError,
                       method +
                           ": input from the client can be asked for on tools/call, prompts/get and "
                           "resources/read only",
                       {}};
+    }
+    if (!round_) {
+      // The request carried no round: this is its first (its capabilities are in its _meta,
+      // which outlives this context).
+      round_ = std::make_unique<mrtr::Round>(json::object(), nullptr, modern::client_capabilities_of(modern_meta_),
+                                             dispatcher_.options().stateless.max_input_requests);
     }
     if (has_non_finite(params)) {
       non_finite_refused(method);

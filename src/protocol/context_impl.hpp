@@ -19,8 +19,8 @@ class ContextImpl final : public Context {
  public:
   ContextImpl(Dispatcher& d, std::shared_ptr<session::Session> s, std::shared_ptr<session::Outbound> out,
               json::value request_id, json::value progress_token, std::shared_ptr<session::InFlight> inflight,
-              const modern::Envelope* modern = nullptr, mrtr::Round* round = nullptr,
-              const json::object* modern_meta = nullptr);
+              const modern::Envelope* modern = nullptr, std::unique_ptr<mrtr::Round> round = nullptr,
+              bool may_ask = false, const json::object* modern_meta = nullptr);
 
   std::string_view session_id() const override;
   std::string_view node_id() const override;
@@ -45,6 +45,9 @@ class ContextImpl final : public Context {
   const std::shared_ptr<session::Session>& session() const noexcept { return session_; }
   /// The envelope of a modern (MCP 2026-07-28) request; null in a session.
   const modern::Envelope* modern() const noexcept { return modern_; }
+  /// The request's round (mrtr.hpp): the one it carried, or the one its handler's first
+  /// request_input made; null when neither.
+  const mrtr::Round* round() const noexcept { return round_.get(); }
 
  private:
   /// Sends `msg` unless it holds a NaN or an infinity (then logs, see has_non_finite).
@@ -60,7 +63,11 @@ class ContextImpl final : public Context {
   /// A modern request's params._meta (its client's capabilities and identity), in the
   /// request message the dispatcher owns while this context lives; else null.
   const json::object* modern_meta_;
-  mrtr::Round* round_;  // a stateless tools/call, prompts/get or resources/read; else null
+  // A stateless tools/call, prompts/get or resources/read may ask the client for input
+  // (may_ask_): its round is the one the request carried (requestState, inputResponses),
+  // else made on the handler's first request_input (most calls ask nothing: no round).
+  std::unique_ptr<mrtr::Round> round_;
+  bool may_ask_;
   const session::SessionState& snapshot() const;
   // Copied on first use only; behind a pointer because a ContextImpl lives in the
   // request's coroutine frame, which stays small enough for Asio to recycle.

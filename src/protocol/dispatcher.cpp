@@ -55,67 +55,65 @@ Dispatcher::~Dispatcher() = default;
 
 namespace {
 
-/// One round of a stateless tools/call, prompts/get or resources/read (mrtr.hpp).
-struct ModernRound {
-  mrtr::Round round;
-  // What the round's requestState is bound to, computed when a state is sealed or opened
-  // (hashing the arguments is not free; most requests never ask the client anything).
-  std::string method;
-  const json::object& params;
-  std::string_view principal;
-  mrtr::Binding binding() const { return mrtr::binding_of(method, params, principal); }
-};
-
-/// The round a request starts: the answers of earlier rounds from its verified
-/// requestState, and this round's from inputResponses. -32602 for a state that does not
-/// verify (never a new round) or malformed fields.
-Result<std::unique_ptr<ModernRound>> begin_round(const mrtr::StateSealer& sealer, std::string_view method,
+/// The round a request carries: the answers of earlier rounds from its verified
+/// requestState, and this round's from inputResponses; null when it carries neither (most
+/// calls: the handler's first request_input then makes a fresh round, ContextImpl).
+/// -32602 for a state that does not verify (never a new round) or malformed fields.
+Result<std::unique_ptr<mrtr::Round>> begin_round(const mrtr::StateSealer& sealer, std::string_view method,
                                                  const json::object& params, const modern::Envelope& env,
                                                  const json::object& client_capabilities, std::size_t max_inputs) {
+  const json::value* st = nullptr;
+  const json::value* ir = nullptr;
+  for (const auto& kv : params) {  // one pass: most requests carry neither
+    if (kv.key() == "requestState") {
+      st = &kv.value();
+    } else if (kv.key() == "inputResponses") {
+      ir = &kv.value();
+    }
+  }
+  if ((!st || st->is_null()) && (!ir || ir->is_null())) return std::unique_ptr<mrtr::Round>();
   json::object earlier;
-  bool retried = false;
-  if (auto st = params.if_contains("requestState"); st && !st->is_null()) {
+  if (st && !st->is_null()) {
     if (!st->is_string()) return Error::invalid_params(std::string(method) + ": requestState must be a string");
     auto opened = sealer.open(st->get_string(), mrtr::binding_of(method, params, env.principal),
                               mrtr::StateSealer::now_seconds());
     if (!opened) return std::move(opened).error();
     earlier = std::move(*opened);
-    retried = true;
   }
   const json::object* responses = nullptr;
-  if (auto ir = params.if_contains("inputResponses"); ir && !ir->is_null()) {
+  if (ir && !ir->is_null()) {
     if (!ir->is_object()) return Error::invalid_params(std::string(method) + ": inputResponses must be an object");
     responses = &ir->get_object();
-    retried = true;
   }
-  auto r = std::make_unique<ModernRound>(
-      ModernRound{mrtr::Round(std::move(earlier), responses, client_capabilities, max_inputs), std::string(method),
-                  params, env.principal});
-  if (retried) r->round.set_retried();
-  return r;
+  auto round = std::make_unique<mrtr::Round>(std::move(earlier), responses, client_capabilities, max_inputs);
+  round->set_retried();
+  return round;
 }
 
 /// The handler's outcome, or the round's InputRequiredResult when an input is missing
 /// (whatever the handler returned: it may have turned the missing input into an error of
 /// its own). A missing client capability the handler reports stays an error (-32021).
-void end_round(const mrtr::StateSealer& sealer, const ModernRound& mr, Result<json::value>& r) {
+/// `round`: the request's (null when it carried none and the handler asked for nothing);
+/// the state is bound to `method`, `params` and `principal` (hashed only when sealed).
+void end_round(const mrtr::StateSealer& sealer, const mrtr::Round* round, std::string_view method,
+               const json::object& params, std::string_view principal, Result<json::value>& r) {
   if (!r && r.error().code == errc::kMissingRequiredClientCapability) return;
-  const auto& round = mr.round;
-  if (!round.input_required()) {
+  if (!round || !round->input_required()) {
     if (!r && r.error().code == errc::kInputRequired) r = Error::internal("internal error: input required, none asked");
     return;
   }
-  if (round.overflowed()) {
+  if (round->overflowed()) {
     r = Error::internal("the handler asked for more inputs in one round than allowed (max_input_requests)");
     return;
   }
-  auto state = sealer.seal(mr.binding(), round.used(), mrtr::StateSealer::now_seconds());
+  auto state =
+      sealer.seal(mrtr::binding_of(method, params, principal), round->used(), mrtr::StateSealer::now_seconds());
   if (!state) {
     r = std::move(state).error();
     return;
   }
   r = json::value(json::object{
-      {"resultType", "input_required"}, {"inputRequests", round.pending()}, {"requestState", std::move(*state)}});
+      {"resultType", "input_required"}, {"inputRequests", round->pending()}, {"requestState", std::move(*state)}});
 }
 
 }  // namespace
@@ -230,15 +228,16 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
     session->touch();
     inflight = session->begin_request(key);
   }
-  std::unique_ptr<ModernRound> round;
-  if (modern && mrtr::allows_input(m.method)) {
+  std::unique_ptr<mrtr::Round> round;
+  const bool may_ask = modern && mrtr::allows_input(m.method);
+  if (may_ask) {
     static const json::object kNoCapabilities;
     auto begun = begin_round(*sealer_, m.method, params, *modern, capabilities ? *capabilities : kNoCapabilities,
                              options_.stateless.max_input_requests);
     if (!begun) co_return make_error(id, begun.error());
     round = std::move(*begun);
   }
-  ContextImpl ctx(*this, session, out, id, std::move(token), inflight, modern, round ? &round->round : nullptr,
+  ContextImpl ctx(*this, session, out, id, std::move(token), inflight, modern, std::move(round), may_ask,
                   modern ? meta : nullptr);
   Result<json::value> r = Error::internal("unreachable");
   try {
@@ -253,7 +252,7 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
   if (session) session->end_request(key);
   request_served(m.method, id, session.get(), r, std::chrono::steady_clock::now() - started);
   if (ctx.cancelled()) co_return std::nullopt;
-  if (round) end_round(*sealer_, *round, r);
+  if (may_ask) end_round(*sealer_, ctx.round(), m.method, params, modern->principal, r);
   if (modern && decorated) decorate(m.method, r);
   co_return respond(m.method, id, std::move(r));
 }
@@ -466,12 +465,15 @@ std::optional<json::value> Dispatcher::tool_rate_refusal(const ContextImpl& ctx,
 }
 
 Task<Result<json::value>> Dispatcher::tools_call(ContextImpl& ctx, const json::object& params) {
-  auto name = params.if_contains("name");
-  if (!name || !name->is_string()) co_return Error::invalid_params("tools/call: name must be a string");
   // A modern request's transport looked the tool up already (its Mcp-Param-* checks).
   const auto* env = ctx.modern();
-  auto entry = env && env->tool ? env->tool : registry_.tool_entry(name->get_string());
-  if (!entry) co_return Error::invalid_params("Unknown tool: " + std::string(name->get_string()));
+  auto entry = env ? env->tool : nullptr;
+  if (!entry) {
+    auto name = params.if_contains("name");
+    if (!name || !name->is_string()) co_return Error::invalid_params("tools/call: name must be a string");
+    entry = registry_.tool_entry(name->get_string());
+    if (!entry) co_return Error::invalid_params("Unknown tool: " + std::string(name->get_string()));
+  }
   const Tool& tool = entry->def;
   if (auto refused = tool_rate_refusal(ctx, tool.name)) co_return std::move(*refused);
   static const json::value kNoArgs(json::object{});

@@ -3,6 +3,7 @@
 #include "protocol/modern.hpp"
 
 #include <array>
+#include <cstring>
 
 namespace frontmcp::protocol::modern {
 
@@ -80,9 +81,6 @@ const json::value* name_in_body(const Message& m) {
 /// value; a refusal when they differ.
 std::optional<Refusal> check_header(std::optional<std::string_view> raw, std::string_view name, std::string_view body,
                                     const json::value& id) {
-  // What clients send: the body's value as it is (a sentinel is decoded below).
-  if (raw && *raw == body && !is_sentinel(body)) [[likely]]
-    return std::nullopt;
   if (!raw) {
     return refuse(kBadRequest, kHeaderMismatch, "Header mismatch: required header " + std::string(name) + " is missing",
                   id);
@@ -101,6 +99,13 @@ std::optional<Refusal> check_header(std::optional<std::string_view> raw, std::st
                   id);
   }
   return std::nullopt;
+}
+
+/// What clients send: a header that is the body's value as it is (not a sentinel, which
+/// check_header decodes). Inline: the three standard headers pass here on every request.
+inline bool header_is_body(const std::optional<std::string_view>& raw, std::string_view body) noexcept {
+  return raw && raw->size() == body.size() && std::memcmp(raw->data(), body.data(), body.size()) == 0 &&
+         !is_sentinel(body);
 }
 
 /// The protocol fields of a request's _meta, found in one pass over its members (the four
@@ -235,7 +240,8 @@ std::variant<Envelope, Refusal> check_request(const Message& m, const RequestHea
   }
   // 2. MCP-Protocol-Version equals _meta (-32020; a missing header too).
   if (headers) {
-    if (auto r = check_header(headers->protocol_version, "MCP-Protocol-Version", env.protocol_version, id)) {
+    if (header_is_body(headers->protocol_version, env.protocol_version)) {
+    } else if (auto r = check_header(headers->protocol_version, "MCP-Protocol-Version", env.protocol_version, id)) {
       return std::move(*r);
     }
   }
@@ -247,8 +253,11 @@ std::variant<Envelope, Refusal> check_request(const Message& m, const RequestHea
   }
   // 5. Mcp-Method equals the body's method (case-sensitive), Mcp-Name its name or uri.
   if (!headers) return env;
-  if (auto r = check_header(headers->method, "Mcp-Method", m.method, id)) return std::move(*r);
-  if (auto body = name_in_body(m); body && body->is_string()) {
+  if (header_is_body(headers->method, m.method)) {
+  } else if (auto r = check_header(headers->method, "Mcp-Method", m.method, id)) {
+    return std::move(*r);
+  }
+  if (auto body = name_in_body(m); body && body->is_string() && !header_is_body(headers->name, body->get_string())) {
     if (auto r = check_header(headers->name, "Mcp-Name", body->get_string(), id)) return std::move(*r);
   }
   return env;
