@@ -210,7 +210,8 @@ Task<std::optional<json::value>> Dispatcher::handle_request(std::shared_ptr<Sess
   static const json::object kEmpty;
   const json::object& params = m.params ? *m.params : kEmpty;
   json::value token;
-  const json::object* meta = modern::meta_of(&params);
+  // A modern request's checks found _meta in this very message (moved, not copied, to here).
+  const json::object* meta = modern && modern->params == m.params ? modern->meta : modern::meta_of(&params);
   const json::object* capabilities = nullptr;  // a modern request's
   if (meta) {
     // One pass over _meta for what the dispatcher reads of it.

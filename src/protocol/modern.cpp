@@ -77,15 +77,14 @@ const json::value* name_in_body(const Message& m) {
   return nullptr;
 }
 
-/// Checks one standard header (`raw`: its value, nullopt when absent) against its body
-/// value; a refusal when they differ.
-std::optional<Refusal> check_header(std::optional<std::string_view> raw, std::string_view name, std::string_view body,
-                                    const json::value& id) {
+/// check_header's general case: absent, padded, base64 or different.
+std::optional<Refusal> check_header_value(std::optional<std::string_view> raw, std::string_view name,
+                                          std::string_view body, const json::value& id) {
   if (!raw) {
     return refuse(kBadRequest, kHeaderMismatch, "Header mismatch: required header " + std::string(name) + " is missing",
                   id);
   }
-  // The common case without a copy: a plain value equal to the body's.
+  // Optional whitespace around a plain value equal to the body's: no copy.
   if (auto v = trim_ows(*raw); v == body && !is_sentinel(v)) return std::nullopt;
   auto value = header_value(*raw);
   if (!value) {
@@ -106,6 +105,15 @@ std::optional<Refusal> check_header(std::optional<std::string_view> raw, std::st
 inline bool header_is_body(const std::optional<std::string_view>& raw, std::string_view body) noexcept {
   return raw && raw->size() == body.size() && std::memcmp(raw->data(), body.data(), body.size()) == 0 &&
          !is_sentinel(body);
+}
+
+/// Checks one standard header (`raw`: its value, nullopt when absent) against its body
+/// value; a refusal when they differ.
+inline std::optional<Refusal> check_header(const std::optional<std::string_view>& raw, std::string_view name,
+                                           std::string_view body, const json::value& id) {
+  if (header_is_body(raw, body)) [[likely]]
+    return std::nullopt;
+  return check_header_value(raw, name, body, id);
 }
 
 /// The protocol fields of a request's _meta, found in one pass over its members (the four
@@ -223,6 +231,9 @@ std::variant<Envelope, Refusal> check_request(const Message& m, const RequestHea
   if (!meta) return invalid("params._meta is required (the per-request protocol fields)");
   const auto fields = MetaFields::of(*meta);
   Envelope env;
+  env.params = m.params;
+  env.meta = meta;
+  env.target = name_in_body(m);
   if (!fields.version || !fields.version->is_string()) {
     return invalid("_meta[\"" + std::string(kMetaVersion) + "\"] must be a string");
   }
@@ -240,8 +251,7 @@ std::variant<Envelope, Refusal> check_request(const Message& m, const RequestHea
   }
   // 2. MCP-Protocol-Version equals _meta (-32020; a missing header too).
   if (headers) {
-    if (header_is_body(headers->protocol_version, env.protocol_version)) {
-    } else if (auto r = check_header(headers->protocol_version, "MCP-Protocol-Version", env.protocol_version, id)) {
+    if (auto r = check_header(headers->protocol_version, "MCP-Protocol-Version", env.protocol_version, id)) {
       return std::move(*r);
     }
   }
@@ -253,11 +263,8 @@ std::variant<Envelope, Refusal> check_request(const Message& m, const RequestHea
   }
   // 5. Mcp-Method equals the body's method (case-sensitive), Mcp-Name its name or uri.
   if (!headers) return env;
-  if (header_is_body(headers->method, m.method)) {
-  } else if (auto r = check_header(headers->method, "Mcp-Method", m.method, id)) {
-    return std::move(*r);
-  }
-  if (auto body = name_in_body(m); body && body->is_string() && !header_is_body(headers->name, body->get_string())) {
+  if (auto r = check_header(headers->method, "Mcp-Method", m.method, id)) return std::move(*r);
+  if (auto body = env.target; body && body->is_string()) {
     if (auto r = check_header(headers->name, "Mcp-Name", body->get_string(), id)) return std::move(*r);
   }
   return env;
@@ -283,6 +290,7 @@ void decorate_result(std::string_view method, json::object& result, const json::
 }
 
 bool is_cacheable(std::string_view method) noexcept {
+  if (method == "tools/call") return false;  // most requests: one comparison
   for (auto c : kCacheable) {
     if (c == method) return true;
   }

@@ -82,6 +82,14 @@ struct Envelope {
   /// A tools/call's tool, looked up once by the transport for its checks (Mcp-Param-*) and
   /// then served from it: null when the request is no tools/call or names no tool.
   std::shared_ptr<const registry::ToolEntry> tool;
+  /// Where the checks found things in the request message, so that they are not looked
+  /// for again. They stay valid while the message lives and is only moved (a json::value's
+  /// move leaves its members where they are): the dispatcher reads `meta` only when its
+  /// own message's params are `params` (Dispatcher::handle_request).
+  const json::object* params = nullptr;
+  const json::object* meta = nullptr;
+  /// The body's name or uri (what Mcp-Name carries); null when the method has none.
+  const json::value* target = nullptr;
 };
 
 /// A request header: its value, nullopt when absent.

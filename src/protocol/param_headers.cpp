@@ -107,10 +107,9 @@ std::optional<modern::Refusal> check_param_headers(const std::vector<ParamHeader
   return std::nullopt;
 }
 
-std::shared_ptr<const registry::ToolEntry> called_tool(const registry::Registry& registry, const Message& m) {
-  if (m.method != "tools/call" || !m.params) return nullptr;
-  auto name = m.params->if_contains("name");
-  if (!name || !name->is_string()) return nullptr;
+std::shared_ptr<const registry::ToolEntry> called_tool(const registry::Registry& registry, const Message& m,
+                                                       const json::value* name) {
+  if (m.method != "tools/call" || !name || !name->is_string()) return nullptr;
   return registry.tool_entry(name->get_string());
 }
 

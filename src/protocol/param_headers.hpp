@@ -27,9 +27,11 @@ std::optional<modern::Refusal> check_param_headers(const std::vector<registry::P
                                                    const json::object* arguments, const modern::HeaderLookup& header,
                                                    const json::value& id);
 
-/// The tool a tools/call names: null for another method, a name that is no string, or an
-/// unknown tool (the dispatcher's -32602). Looked up once per request (modern::Envelope::tool).
-std::shared_ptr<const registry::ToolEntry> called_tool(const registry::Registry& registry, const Message& m);
+/// The tool a tools/call names (`name`: its params.name, null when absent): null for
+/// another method, a name that is no string, or an unknown tool (the dispatcher's -32602).
+/// Looked up once per request (modern::Envelope::tool).
+std::shared_ptr<const registry::ToolEntry> called_tool(const registry::Registry& registry, const Message& m,
+                                                       const json::value* name);
 
 /// The same for a request whose tool (called_tool) is `tool`: a tools/call of a tool with
 /// declarations is checked; anything else passes.

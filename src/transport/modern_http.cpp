@@ -63,7 +63,7 @@ std::variant<protocol::modern::Envelope, protocol::modern::Refusal> checked_requ
   const bool completions = m.method == protocol::modern::kCompletionMethod && deps.dispatcher.has_completion();
   auto checked = protocol::modern::check_request(m, &headers, completions);
   if (auto* env = std::get_if<protocol::modern::Envelope>(&checked)) {
-    env->tool = protocol::called_tool(deps.dispatcher.registry(), m);
+    env->tool = protocol::called_tool(deps.dispatcher.registry(), m, env->target);
     if (auto refused = protocol::check_param_headers(env->tool.get(), m, headers.other)) return std::move(*refused);
   }
   return checked;

@@ -334,6 +334,33 @@ TEST_F(MrtrDispatch, MissingCapabilityReachesTheClientAsMinus32021) {
   EXPECT_TRUE(r.at("error").at("data").at("requiredCapabilities").at("sampling").is_object());
 }
 
+// modern::Envelope points into the message it was checked on (its _meta): the dispatcher
+// reads through those pointers only for that very message, which a move leaves in place;
+// a copy lives elsewhere and is read afresh.
+TEST_F(MrtrDispatch, TheEnvelopesPointersAreReadOnlyForTheMessageItWasCheckedOn) {
+  auto checked = make_request(1, "tools/call",
+                              json::object{{"name", "needs_sampling"},
+                                           {"_meta", json::object{{modern::kMetaVersion, modern::kVersion},
+                                                                  {modern::kMetaCapabilities, json::object{}}}}});
+  auto cm = classify(checked);
+  ASSERT_TRUE(cm);
+  modern::Envelope env = envelope;
+  env.params = cm->params;
+  env.meta = modern::meta_of(cm->params);
+  // A copy whose client declares sampling: its own _meta is the one that counts.
+  json::value copy = checked;
+  copy.at("params").at("_meta").at(modern::kMetaCapabilities) = json::object{{"sampling", json::object{}}};
+  auto served_copy =
+      test::run_task(dispatcher.handle_request(nullptr, std::move(copy), std::make_shared<NullOutbound>(), &env));
+  ASSERT_TRUE(served_copy);
+  EXPECT_EQ(served_copy->at("result").at("resultType"), "input_required") << *served_copy;
+  // The checked message itself, moved in: read through the envelope (no sampling).
+  auto served =
+      test::run_task(dispatcher.handle_request(nullptr, std::move(checked), std::make_shared<NullOutbound>(), &env));
+  ASSERT_TRUE(served);
+  EXPECT_EQ(served->at("error").at("code"), errc::kMissingRequiredClientCapability) << *served;
+}
+
 TEST_F(MrtrDispatch, MalformedInputResponsesAreInvalidParams) {
   auto r = call({{"name", "two_questions"}, {"inputResponses", "nope"}});
   EXPECT_EQ(r.at("error").at("code"), errc::kInvalidParams);

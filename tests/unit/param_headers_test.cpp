@@ -240,7 +240,7 @@ TEST(ParamHeaders, RequestLevelCheckFindsTheTool) {
       "params":{"name":"t","arguments":{"region":"x"}}})");
   auto m = classify(body);
   ASSERT_TRUE(m);
-  auto tool = called_tool(reg, *m);
+  auto tool = called_tool(reg, *m, m->params->if_contains("name"));
   ASSERT_TRUE(tool);
   EXPECT_EQ(tool->def.name, "t");
   auto r = check_param_headers(tool.get(), *m, Fields{}.lookup());
@@ -249,10 +249,12 @@ TEST(ParamHeaders, RequestLevelCheckFindsTheTool) {
   EXPECT_FALSE(check_param_headers(tool.get(), *m, Fields{{{"Mcp-Param-Region", "x"}}}.lookup()));
   // Other methods and unknown tools have no tool, and pass (the dispatcher answers those).
   auto other = json::parse(R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"nope"}})");
-  EXPECT_FALSE(called_tool(reg, *classify(other)));
+  auto other_m = classify(other);
+  EXPECT_FALSE(called_tool(reg, *other_m, other_m->params->if_contains("name")));
   EXPECT_FALSE(check_param_headers(nullptr, *classify(other), Fields{}.lookup()));
   auto list = json::parse(R"({"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"name":"t"}})");
-  EXPECT_FALSE(called_tool(reg, *classify(list)));
+  auto list_m = classify(list);
+  EXPECT_FALSE(called_tool(reg, *list_m, list_m->params->if_contains("name")));
 }
 
 }  // namespace
