@@ -277,8 +277,15 @@ std::string Dispatcher::serialize_modern(std::string_view method, json::value re
   const json::object* result = nullptr;
   if (o && !o->empty() && (o->end() - 1)->key() == "result") result = (o->end() - 1)->value().if_object();
   const bool cacheable = modern::is_cacheable(method);
-  if (result && !result->contains("_meta") && !result->contains("resultType") &&
-      !(cacheable && (result->contains("ttlMs") || result->contains("cacheScope")))) {
+  // The result's own members, in one pass: any of the decoration's means building it.
+  auto decorated = [cacheable](const json::object& r) {
+    for (const auto& kv : r) {
+      std::string_view k = kv.key();
+      if (k == "_meta" || k == "resultType" || (cacheable && (k == "ttlMs" || k == "cacheScope"))) return true;
+    }
+    return false;
+  };
+  if (result && !decorated(*result)) {
     // Serialized into a buffer on the stack, then copied once into a string sized for the
     // text and its decoration (json::serialize and an insert would allocate twice).
     json::serializer sr;
