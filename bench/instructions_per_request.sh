@@ -3,7 +3,8 @@
 # is larger than the differences this is for). One binary per run:
 #   [LIMITS=off|high] bench/instructions_per_request.sh BIN [session|modern] [CLIENTS]
 # Prints "<protocol> requests N instructions/request M". Needs valgrind and mcp_load
-# (LOAD=path, default build/bin/mcp_load). Every wait is bounded.
+# (LOAD=path, default build/bin/mcp_load). KEEP=DIR keeps the callgrind dumps there (for
+# callgrind_annotate). Every wait is bounded.
 set -euo pipefail
 BIN=${1:?path of a frontmcp-server binary}
 PROTOCOL=${2:-session}
