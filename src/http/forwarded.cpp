@@ -79,4 +79,16 @@ ip::address client_address(const ip::address& peer, std::string_view x_forwarded
   return current;
 }
 
+std::string address_key(const boost::asio::ip::address& address) {
+  std::string key = "a:";
+  if (address.is_v4()) {
+    auto bytes = address.to_v4().to_bytes();
+    key.append(1, '4').append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  } else {
+    auto bytes = address.to_v6().to_bytes();
+    key.append(1, '6').append(reinterpret_cast<const char*>(bytes.data()), 8);
+  }
+  return key;
+}
+
 }  // namespace frontmcp::http

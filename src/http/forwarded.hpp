@@ -39,4 +39,11 @@ boost::asio::ip::address unmapped(const boost::asio::ip::address& address) noexc
 boost::asio::ip::address client_address(const boost::asio::ip::address& peer, std::string_view x_forwarded_for,
                                         const AddressSet& trusted);
 
+/// A client address as a rate-limit key: "a:", then '4' and the 4 bytes of an IPv4 address,
+/// or '6' and the first 8 of an IPv6 one (its /64: one host or one home network usually has
+/// a whole /64, so its addresses are one client). Bytes, not text (to_string costs ~1,900
+/// instructions), and short enough for a string's inline buffer: no allocation.
+/// util::address_key_text turns it back into text for logs.
+std::string address_key(const boost::asio::ip::address& address);
+
 }  // namespace frontmcp::http

@@ -145,6 +145,12 @@ struct Answer {
   static Answer written(bool keep) { return Answer{std::nullopt, keep}; }
 };
 
+/// Who sent `ex`, as a rate-limit key (router.cpp): "p:" and the principal, or for the
+/// anonymous principal the client's address (address_key; behind HttpOptions::trusted_proxies
+/// read from X-Forwarded-For). HttpOptions::request_rate's key, and an anonymous stateless
+/// tools/call's (modern::Envelope::client).
+std::string client_key(const Exchange& ex);
+
 /// A JSON-RPC error body (id null) with the given HTTP status.
 Reply error_reply(bhttp::status status, int code, std::string_view message, Headers extra = {});
 

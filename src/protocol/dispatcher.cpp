@@ -430,24 +430,28 @@ std::optional<json::value> Dispatcher::tool_rate_refusal(const ContextImpl& ctx,
   const RateLimit& limit = o != options_.tool_rates.end() ? o->second : options_.tool_rate;
   if (!limit.enabled()) return std::nullopt;
   // The key: the tool's name, length first (so no principal can pass for another tool's),
-  // then who calls: "p" and the principal (a session's, or a stateless request's), or for an
-  // anonymous session "s" and its id, so that anonymous clients do not share one budget
-  // (a client that opens sessions to start afresh meets the request limit, and max_sessions).
-  // Anonymous stateless requests share the anonymous principal's (docs/configuration.md).
-  // This runs on every tools/call.
+  // then who calls: "p" and the principal (a session's, or a stateless request's); for the
+  // anonymous principal, so that anonymous clients do not share one budget, "s" and the
+  // session's id (a client that opens sessions to start afresh meets the request limit, and
+  // max_sessions), or "c" and a stateless request's client address (Envelope::client). On
+  // stdio a stateless request has its one peer: the principal's. This runs on every
+  // tools/call (docs/configuration.md "Rate limits").
   std::string principal;
-  std::string_view session_id;
+  std::string_view tag = "p";
+  std::string_view who;
   if (const auto& s = ctx.session()) {
     principal = s->principal();
-    if (principal.empty()) session_id = s->id();
+    if (principal.empty()) tag = "s", who = s->id();
   } else if (const auto* env = ctx.modern()) {
     principal = env->principal;
+    if (principal.empty() && !env->client.empty()) tag = "c", who = env->client;
   }
+  if (tag == "p") who = principal;
   // Composed on the stack when it fits (a tool name and a session id do): no allocation.
   char length[24];
   auto end = std::to_chars(length, length + sizeof length, tool.size()).ptr;
-  const std::string_view parts[] = {std::string_view(length, static_cast<std::size_t>(end - length)), ":", tool,
-                                    session_id.empty() ? "p" : "s", session_id.empty() ? principal : session_id};
+  const std::string_view parts[] = {std::string_view(length, static_cast<std::size_t>(end - length)), ":", tool, tag,
+                                    who};
   std::size_t size = 0;
   for (auto part : parts) size += part.size();
   char inline_key[kInlineRateKey];
@@ -461,9 +465,11 @@ std::optional<json::value> Dispatcher::tool_rate_refusal(const ContextImpl& ctx,
   metrics_.refused_by(metrics::RateLimited::tool);
   // Logged once a second at most (a loop is what this answers); the rest at debug.
   static util::LogThrottle throttle(kPerCallLogInterval);
-  util::log_event(
-      throttle.allow() ? spdlog::level::warn : spdlog::level::debug, "tool rate limit exceeded: answered isError",
-      {{"tool", tool}, {session_id.empty() ? "principal" : "session", session_id.empty() ? principal : session_id}});
+  util::log_event(throttle.allow() ? spdlog::level::warn : spdlog::level::debug,
+                  "tool rate limit exceeded: answered isError",
+                  {{"tool", tool},
+                   tag == "c" ? util::LogField{"remote", util::address_key_text(who)}
+                              : util::LogField{tag == "s" ? "session" : "principal", who}});
   // A result the model reads and can act on (wait, or do something else), not a JSON-RPC
   // error: the call was valid, only too frequent.
   return json::value(ToolResult::error("rate limit exceeded for tool \"" + tool +

@@ -79,6 +79,10 @@ struct Envelope {
   /// Who sent it (AuthDecision::principal; set by the transport): a multi-round-trip
   /// request's requestState is bound to it.
   std::string principal;
+  /// For the anonymous principal over HTTP, the client's address as a key
+  /// (http::client_key): what its tool budget is keyed by, so that anonymous stateless
+  /// clients do not share one. Empty with a principal, and on stdio (its one peer).
+  std::string client;
   /// A tools/call's tool, looked up once by the transport for its checks (Mcp-Param-*) and
   /// then served from it: null when the request is no tools/call or names no tool.
   std::shared_ptr<const registry::ToolEntry> tool;

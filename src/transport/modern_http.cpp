@@ -235,6 +235,9 @@ net::awaitable<http::Answer> handle_modern_post(Deps& deps, Exchange& ex, Inboun
   if (m.method == "subscriptions/listen") co_return co_await handle_listen(deps, ex, m);
   auto& envelope = std::get<protocol::modern::Envelope>(checked);
   envelope.principal = ex.principal;
+  // An anonymous call's tool budget is its address's (Dispatcher::tool_rate_refusal).
+  const bool tools_limited = deps.options.tool_rate.enabled() || !deps.options.tool_rates.empty();
+  if (ex.principal.empty() && tools_limited && m.method == "tools/call") envelope.client = http::client_key(ex);
   if (deps.dispatcher.runs_synchronously(m, envelope.tool.get())) {
     co_return co_await answer_modern_inline(deps, ex, envelope, std::string(m.method),
                                             std::move(in.parsed.messages.front()));

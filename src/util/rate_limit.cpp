@@ -1,6 +1,8 @@
 #include "util/rate_limit.hpp"
 
 #include <algorithm>
+#include <array>
+#include <boost/asio/ip/address.hpp>
 #include <cmath>
 #include <cstdio>
 
@@ -126,6 +128,20 @@ std::string describe(const RateLimit& limit, std::string_view what) {
   char burst[32];
   std::snprintf(burst, sizeof burst, "%g", burst_of(limit));
   return "at most " + std::string(rate) + " " + std::string(what) + " per second (burst " + burst + ")";
+}
+
+std::string address_key_text(std::string_view key) {
+  if (key.size() == 7 && key.substr(0, 3) == "a:4") {
+    boost::asio::ip::address_v4::bytes_type b{};
+    std::copy(key.begin() + 3, key.end(), b.begin());
+    return boost::asio::ip::address_v4(b).to_string();
+  }
+  if (key.size() == 11 && key.substr(0, 3) == "a:6") {
+    boost::asio::ip::address_v6::bytes_type b{};
+    std::copy(key.begin() + 3, key.end(), b.begin());
+    return boost::asio::ip::address_v6(b).to_string() + "/64";
+  }
+  return "?";
 }
 
 }  // namespace frontmcp::util

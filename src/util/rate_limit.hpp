@@ -101,4 +101,8 @@ std::string describe(const RateLimit& limit, std::string_view what);
 /// A wait for a message, in seconds with one decimal, rounded up ("0.4", "2.0"; at least 0.1).
 std::string seconds_text(std::chrono::nanoseconds wait);
 
+/// A client address key (http::address_key: "a:" then '4' and 4 bytes, or '6' and the 8 of
+/// a /64) as text for logs: "203.0.113.7", "2001:db8:1:2::/64"; anything else as "?".
+std::string address_key_text(std::string_view key);
+
 }  // namespace frontmcp::util

@@ -292,6 +292,21 @@ Response post_mcp(std::uint16_t port, const std::string& session, std::string bo
   return request(port, bhttp::verb::post, "/mcp", std::move(body), mcp_fields(session, std::move(more)));
 }
 
+json::object modern_meta(json::object more) {
+  json::object meta{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                    {"io.modelcontextprotocol/clientCapabilities", json::object{}},
+                    {"io.modelcontextprotocol/clientInfo", json::object{{"name", "t"}, {"version", "1"}}}};
+  for (auto& [k, v] : more) meta[k] = v;
+  return meta;
+}
+
+Fields modern_fields(std::string_view method, std::string name, Fields more) {
+  Fields f{{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", std::string(method)}};
+  if (!name.empty()) f.emplace_back("Mcp-Name", std::move(name));
+  for (auto& m : more) f.push_back(std::move(m));
+  return mcp_fields("", std::move(f));
+}
+
 Response initialize(std::uint16_t port, Fields more) {
   json::object params{{"protocolVersion", "2025-11-25"},
                       {"capabilities", json::object{}},

@@ -167,4 +167,10 @@ Response post_mcp(std::uint16_t port, const std::string& session, std::string bo
 /// Mcp-Session-Id).
 Response initialize(std::uint16_t port, Fields more = {});
 
+/// params._meta of an MCP 2026-07-28 request (protocol version, empty client capabilities,
+/// a clientInfo), with `more` added or replacing.
+json::object modern_meta(json::object more = {});
+/// The headers of a modern POST of `method` (Mcp-Name when `name` is not empty), plus `more`.
+Fields modern_fields(std::string_view method, std::string name = {}, Fields more = {});
+
 }  // namespace frontmcp::test

@@ -29,16 +29,7 @@ constexpr std::chrono::seconds kProbeLimit{4};
 constexpr std::chrono::milliseconds kProbeStep{5};
 
 json::object envelope(json::object more = {}) {
-  json::object meta{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                    {"io.modelcontextprotocol/clientCapabilities", json::object{}}};
-  for (auto& [k, v] : more) meta[k] = v;
-  return meta;
-}
-
-Fields modern_fields(std::string_view method, std::string name = {}) {
-  Fields f{{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", std::string(method)}};
-  if (!name.empty()) f.emplace_back("Mcp-Name", std::move(name));
-  return mcp_fields("", std::move(f));
+  return modern_meta(std::move(more));
 }
 
 std::string listen_body(json::value id, json::object notifications) {

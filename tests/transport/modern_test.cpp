@@ -14,20 +14,8 @@ using bhttp::verb;
 
 const char* const kServerInfoKey = "io.modelcontextprotocol/serverInfo";
 
-/// params._meta of a modern request (plus `more`).
 json::object envelope(json::object more = {}) {
-  json::object meta{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                    {"io.modelcontextprotocol/clientCapabilities", json::object{}},
-                    {"io.modelcontextprotocol/clientInfo", json::object{{"name", "t"}, {"version", "1"}}}};
-  for (auto& [k, v] : more) meta[k] = v;
-  return meta;
-}
-
-/// The headers of a modern POST of `method` (Mcp-Name when `name` is not empty).
-Fields modern_fields(std::string_view method, std::string name = {}) {
-  Fields f{{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", std::string(method)}};
-  if (!name.empty()) f.emplace_back("Mcp-Name", std::move(name));
-  return mcp_fields("", std::move(f));
+  return modern_meta(std::move(more));
 }
 
 Response post_modern(std::uint16_t port, std::int64_t id, std::string_view method, json::object params = {},

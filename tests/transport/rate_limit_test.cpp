@@ -103,8 +103,8 @@ TEST(ToolRateLimit, EachPrincipalAndToolHasItsOwnBucket) {
 }
 
 // Without a principal each session has its own budget: anonymous clients of a server
-// without authorization do not share one (a stateless anonymous request shares the
-// anonymous principal's).
+// without authorization do not share one (a stateless anonymous request is keyed by its
+// client's address: the next test).
 TEST(ToolRateLimit, AnonymousSessionsHaveABucketEach) {
   InProcessServer server{limited(RateLimit{1, 1}, kOff)};
   auto first = initialize(server.port()).header("Mcp-Session-Id");
@@ -117,6 +117,35 @@ TEST(ToolRateLimit, AnonymousSessionsHaveABucketEach) {
   EXPECT_TRUE(refused(first, 3)) << "the first session's bucket is empty";
   EXPECT_FALSE(refused(second, 4)) << "the second session has its own";
   EXPECT_EQ(server.runs(kEcho), 2);
+}
+
+// Anonymous stateless (MCP 2026-07-28) calls have no session: each client address has its own
+// budget (behind a trusted proxy, from X-Forwarded-For), as for the request limit; one
+// anonymous client cannot use up a tool for the others. A principal's calls share its budget
+// wherever they come from.
+TEST(ToolRateLimit, AnonymousStatelessCallsHaveABucketPerClientAddress) {
+  auto setup = limited(RateLimit{1, 1}, kOff);
+  setup.options.http.trusted_proxies = {"127.0.0.1"};
+  InProcessServer server{std::move(setup)};
+  auto refused = [&](std::int64_t id, Fields who) {
+    json::object params{{"name", kEcho}, {"arguments", json::object{{"text", "hi"}}}, {"_meta", modern_meta()}};
+    auto r = request(server.port(), verb::post, "/mcp", rpc(id, "tools/call", std::move(params)),
+                     modern_fields("tools/call", kEcho, std::move(who)));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return tool_result(r.as_json()).second;
+  };
+  auto from = [](const char* address) { return Fields{{"X-Forwarded-For", address}}; };
+  EXPECT_FALSE(refused(1, from("198.51.100.1")));
+  EXPECT_TRUE(refused(2, from("198.51.100.1"))) << "this client's echo bucket is empty";
+  EXPECT_FALSE(refused(3, from("198.51.100.2"))) << "another client has its own";
+  EXPECT_FALSE(refused(4, from("2001:db8:0:1::1")));
+  EXPECT_TRUE(refused(5, from("2001:db8:0:1::2"))) << "an IPv6 client is its /64";
+  EXPECT_FALSE(refused(6, {})) << "the proxy's own address is a client too";
+  EXPECT_FALSE(refused(7, Fields{{"X-User", "carol"}, {"X-Forwarded-For", "198.51.100.1"}}));
+  EXPECT_TRUE(refused(8, Fields{{"X-User", "carol"}, {"X-Forwarded-For", "198.51.100.2"}}))
+      << "a principal's budget is the principal's, whatever the address";
+  EXPECT_EQ(server.runs(kEcho), 5);
+  EXPECT_EQ(sample(server.metrics, kToolSeries), "3");
 }
 
 TEST(ToolRateLimit, APerToolOverrideReplacesTheDefault) {

@@ -5,6 +5,8 @@
 
 #include <stdexcept>
 
+#include "util/rate_limit.hpp"
+
 namespace frontmcp::http {
 namespace {
 
@@ -70,6 +72,21 @@ TEST(ClientAddress, AnEntryThatIsNoAddressEndsTheWalkAtTheLastAddressRead) {
   EXPECT_EQ(client_address(addr("10.0.0.1"), "198.51.100.1, unknown", trusted), addr("10.0.0.1"));
   EXPECT_EQ(client_address(addr("10.0.0.1"), "garbage, 10.0.0.7", trusted), addr("10.0.0.7"));
   EXPECT_EQ(client_address(addr("10.0.0.1"), "198.51.100.1:4711", trusted), addr("10.0.0.1"));
+}
+
+// The rate limits' key of an anonymous client: its address's bytes (an IPv6 one's /64), and
+// back to text only for a log line.
+TEST(AddressKey, BytesOfTheAddressOrItsSlash64AndTextForLogs) {
+  auto v4 = address_key(addr("198.51.100.7"));
+  EXPECT_EQ(v4, std::string("a:4\xC6\x33\x64\x07", 7));
+  EXPECT_EQ(util::address_key_text(v4), "198.51.100.7");
+  auto v6 = address_key(addr("2001:db8:0:1::1"));
+  EXPECT_EQ(v6.size(), 11u);
+  EXPECT_EQ(v6, address_key(addr("2001:db8:0:1:ffff::2"))) << "one /64, one key";
+  EXPECT_NE(v6, address_key(addr("2001:db8:0:2::1")));
+  EXPECT_EQ(util::address_key_text(v6), "2001:db8:0:1::/64");
+  EXPECT_EQ(util::address_key_text("p:alice"), "?");
+  EXPECT_EQ(util::address_key_text(""), "?");
 }
 
 }  // namespace
