@@ -116,8 +116,7 @@ inline std::optional<Refusal> check_header(const std::optional<std::string_view>
   return check_header_value(raw, name, body, id);
 }
 
-/// The protocol fields of a request's _meta, found in one pass over its members (the four
-/// keys differ in length, so a key is compared with one candidate at most).
+/// The protocol fields of a request's _meta, found in one pass over its members.
 struct MetaFields {
   const json::value* version = nullptr;
   const json::value* capabilities = nullptr;
@@ -125,25 +124,19 @@ struct MetaFields {
   const json::value* log_level = nullptr;
 
   static MetaFields of(const json::object& meta) noexcept {
-    static_assert(
-        kMetaVersion.size() != kMetaCapabilities.size() && kMetaVersion.size() != kMetaClientInfo.size() &&
-            kMetaVersion.size() != kMetaLogLevel.size() && kMetaCapabilities.size() != kMetaClientInfo.size() &&
-            kMetaCapabilities.size() != kMetaLogLevel.size() && kMetaClientInfo.size() != kMetaLogLevel.size(),
-        "the _meta keys must differ in length");
     MetaFields f;
-    for (const auto& kv : meta) {
+    for (const auto& kv : meta) {  // (a parsed object holds no duplicate keys)
+      // The keys differ in length: a comparison of sizes settles all but one of them.
       std::string_view k = kv.key();
-      const json::value** slot = k.size() == kMetaVersion.size()        ? &f.version
-                                 : k.size() == kMetaCapabilities.size() ? &f.capabilities
-                                 : k.size() == kMetaClientInfo.size()   ? &f.client_info
-                                 : k.size() == kMetaLogLevel.size()     ? &f.log_level
-                                                                        : nullptr;
-      if (!slot) continue;  // (a parsed object holds no duplicate keys)
-      std::string_view want = slot == &f.version        ? kMetaVersion
-                              : slot == &f.capabilities ? kMetaCapabilities
-                              : slot == &f.client_info  ? kMetaClientInfo
-                                                        : kMetaLogLevel;
-      if (k == want) *slot = &kv.value();
+      if (k == kMetaVersion) {
+        f.version = &kv.value();
+      } else if (k == kMetaCapabilities) {
+        f.capabilities = &kv.value();
+      } else if (k == kMetaClientInfo) {
+        f.client_info = &kv.value();
+      } else if (k == kMetaLogLevel) {
+        f.log_level = &kv.value();
+      }
     }
     return f;
   }

@@ -168,22 +168,23 @@ bool iequal_lower(std::string_view a, std::string_view lower) noexcept {
 /// cost more than the rest of the request's checks). Other headers (Mcp-Param-*, rare) are
 /// looked up by name.
 protocol::modern::RequestHeaders request_headers(const http::Request& req) {
-  // Lowercase, for iequal_lower; they differ in length, so a name is compared with one.
+  // Lowercase, for iequal_lower (which compares lengths first: they differ in length).
   constexpr std::string_view kVersion = "mcp-protocol-version", kMethod = "mcp-method", kName = "mcp-name";
-  static_assert(kVersion.size() != kMethod.size() && kVersion.size() != kName.size() && kMethod.size() != kName.size(),
-                "the standard headers' names must differ in length");
   protocol::modern::RequestHeaders h;
   for (const auto& f : req) {
     // None of the three is in Beast's table of known fields, so a known one (Host,
     // Accept, Content-Type ...) is skipped without looking at its name.
     if (f.name() != boost::beast::http::field::unknown) continue;
     auto n = f.name_string();
-    const std::string_view name(n.data(), n.size());
-    auto& slot = name.size() == kVersion.size()  ? h.protocol_version
-                 : name.size() == kMethod.size() ? h.method
-                                                 : h.name;
-    const std::string_view want = &slot == &h.protocol_version ? kVersion : &slot == &h.method ? kMethod : kName;
-    if (!slot && iequal_lower(name, want)) slot = std::string_view(f.value().data(), f.value().size());
+    const std::string_view name(n.data(), n.size()), value(f.value().data(), f.value().size());
+    // The first of a repeated field counts, as for a look-up by name.
+    if (iequal_lower(name, kVersion)) {
+      if (!h.protocol_version) h.protocol_version = value;
+    } else if (iequal_lower(name, kMethod)) {
+      if (!h.method) h.method = value;
+    } else if (iequal_lower(name, kName)) {
+      if (!h.name) h.name = value;
+    }
   }
   h.other = [&req](std::string_view name) -> std::optional<std::string_view> {
     auto it = req.find(name);
